@@ -1,0 +1,41 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParse: whatever the command line, Parse returns (never panics), and a
+// configuration it accepts is one it would accept again from its own values.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", "console=ttyS0 sandbox.cow=ram0", `sandbox.image="/a b"`, "sandbox.chunk=16 sandbox.chunk=16",
+		"sandbox.cowsize=50% sandbox.wait=2m", "init=/bin/sh -- sandbox.x", "sandbox.=", "sandbox.cd=LABEL=LIVE",
+		"sandbox.persistent=P sandbox.cow=/dev/sdb", "\xff sandbox.name=\xfe", strings.Repeat("sandbox.chunk=1 ", 200),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c, err := Parse(line)
+		if err != nil {
+			if err.Error() == "" {
+				t.Error("empty error message")
+			}
+			return
+		}
+		if c.Chunk == 0 || c.Chunk&(c.Chunk-1) != 0 {
+			t.Errorf("accepted chunk %d", c.Chunk)
+		}
+		if !strings.HasPrefix(c.Init, "/") || !strings.HasPrefix(c.Image, "/") || !strings.HasPrefix(c.CDMount, "/") {
+			t.Errorf("accepted relative paths: %+v", c)
+		}
+		if c.Persistent && (c.COW == "ram0" || c.COW == "zram") {
+			t.Errorf("accepted a persistent RAM COW")
+		}
+		switch c.OnFail {
+		case OnFailShell, OnFailReboot, OnFailPoweroff, OnFailHalt:
+		default:
+			t.Errorf("accepted onfail %q", c.OnFail)
+		}
+	})
+}

@@ -1,0 +1,135 @@
+// Package dm is a tiny device-mapper client: it builds tables, parses target
+// status lines, and (on Linux) talks to /dev/mapper/control with raw ioctls.
+// The table builder and the status parser are pure and tested anywhere; the
+// kernel's reference is Documentation/admin-guide/device-mapper/snapshot.rst
+// and include/uapi/linux/dm-ioctl.h.
+package dm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Target is one line of a device-mapper table.
+type Target struct {
+	Start  uint64 // first sector covered
+	Length uint64 // number of 512-byte sectors
+	Type   string // target type, e.g. "snapshot"
+	Params string // the target's own arguments
+}
+
+// String renders the target as dmsetup prints it: "START LENGTH TYPE PARAMS".
+func (t Target) String() string {
+	return fmt.Sprintf("%d %d %s %s", t.Start, t.Length, t.Type, t.Params)
+}
+
+// Snapshot returns the how-to's target "0 SZ snapshot ORIGIN COW N|P CHUNK".
+// It refuses what the kernel would refuse, with the reason, so the user reads
+// a sentence rather than EINVAL.
+func Snapshot(sectors uint64, origin, cow string, persistent bool, chunk uint32) (Target, error) {
+	switch {
+	case sectors == 0:
+		return Target{}, fmt.Errorf("origin %s is empty (0 sectors)", origin)
+	case origin == "" || cow == "":
+		return Target{}, fmt.Errorf("snapshot needs an origin and a COW device")
+	case strings.ContainsAny(origin+cow, " \t\n"):
+		return Target{}, fmt.Errorf("device paths cannot contain spaces: %q %q", origin, cow)
+	case origin == cow:
+		return Target{}, fmt.Errorf("origin and COW are the same device %s", origin)
+	case chunk == 0 || chunk&(chunk-1) != 0:
+		return Target{}, fmt.Errorf("chunk size %d is not a power of two", chunk)
+	}
+	mode := "N"
+	if persistent {
+		mode = "P"
+	}
+	return Target{Length: sectors, Type: "snapshot", Params: fmt.Sprintf("%s %s %s %d", origin, cow, mode, chunk)}, nil
+}
+
+// ParseTarget reads one "START LENGTH TYPE PARAMS" line.
+func ParseTarget(line string) (Target, error) {
+	f := strings.SplitN(strings.TrimSpace(line), " ", 4)
+	if len(f) < 3 {
+		return Target{}, fmt.Errorf("table line %q: want START LENGTH TYPE [PARAMS]", line)
+	}
+	start, err1 := strconv.ParseUint(f[0], 10, 64)
+	length, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil || length == 0 {
+		return Target{}, fmt.Errorf("table line %q: bad start or length", line)
+	}
+	t := Target{Start: start, Length: length, Type: f[2]}
+	if len(f) == 4 {
+		t.Params = f[3]
+	}
+	return t, nil
+}
+
+// SnapshotStatus is a snapshot target's status line, decoded.
+type SnapshotStatus struct {
+	Invalid  bool   // the COW store overflowed or failed: the snapshot is dead
+	Overflow bool   // the kernel reports "Overflow" (snapshot-merge targets)
+	Used     uint64 // sectors of the COW store in use, data and metadata
+	Total    uint64 // sectors of the COW store
+	Metadata uint64 // sectors used for metadata
+}
+
+// Percent is how full the COW store is, 0 to 100; an invalid snapshot is 100.
+func (s SnapshotStatus) Percent() float64 {
+	if s.Invalid || s.Overflow {
+		return 100
+	}
+	if s.Total == 0 {
+		return 0
+	}
+	return 100 * float64(s.Used) / float64(s.Total)
+}
+
+func (s SnapshotStatus) String() string {
+	switch {
+	case s.Invalid:
+		return "Invalid"
+	case s.Overflow:
+		return "Overflow"
+	}
+	return fmt.Sprintf("%d/%d %d", s.Used, s.Total, s.Metadata)
+}
+
+// ParseSnapshotStatus reads the snapshot target's status text:
+// "<sectors_allocated>/<total_sectors> <metadata_sectors>", "Invalid",
+// "Overflow" or "Merge failed". An empty status (no COW chunks yet on old
+// kernels) is not an error.
+func ParseSnapshotStatus(s string) (SnapshotStatus, error) {
+	s = strings.TrimSpace(s)
+	switch s {
+	case "Invalid", "Merge failed":
+		return SnapshotStatus{Invalid: true}, nil
+	case "Overflow":
+		return SnapshotStatus{Overflow: true}, nil
+	case "Unknown":
+		return SnapshotStatus{}, fmt.Errorf("snapshot status is Unknown")
+	}
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return SnapshotStatus{}, fmt.Errorf("snapshot status %q: want USED/TOTAL METADATA", s)
+	}
+	used, total, ok := strings.Cut(f[0], "/")
+	if !ok {
+		return SnapshotStatus{}, fmt.Errorf("snapshot status %q: no USED/TOTAL", s)
+	}
+	var st SnapshotStatus
+	var err error
+	if st.Used, err = strconv.ParseUint(used, 10, 64); err != nil {
+		return SnapshotStatus{}, fmt.Errorf("snapshot status %q: used: %w", s, err)
+	}
+	if st.Total, err = strconv.ParseUint(total, 10, 64); err != nil {
+		return SnapshotStatus{}, fmt.Errorf("snapshot status %q: total: %w", s, err)
+	}
+	if st.Metadata, err = strconv.ParseUint(f[1], 10, 64); err != nil {
+		return SnapshotStatus{}, fmt.Errorf("snapshot status %q: metadata: %w", s, err)
+	}
+	if st.Used > st.Total || st.Metadata > st.Used {
+		return SnapshotStatus{}, fmt.Errorf("snapshot status %q: counts out of order", s)
+	}
+	return st, nil
+}

@@ -1,0 +1,98 @@
+package dm
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSnapshot(t *testing.T) {
+	// The how-to's table: "0 81920 snapshot /dev/loop0 /dev/ram0 N 1".
+	tg, err := Snapshot(81920, "/dev/loop0", "/dev/ram0", false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.String(); got != "0 81920 snapshot /dev/loop0 /dev/ram0 N 1" {
+		t.Errorf("table = %q", got)
+	}
+	tg, _ = Snapshot(100, "/dev/sda1", "/dev/sdb", true, 16)
+	if got := tg.String(); got != "0 100 snapshot /dev/sda1 /dev/sdb P 16" {
+		t.Errorf("persistent table = %q", got)
+	}
+	for _, bad := range []struct {
+		sectors     uint64
+		origin, cow string
+		chunk       uint32
+		want        string
+	}{
+		{0, "/dev/loop0", "/dev/ram0", 8, "empty"},
+		{8, "/dev/loop0", "/dev/ram0", 3, "power of two"},
+		{8, "/dev/loop0", "/dev/ram0", 0, "power of two"},
+		{8, "/dev/loop0", "/dev/loop0", 8, "same device"},
+		{8, "/dev/a b", "/dev/ram0", 8, "spaces"},
+		{8, "", "/dev/ram0", 8, "origin and a COW"},
+	} {
+		if _, err := Snapshot(bad.sectors, bad.origin, bad.cow, false, bad.chunk); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("Snapshot(%+v) = %v, want an error with %q", bad, err, bad.want)
+		}
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	tg, err := ParseTarget("0 22528 snapshot 7:0 1:0 N 8")
+	if err != nil || tg != (Target{0, 22528, "snapshot", "7:0 1:0 N 8"}) {
+		t.Errorf("ParseTarget = %+v, %v", tg, err)
+	}
+	for _, bad := range []string{"", "0 1", "x 1 linear", "0 0 linear a"} {
+		if _, err := ParseTarget(bad); err == nil {
+			t.Errorf("ParseTarget(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseSnapshotStatus(t *testing.T) {
+	for in, want := range map[string]SnapshotStatus{
+		"8320/481294 0":   {Used: 8320, Total: 481294},
+		"16/32768 16\n":   {Used: 16, Total: 32768, Metadata: 16},
+		"Invalid":         {Invalid: true},
+		"Merge failed":    {Invalid: true},
+		"Overflow":        {Overflow: true},
+		"32768/32768 128": {Used: 32768, Total: 32768, Metadata: 128},
+	} {
+		got, err := ParseSnapshotStatus(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSnapshotStatus(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "Unknown", "1/2", "a/2 0", "1/b 0", "1/2 c", "3/2 0", "2/4 3", "1 2 3", "-1/2 0"} {
+		if _, err := ParseSnapshotStatus(bad); err == nil {
+			t.Errorf("ParseSnapshotStatus(%q) accepted", bad)
+		}
+	}
+	if p := (SnapshotStatus{Used: 25, Total: 100}).Percent(); p != 25 {
+		t.Errorf("Percent = %v", p)
+	}
+	if p := (SnapshotStatus{Invalid: true}).Percent(); p != 100 {
+		t.Errorf("invalid Percent = %v", p)
+	}
+}
+
+func FuzzParseSnapshotStatus(f *testing.F) {
+	for _, s := range []string{"8320/481294 0", "Invalid", "Overflow", "1/2", "", "18446744073709551615/18446744073709551615 0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := ParseSnapshotStatus(s)
+		if err != nil {
+			return
+		}
+		if p := st.Percent(); p < 0 || p > 100 {
+			t.Errorf("%q: percent %v", s, p)
+		}
+		if !st.Invalid && !st.Overflow {
+			again, err := ParseSnapshotStatus(st.String())
+			if err != nil || again != st {
+				t.Errorf("%q: round trip %q -> %+v, %v", s, st.String(), again, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,91 @@
+// Command init is sandbox-init: PID 1 of an initramfs that boots a read-only
+// root image (a file on a CD, or a block device) as a writable root whose
+// changes live only in RAM, through a device-mapper snapshot.
+//
+// The recipe is the one of the sandbox how-to, one call a step.
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/mountutil"
+)
+
+// newRoot is where the snapshot is mounted before it becomes /.
+const newRoot = "/newroot"
+
+func main() {
+	if os.Getpid() != 1 {
+		os.Exit(tool(os.Args[1:]))
+	}
+	log := newLogger(os.Stdout)
+	cfg := config.Default()
+	if err := boot(log, &cfg); err != nil {
+		failed(log, cfg.OnFail, err)
+	}
+}
+
+func boot(log *logger, cfg *config.Config) error {
+	log.Printf("started (pid 1)")
+	if err := mountutil.APIMounts(); err != nil {
+		return fail("mount /proc /sys /dev /run", "", err, "the kernel needs proc, sysfs, devtmpfs and tmpfs built in")
+	}
+	log.openKmsg()
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return fail("config", "/proc/cmdline", err, "")
+	}
+	c, err := config.Parse(string(cmdline))
+	cfg.OnFail = c.OnFail // a bad line still gets the asked-for failure action
+	if err != nil {
+		return fail("config", "kernel command line", err, "fix the sandbox.* parameters named above (README: Parameters)")
+	}
+	*cfg = c
+
+	s := &sandbox{cfg: c, log: log, state: state{Config: c}}
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"modules", s.loadModules},   // drivers for the CD, loop, brd, device-mapper
+		{"origin", s.findOrigin},     // find the CD and mount it, loop-attach the image
+		{"cow", s.prepareCOW},        // the RAM disk that takes the changes
+		{"snapshot", s.makeSnapshot}, // 0 SZ snapshot ORIGIN COW N CHUNK
+		{"mount", s.mountRoot},       // the snapshot, read-write, on /newroot
+		{"move", s.moveCD},           // the CD under the new root (/mnt2)
+		{"state", s.writeState},      // /run/sandbox/state.json for the booted system
+	}
+	for _, st := range steps {
+		t0 := time.Now()
+		if err := st.run(); err != nil {
+			return err
+		}
+		s.state.Phases = append(s.state.Phases, phase{Name: st.name, Millis: float64(time.Since(t0).Microseconds()) / 1000})
+	}
+	return s.switchRoot() // returns only on failure
+}
+
+// sandbox carries one boot's configuration and what its steps found.
+type sandbox struct {
+	cfg   config.Config
+	log   *logger
+	state state
+	hold  []interface{ Close() error } // fds kept open until DM holds the devices
+}
+
+func (s *sandbox) release() {
+	for _, h := range s.hold {
+		h.Close()
+	}
+	s.hold = nil
+}
+
+func (s *sandbox) switchRoot() error {
+	init := s.cfg.Init
+	s.log.Printf("switch_root to %s, exec %s", newRoot, init)
+	argv := append([]string{init}, os.Args[1:]...)
+	err := mountutil.SwitchRoot(newRoot, init, argv, os.Environ())
+	return fail("switch_root", init, err, "set sandbox.init= (or init=) to the real init of the root image")
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sandbox-init/sandbox-init/mountutil"
+	"golang.org/x/sys/unix"
+)
+
+// cdDir is where the CD is mounted in the initramfs; it moves under the new
+// root later.
+const cdDir = "/cd"
+
+// findOrigin provides the snapshot's read-only origin: the root image file on
+// the CD through a read-only loop device (the how-to's Live CD), or a block
+// device given by sandbox.origin (the how-to's /dev/sda1).
+func (s *sandbox) findOrigin() error {
+	if s.cfg.Origin != "" {
+		dev := s.cfg.Origin
+		if err := waitFor(s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
+			return fail("origin", dev, fmt.Errorf("device did not appear within %v", s.cfg.Wait),
+				"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
+		}
+		s.state.Origin = dev
+		return nil
+	}
+	cd, err := s.findCD()
+	if err != nil {
+		return err
+	}
+	s.state.CD = cd
+	if err := mountutil.Mount(cd, cdDir, "iso9660", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
+		return fail("cd", cd, err, "the CD must hold an ISO 9660 file system; is the right disc in %s?", cd)
+	}
+	image := filepath.Join(cdDir, s.cfg.Image)
+	st, err := os.Stat(image)
+	if err != nil {
+		return fail("image", cd, fmt.Errorf("no %s on the CD: %w", s.cfg.Image, err),
+			"the CD has: %s; set sandbox.image= to the root image's path", listDir(cdDir))
+	}
+	if !st.Mode().IsRegular() {
+		return fail("image", cd, fmt.Errorf("%s on the CD is not a regular file", s.cfg.Image), "set sandbox.image= to the root image file")
+	}
+	loop, err := mountutil.LoopAttach(image)
+	if err != nil {
+		return fail("loop", s.cfg.Image, err, "loop needs the loop module; the image must be a file of at least 1 KiB")
+	}
+	s.hold = append(s.hold, loop)
+	s.state.Loop = loop.Path
+	s.state.Origin = loop.Path
+	s.log.Printf("CD %s mounted read-only; %s attached read-only to %s", cd, s.cfg.Image, loop.Path)
+	return nil
+}
+
+// findCD waits, at most sandbox.wait, for the CD. "auto" takes the first
+// sr* device holding an ISO 9660 file system, then the legacy hd? names;
+// LABEL=X takes the one whose volume id is X.
+func (s *sandbox) findCD() (string, error) {
+	want := s.cfg.CD
+	var seen []string
+	pick := func() (bool, error) {
+		if strings.HasPrefix(want, "/dev/") {
+			return isBlock(want), nil
+		}
+		seen = cdCandidates()
+		for _, dev := range seen {
+			id, ok := isoVolumeID(dev)
+			if !ok {
+				continue
+			}
+			if label, isLabel := strings.CutPrefix(want, "LABEL="); !isLabel || label == id {
+				want = dev
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	start := time.Now()
+	if err := waitFor(s.cfg.Wait, pick); err != nil {
+		var why string
+		switch {
+		case strings.HasPrefix(want, "/dev/"):
+			why = fmt.Sprintf("%s did not appear", want)
+		case len(seen) == 0:
+			why = "no CD drive (sr*, hd?) appeared"
+		default:
+			why = fmt.Sprintf("no drive among %s holds an ISO 9660 disc", strings.Join(seen, " "))
+			if strings.HasPrefix(want, "LABEL=") {
+				why = fmt.Sprintf("no disc labelled %q among %s", strings.TrimPrefix(want, "LABEL="), strings.Join(seen, " "))
+			}
+		}
+		return "", fail("cd", s.cfg.CD, fmt.Errorf("%s within %v", why, s.cfg.Wait),
+			"insert the Live CD, name the drive with sandbox.cd=/dev/sr0, or wait longer with sandbox.wait=30")
+	}
+	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
+	return want, nil
+}
+
+// cdCandidates lists sr* then hd? block devices, as /dev paths.
+func cdCandidates() []string {
+	ents, _ := os.ReadDir("/sys/class/block")
+	var sr, hd []string
+	for _, e := range ents {
+		n := e.Name()
+		switch {
+		case strings.HasPrefix(n, "sr"):
+			sr = append(sr, "/dev/"+n)
+		case len(n) == 3 && strings.HasPrefix(n, "hd"):
+			hd = append(hd, "/dev/"+n)
+		}
+	}
+	sort.Strings(sr)
+	sort.Strings(hd)
+	return append(sr, hd...)
+}
+
+// isoVolumeID reads the ISO 9660 primary volume descriptor (sector 16): it
+// tells a disc from an empty drive and gives the label.
+func isoVolumeID(dev string) (string, bool) {
+	f, err := os.Open(dev)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	b := make([]byte, 2048)
+	if _, err := f.ReadAt(b, 16*2048); err != nil {
+		return "", false
+	}
+	if b[0] != 1 || !bytes.Equal(b[1:6], []byte("CD001")) {
+		return "", false
+	}
+	return strings.TrimRight(string(b[40:72]), " \x00"), true
+}
+
+func isBlock(dev string) bool {
+	var st unix.Stat_t
+	return unix.Stat(dev, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK
+}
+
+var errTimeout = errors.New("timed out")
+
+// waitFor polls ok every 5 ms until it says true or d has passed. Devices
+// appear as drivers probe; 5 ms is short next to a probe and costs nothing.
+func waitFor(d time.Duration, ok func() (bool, error)) error {
+	deadline := time.Now().Add(d)
+	for {
+		done, err := ok()
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errTimeout
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func listDir(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	var names []string
+	for i, e := range ents {
+		if i == 20 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, "/"+e.Name())
+	}
+	if len(names) == 0 {
+		return "(nothing)"
+	}
+	return strings.Join(names, " ")
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/mountutil"
+)
+
+// prepareCOW checks the copy-on-write device: it must exist and hold at
+// least a few chunks, or the snapshot dies on its first writes.
+func (s *sandbox) prepareCOW() error {
+	dev := s.cfg.COW
+	switch dev {
+	case "ram0":
+		dev = "/dev/ram0"
+	case "zram":
+		return fail("cow", "zram", fmt.Errorf("zram is not supported yet"), "use sandbox.cow=ram0")
+	}
+	if err := waitFor(s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
+		return fail("cow", dev, fmt.Errorf("COW device did not appear within %v", s.cfg.Wait),
+			"for ram0 the brd module must be in the initramfs; for a disk, check it is attached")
+	}
+	sectors, err := mountutil.Sectors(dev)
+	if err != nil {
+		return fail("cow", dev, err, "")
+	}
+	min := uint64(s.cfg.Chunk) * 4
+	if sectors < min {
+		return fail("cow", dev, fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk),
+			"use a larger COW device (sandbox.cowsize=) or a smaller sandbox.chunk=")
+	}
+	s.state.COW = dev
+	s.state.COWBytes = sectors * 512
+	return nil
+}
+
+// makeSnapshot creates the how-to's "0 SZ snapshot ORIGIN COW N CHUNK" with
+// raw device-mapper ioctls and makes /dev/mapper/NAME, since no udev runs.
+func (s *sandbox) makeSnapshot() error {
+	defer s.release() // DM holds the loop device now, or failed: either way drop ours
+	size, err := mountutil.Sectors(s.state.Origin)
+	if err != nil {
+		return fail("snapshot", s.state.Origin, err, "")
+	}
+	t, err := dm.Snapshot(size, s.state.Origin, s.state.COW, s.cfg.Persistent, s.cfg.Chunk)
+	if err != nil {
+		return fail("snapshot", s.state.Origin, err, "check sandbox.chunk= and sandbox.cow=")
+	}
+	c, err := dm.Open()
+	if err != nil {
+		return fail("snapshot", dm.ControlPath, err, "the dm-mod and dm-snapshot modules must be in the initramfs")
+	}
+	defer c.Close()
+	dev, err := c.Create(s.cfg.Name, false, t)
+	if err != nil {
+		return fail("snapshot", s.cfg.Name, fmt.Errorf("table %q: %w", t, err),
+			"the kernel log (dmesg | grep device-mapper) has the reason; check sandbox.chunk= against the devices' block sizes")
+	}
+	if err := dm.MakeNode(dev); err != nil {
+		return fail("snapshot", dev.Path(), err, "")
+	}
+	s.state.Device = dev.Path()
+	s.state.DMMinor = dev.Minor
+	s.state.Table = t.String()
+	s.log.Printf("snapshot %s (dm-%d): %s", dev.Path(), dev.Minor, t)
+	return nil
+}
+
+// mountRoot mounts the snapshot read-write on /newroot. The file system type
+// is read from the origin (read-only) unless sandbox.fstype names it.
+func (s *sandbox) mountRoot() error {
+	fstype := s.cfg.FSType
+	if fstype == "auto" {
+		var err error
+		if fstype, err = mountutil.DetectFS(s.state.Device); err != nil {
+			return fail("mount", s.state.Device, err, "the root image must hold a file system this kernel supports (ext2/ext4 here); or name it with sandbox.fstype=")
+		}
+	}
+	if err := mountutil.Mount(s.state.Device, newRoot, fstype, 0, ""); err != nil {
+		return fail("mount", s.state.Device, err, "the image may be damaged or its file system cannot be written (ISO 9660, squashfs); use ext2/ext4, or set sandbox.fstype=")
+	}
+	s.state.FSType = fstype
+	s.log.Printf("%s mounted read-write on %s (%s)", s.state.Device, newRoot, fstype)
+	return nil
+}
+
+// moveCD moves the CD's mount under the new root, as the how-to's
+// "mount --move /mnt2 /mnt/mnt2": the booted system sees its CD there.
+func (s *sandbox) moveCD() error {
+	if s.state.CD == "" {
+		return nil
+	}
+	dst := filepath.Join(newRoot, s.cfg.CDMount)
+	if err := mountutil.Move(cdDir, dst); err != nil {
+		return fail("move", s.state.CD, err, "sandbox.cdmount= must be a directory the new root can hold")
+	}
+	s.state.CDMount = s.cfg.CDMount
+	return nil
+}

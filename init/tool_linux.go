@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/sandbox-init/sandbox-init/dm"
+)
+
+// tool runs when sandbox-init is started as an ordinary command in the
+// booted system (not PID 1): "sandbox-init status [NAME]" prints the live
+// table and the snapshot's COW usage, read from the kernel.
+func tool(args []string) int {
+	if len(args) == 0 || args[0] != "status" {
+		fmt.Fprintln(os.Stderr, "usage: sandbox-init status [NAME]\n(as PID 1 in an initramfs, sandbox-init boots the sandbox)")
+		return 2
+	}
+	name := "sandbox"
+	if len(args) > 1 {
+		name = args[1]
+	} else if b, err := os.ReadFile(statePath); err == nil {
+		var st state
+		if json.Unmarshal(b, &st) == nil && st.Config.Name != "" {
+			name = st.Config.Name
+		}
+	}
+	c, err := dm.Open()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox-init:", err)
+		return 1
+	}
+	defer c.Close()
+	table, err := c.Table(name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox-init:", err)
+		return 1
+	}
+	status, err := c.Status(name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox-init:", err)
+		return 1
+	}
+	for _, t := range table {
+		fmt.Printf("table: %s\n", t)
+	}
+	for _, t := range status {
+		fmt.Printf("status: %s\n", t)
+		if t.Type == "snapshot" {
+			st, err := dm.ParseSnapshotStatus(t.Params)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sandbox-init:", err)
+				return 1
+			}
+			if st.Invalid {
+				fmt.Println("cow: INVALID (the COW store overflowed; writes fail)")
+			} else {
+				fmt.Printf("cow: %.1f%% used (%d of %d sectors, %d metadata)\n", st.Percent(), st.Used, st.Total, st.Metadata)
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,110 @@
+package kmod
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// A slice of the real 6.1 cloud kernel's modules.dep.
+const depFixture = `kernel/drivers/scsi/scsi_common.ko:
+kernel/drivers/scsi/scsi_mod.ko: kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/ata/libata.ko: kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/ata/ata_piix.ko: kernel/drivers/ata/libata.ko kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/cdrom/cdrom.ko:
+kernel/drivers/scsi/sr_mod.ko: kernel/drivers/cdrom/cdrom.ko kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/md/dm-mod.ko:
+kernel/drivers/md/dm-bufio.ko:
+kernel/drivers/md/dm-snapshot.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko
+kernel/drivers/block/brd.ko.xz:
+`
+
+func parse(t *testing.T) *Deps {
+	t.Helper()
+	d, err := ParseDep(strings.NewReader(depFixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ParseBuiltin(strings.NewReader("kernel/fs/ext4/ext4.ko\nkernel/drivers/block/loop.ko\n")); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestName(t *testing.T) {
+	for in, want := range map[string]string{"kernel/drivers/md/dm-mod.ko": "dm_mod", "brd.ko.xz": "brd", "dm-snapshot": "dm_snapshot", "sr_mod": "sr_mod"} {
+		if got := Name(in); got != want {
+			t.Errorf("Name(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestClosureOrder(t *testing.T) {
+	d := parse(t)
+	got, err := d.Closure("dm-snapshot", "sr_mod", "ata_piix", "loop", "ext4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, m := range got {
+		if _, dup := pos[m]; dup {
+			t.Errorf("%s twice in %v", m, got)
+		}
+		pos[m] = i
+	}
+	for _, m := range []string{"loop", "ext4"} {
+		if _, ok := pos[m]; ok {
+			t.Errorf("built-in %s listed: %v", m, got)
+		}
+	}
+	if len(got) != 9 {
+		t.Errorf("closure = %v, want 9 modules", got)
+	}
+	for mod, needs := range d.Need {
+		if _, ok := pos[mod]; !ok {
+			continue
+		}
+		for _, n := range needs {
+			if pos[n] > pos[mod] {
+				t.Errorf("%s comes before its dependency %s: %v", mod, n, got)
+			}
+		}
+	}
+}
+
+func TestMissing(t *testing.T) {
+	d := parse(t)
+	_, err := d.Closure("sr_mod", "zram")
+	var me *MissingError
+	if !errors.As(err, &me) || me.Module != "zram" {
+		t.Fatalf("Closure with a missing module: %v", err)
+	}
+	delete(d.Path, "cdrom")
+	_, err = d.Closure("sr_mod")
+	if err == nil || !strings.Contains(err.Error(), "module cdrom (needed by sr_mod) is not available") {
+		t.Errorf("missing dependency: %v", err)
+	}
+}
+
+func TestWriteDep(t *testing.T) {
+	d := parse(t)
+	mods, _ := d.Closure("dm_snapshot")
+	var b bytes.Buffer
+	if err := d.WriteDep(&b, mods); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseDep(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Path) != 3 || strings.Join(again.Need["dm_snapshot"], " ") != "dm_bufio dm_mod" {
+		t.Errorf("round trip: %+v", again)
+	}
+}
+
+func TestParseDepErrors(t *testing.T) {
+	if _, err := ParseDep(strings.NewReader("no colon here\n")); err == nil {
+		t.Error("accepted a line without ':'")
+	}
+}

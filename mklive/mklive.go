@@ -1,0 +1,262 @@
+// Package mklive builds what a sandbox-init Live CD is made of: the root
+// image (mke2fs -d), the initramfs (our static init plus exactly the kernel
+// modules it needs) and the bootable ISO (isolinux, xorriso). It is the
+// how-to's "Making a Live CD" section as code.
+package mklive
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/kmod"
+	"github.com/u-root/u-root/pkg/cpio"
+)
+
+// tools maps each external program to the Debian package that provides it,
+// so a missing one is reported with the fix.
+var tools = map[string]string{
+	"mke2fs":  "e2fsprogs",
+	"depmod":  "kmod",
+	"xorriso": "xorriso",
+	"go":      "golang (or https://go.dev/dl)",
+}
+
+// Need checks that an external program is installed.
+func Need(tool string) (string, error) {
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		return "", fmt.Errorf("%s is not installed: install the Debian package %s (scripts/setup.sh does)", tool, tools[tool])
+	}
+	return p, nil
+}
+
+func run(name string, args ...string) error {
+	if _, err := Need(name); err != nil {
+		return err
+	}
+	cmd := exec.Command(name, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+// Kernel is an unpacked kernel: Root holds boot/vmlinuz-VERSION and
+// lib/modules/VERSION, as Debian's package unpacked with dpkg -x.
+type Kernel struct {
+	Root    string
+	Version string
+}
+
+// FindKernel finds the one kernel version under root.
+func FindKernel(root string) (Kernel, error) {
+	ents, err := os.ReadDir(filepath.Join(root, "lib/modules"))
+	if err != nil {
+		return Kernel{}, fmt.Errorf("kernel tree %s: no lib/modules (unpack a kernel package there with dpkg -x): %w", root, err)
+	}
+	var vers []string
+	for _, e := range ents {
+		if e.IsDir() {
+			vers = append(vers, e.Name())
+		}
+	}
+	if len(vers) != 1 {
+		return Kernel{}, fmt.Errorf("kernel tree %s: want one version in lib/modules, found %d %v", root, len(vers), vers)
+	}
+	k := Kernel{Root: root, Version: vers[0]}
+	if _, err := os.Stat(k.Vmlinuz()); err != nil {
+		return Kernel{}, fmt.Errorf("kernel tree %s: %w", root, err)
+	}
+	return k, nil
+}
+
+// Vmlinuz is the kernel image.
+func (k Kernel) Vmlinuz() string { return filepath.Join(k.Root, "boot", "vmlinuz-"+k.Version) }
+
+// ModulesDir is lib/modules/VERSION.
+func (k Kernel) ModulesDir() string { return filepath.Join(k.Root, "lib/modules", k.Version) }
+
+// Deps reads the kernel's modules.dep, running depmod first when the tree
+// lacks it (Debian's package does not ship it).
+func (k Kernel) Deps() (*kmod.Deps, error) {
+	dep := filepath.Join(k.ModulesDir(), "modules.dep")
+	if _, err := os.Stat(dep); errors.Is(err, fs.ErrNotExist) {
+		if err := run("depmod", "-b", k.Root, k.Version); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.Open(dep)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := kmod.ParseDep(f)
+	if err != nil {
+		return nil, err
+	}
+	if b, err := os.Open(filepath.Join(k.ModulesDir(), "modules.builtin")); err == nil {
+		defer b.Close()
+		if err := d.ParseBuiltin(b); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// DefaultModules is what an initramfs carries so that any sandbox.* choice
+// made at boot works: the CD and the block-device origin, with brd (and zram
+// when the kernel has it). Optional drivers the kernel lacks are skipped.
+func DefaultModules(d *kmod.Deps) (required, optional []string) {
+	cd := config.Default()
+	disk := cd
+	disk.Origin = "/dev/sda"
+	zram := cd
+	zram.COW = "zram"
+	add := func(dst *[]string, names ...string) {
+		for _, n := range names {
+			if !contains(*dst, n) {
+				*dst = append(*dst, n)
+			}
+		}
+	}
+	for _, c := range []config.Config{cd, disk} {
+		r, o := c.Modules()
+		add(&required, r...)
+		add(&optional, o...)
+	}
+	r, _ := zram.Modules()
+	add(&optional, r...)
+	return required, optional
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// InitramfsSpec says what goes into an initramfs.
+type InitramfsSpec struct {
+	Init     string   // the static sandbox-init binary
+	Kernel   Kernel   // whose modules to take
+	Required []string // modules that must be there (error if the kernel lacks one)
+	Optional []string // modules taken when the kernel has them
+	Shell    string   // optional static busybox, installed as /bin/sh for the rescue shell
+	Out      string   // the .cpio.gz to write
+}
+
+// InitramfsReport says what went in.
+type InitramfsReport struct {
+	Path       string
+	Compressed int64
+	Unpacked   int64
+	Modules    []string
+}
+
+// BuildInitramfs writes a gzip-compressed newc cpio holding /init, /dev/console,
+// the modules with a modules.dep of their own, and optionally /bin/sh.
+func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
+	rep := InitramfsReport{Path: s.Out}
+	d, err := s.Kernel.Deps()
+	if err != nil {
+		return rep, err
+	}
+	want := append([]string(nil), s.Required...)
+	for _, m := range s.Optional {
+		if _, err := d.Closure(m); err == nil {
+			want = append(want, m)
+		}
+	}
+	mods, err := d.Closure(want...)
+	if err != nil {
+		return rep, fmt.Errorf("kernel %s: %w", s.Kernel.Version, err)
+	}
+	rep.Modules = mods
+	initBin, err := os.ReadFile(s.Init)
+	if err != nil {
+		return rep, fmt.Errorf("init binary: %w", err)
+	}
+	recs := []cpio.Record{
+		cpio.Directory("dev", 0o755),
+		cpio.CharDev("dev/console", 0o600, 5, 1),
+		cpio.StaticFile("init", string(initBin), 0o755),
+	}
+	mdir := "lib/modules/" + s.Kernel.Version
+	if len(mods) > 0 {
+		var dep bytes.Buffer
+		if err := d.WriteDep(&dep, mods); err != nil {
+			return rep, err
+		}
+		recs = append(recs, cpio.StaticFile(mdir+"/modules.dep", dep.String(), 0o644))
+		if b, err := os.ReadFile(filepath.Join(s.Kernel.ModulesDir(), "modules.builtin")); err == nil {
+			recs = append(recs, cpio.StaticFile(mdir+"/modules.builtin", string(b), 0o644))
+		}
+		for _, m := range mods {
+			b, err := os.ReadFile(filepath.Join(s.Kernel.ModulesDir(), d.Path[m]))
+			if err != nil {
+				return rep, fmt.Errorf("module %s: %w", m, err)
+			}
+			recs = append(recs, cpio.StaticFile(mdir+"/"+d.Path[m], string(b), 0o644))
+		}
+	}
+	if s.Shell != "" {
+		b, err := os.ReadFile(s.Shell)
+		if err != nil {
+			return rep, fmt.Errorf("shell: %w", err)
+		}
+		recs = append(recs, cpio.StaticFile("bin/busybox", string(b), 0o755), cpio.Symlink("bin/sh", "busybox"))
+	}
+	for _, r := range recs {
+		rep.Unpacked += int64(r.FileSize)
+	}
+	var raw bytes.Buffer
+	w := cpio.NewDedupWriter(cpio.Newc.Writer(&raw))
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
+	for i := range recs {
+		recs[i] = cpio.MakeReproducible(recs[i])
+	}
+	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
+		return rep, err
+	}
+	if err := cpio.WriteTrailer(w); err != nil {
+		return rep, err
+	}
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if _, err := zw.Write(raw.Bytes()); err != nil {
+		return rep, err
+	}
+	if err := zw.Close(); err != nil {
+		return rep, err
+	}
+	rep.Compressed = int64(gz.Len())
+	return rep, os.WriteFile(s.Out, gz.Bytes(), 0o644)
+}
+
+// BuildInit compiles sandbox-init as a static binary. repo is the module root.
+func BuildInit(repo, out string) error {
+	if _, err := Need("go"); err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./init")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./init: %w\n%s", err, b)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package vmtests
+
+import (
+	"strings"
+	"testing"
+)
+
+// Each failing boot must name the phase, the device or parameter, give a
+// hint, take the configured action (poweroff here), and never panic.
+func TestFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		v      vm
+		phase  string
+		expect []string // more text the console must show
+	}{
+		{
+			name:  "NoCD",
+			v:     vm{append: []string{"sandbox.wait=1"}},
+			phase: "cd",
+			// QEMU always has an IDE CD drive: here it is empty.
+			expect: []string{"device: auto", "no drive among /dev/sr0 holds an ISO 9660 disc within 1s", "hint: insert the Live CD"},
+		},
+		{
+			name:   "NoImage",
+			v:      vm{append: []string{"sandbox.image=/no/such/image"}, qemu: []string{"-cdrom", "CD"}},
+			phase:  "image",
+			expect: []string{"device: /dev/sr0", "no /no/such/image on the CD", "the CD has: /initrd-ext2"},
+		},
+		{
+			name:   "BadParameters",
+			v:      vm{append: []string{"sandbox.chunk=3", "sandbox.cowsize=lots", "sandbox.bogus=1"}, qemu: []string{"-cdrom", "CD"}},
+			phase:  "config",
+			expect: []string{`sandbox.chunk="3" is not a power of two`, `sandbox.cowsize="lots" is not a size`, `sandbox.bogus="1" is not a sandbox-init parameter`},
+		},
+		{
+			name:   "MissingInit",
+			v:      vm{append: []string{"init=/sbin/nothere"}, qemu: []string{"-cdrom", "CD"}},
+			phase:  "switch_root",
+			expect: []string{"init /sbin/nothere not found in the new root"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for i, a := range tc.v.qemu {
+				if a == "CD" {
+					tc.v.qemu[i] = built.cdISO
+				}
+			}
+			c := bootVM(t, tc.v)
+			for _, want := range append([]string{
+				`sandbox-init: FAILED in phase "` + tc.phase + `"`,
+				"sandbox-init:   hint: ",
+				"sandbox-init:   action: poweroff",
+				"reboot: Power down",
+			}, tc.expect...) {
+				if !c.contains(want) {
+					t.Errorf("console lacks %q", want)
+				}
+			}
+			for _, bad := range []string{"Kernel panic", "Attempted to kill init", "GUEST "} {
+				if strings.Contains(c.text, bad) {
+					t.Errorf("console shows %q", bad)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,45 @@
+package vmtests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func runCmd(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+func fmtSscan(s string, v ...any) (int, error) { return fmt.Sscan(s, v...) }
+
+// fileSectors is a file's size in 512-byte sectors, as a string.
+func fileSectors(t *testing.T, p string) string {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.FormatInt(st.Size()/512, 10)
+}
+
+// reportInitCost logs the init's own cost: from the kernel's "Run /init"
+// to the real init's first kmsg line.
+func reportInitCost(t *testing.T, c console) {
+	run, ok1 := c.kernelStamp(`Run /init as init process`)
+	real, ok2 := c.kernelStamp(`realinit: first line`)
+	if !ok1 || !ok2 {
+		t.Logf("init cost: markers missing (Run /init %v, realinit %v)", ok1, ok2)
+		return
+	}
+	t.Logf("init cost: Run /init at %.3fs, real init at %.3fs: %.0f ms", run, real, (real-run)*1000)
+}
