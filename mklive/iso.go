@@ -11,11 +11,10 @@ import (
 type ISOSpec struct {
 	Kernel    string // vmlinuz
 	Initramfs string
-	RootImage string            // copied to ImagePath on the CD
-	ImagePath string            // default /initrd-ext2, the how-to's name
-	Label     string            // ISO 9660 volume id (sandbox.cd=LABEL=...)
-	Cmdline   string            // kernel parameters
-	Extra     map[string]string // more boot entries: label -> extra parameters
+	RootImage string // copied to ImagePath on the CD
+	ImagePath string // default /initrd-ext2, the how-to's name
+	Label     string // ISO 9660 volume id (sandbox.cd=LABEL=...)
+	Cmdline   string // kernel parameters
 	Out       string
 }
 
@@ -67,9 +66,6 @@ func BuildISO(s ISOSpec) error {
 		}
 	}
 	cfg := "SERIAL 0 115200\nDEFAULT sandbox\nTIMEOUT 1\nPROMPT 0\n" + entry("sandbox", s.Cmdline)
-	for label, extra := range s.Extra {
-		cfg += entry(label, s.Cmdline+" "+extra)
-	}
 	if err := os.WriteFile(filepath.Join(stage, "isolinux/isolinux.cfg"), []byte(cfg), 0o644); err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ if [ ! -s "$CACHE/kernel/version" ]; then
 	ver=${pkg#linux-image-}
 	echo "setup: fetching $pkg"
 	tmp=$(mktemp -d "$CACHE/dl.XXXXXX")
+	chmod 755 "$tmp" # apt-get download runs as _apt where it can
 	(cd "$tmp" && apt-get download -qq "$pkg")
 	rm -rf "$CACHE/kernel"
 	mkdir -p "$CACHE/kernel/root"

@@ -1,0 +1,91 @@
+package mklive
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// LiveCDSpec is everything a Live CD needs.
+type LiveCDSpec struct {
+	Kernel      Kernel
+	Init        string   // the static sandbox-init binary
+	Root        string   // a directory (made into an ext2 image) or an image file
+	Label       string   // ISO volume label; the CD is found by it
+	Append      string   // extra kernel parameters
+	Extra       []string // extra required modules
+	RescueShell string   // static busybox for the rescue shell, optional
+	Out         string   // the ISO
+	Log         func(format string, args ...any)
+}
+
+// LiveCD builds the initramfs, the root image (when Root is a directory) and
+// the ISO.
+func LiveCD(s LiveCDSpec) error {
+	if s.Log == nil {
+		s.Log = func(string, ...any) {}
+	}
+	if s.Label == "" {
+		s.Label = "SANDBOX"
+	}
+	work, err := os.MkdirTemp(filepath.Dir(s.Out), ".mklive-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	d, err := s.Kernel.Deps()
+	if err != nil {
+		return err
+	}
+	req, opt := DefaultModules(d)
+	rep, err := BuildInitramfs(InitramfsSpec{Init: s.Init, Kernel: s.Kernel, Required: append(req, s.Extra...), Optional: opt,
+		Shell: s.RescueShell, Out: filepath.Join(work, "initrd.gz")})
+	if err != nil {
+		return err
+	}
+	s.Log("initramfs: %s compressed, %s unpacked, kernel %s, %d modules: %s", Human(rep.Compressed), Human(rep.Unpacked), s.Kernel.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
+	img := s.Root
+	st, err := os.Stat(s.Root)
+	if err != nil {
+		return fmt.Errorf("root %s: %w", s.Root, err)
+	}
+	if st.IsDir() {
+		img = filepath.Join(work, "initrd-ext2")
+		n, err := BuildRootImage(RootImageSpec{Tree: s.Root, Out: img})
+		if err != nil {
+			return err
+		}
+		s.Log("root image: ext2, %s, from %s", Human(int64(n)), s.Root)
+	}
+	cmdline := strings.TrimSpace("console=tty0 console=ttyS0 sandbox.cd=LABEL=" + s.Label + " " + s.Append)
+	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: rep.Path, RootImage: img, Label: s.Label, Cmdline: cmdline, Out: s.Out}); err != nil {
+		return err
+	}
+	if st, err := os.Stat(s.Out); err == nil {
+		s.Log("ISO %s: %s, label %s, kernel command line: %s", s.Out, Human(st.Size()), s.Label, cmdline)
+	}
+	return nil
+}
+
+// DemoTree lays out the demo root: busybox, DemoInit as /sbin/init and the
+// sandbox-init binary as /bin/sandbox-init, the status tool.
+func DemoTree(dir, initBin string) error {
+	b, err := os.ReadFile(initBin)
+	if err != nil {
+		return err
+	}
+	os.RemoveAll(dir)
+	return BusyboxTree(dir, "", map[string]string{"sbin/init": DemoInit, "bin/sandbox-init": string(b)})
+}
+
+// Human prints a byte count for people.
+func Human(n int64) string {
+	switch {
+	case n >= 10<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}

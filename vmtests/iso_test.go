@@ -1,0 +1,68 @@
+package vmtests
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/sandbox-init/sandbox-init/mklive"
+)
+
+// TestISOBootsFromCDROMAlone is the whole Live CD path: firmware, isolinux,
+// kernel, sandbox-init, the sandbox and the real init, from QEMU's -cdrom
+// with no -kernel or -initrd. The CD is found by its label.
+func TestISOBootsFromCDROMAlone(t *testing.T) {
+	t.Parallel()
+	iso := filepath.Join(t.TempDir(), "live.iso")
+	err := mklive.BuildISO(mklive.ISOSpec{
+		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
+		Label: "LIVETEST", Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=LIVETEST", Out: iso,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := bootVM(t, vm{noKernel: true, qemu: []string{"-cdrom", iso}})
+	if !c.contains("ISOLINUX") {
+		t.Errorf("isolinux did not run")
+	}
+	if !c.contains("sandbox-init: CD found: /dev/sr0 (sandbox.cd=LABEL=LIVETEST)") {
+		t.Errorf("the CD was not found by its label")
+	}
+	for k, want := range map[string]string{
+		"pid":   "1",
+		"root":  "/dev/mapper/sandbox ext4 rw",
+		"cd":    "/dev/sr0 iso9660 ro",
+		"write": "sandbox-write-test",
+	} {
+		if got := c.mustGuest(t, k); got != want {
+			t.Errorf("guest %s = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestDemo boots the README's main job, the demo Live CD, and checks what
+// it promises to show.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "demo-root")
+	if err := mklive.DemoTree(tree, filepath.Join(built.dir, "init")); err != nil {
+		t.Fatal(err)
+	}
+	iso := filepath.Join(dir, "demo.iso")
+	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: built.kernel, Init: filepath.Join(built.dir, "init"), Root: tree, Out: iso}); err != nil {
+		t.Fatal(err)
+	}
+	c := bootVM(t, vm{noKernel: true, qemu: []string{"-cdrom", iso}})
+	for _, want := range []string{
+		"sandbox-init demo: the real init runs as PID 1",
+		"/dev/mapper/sandbox / ext4 rw",
+		"table: 0 ",
+		"8+0 records out",
+		"BASE UNCHANGED: the writes live only in RAM",
+		"reboot: Power down",
+	} {
+		if !c.contains(want) {
+			t.Errorf("demo console lacks %q", want)
+		}
+	}
+}
