@@ -77,6 +77,11 @@ type Config struct {
 	Init string
 	// OnFail is what to do when a phase fails (OnFail* constants).
 	OnFail string
+	// ZAlgo is zram's compression algorithm when COW is "zram".
+	ZAlgo string
+	// Watch is how often the watcher reads the snapshot's COW usage after
+	// switch_root; 0 starts no watcher.
+	Watch time.Duration
 }
 
 // Default returns the configuration used when the command line says nothing.
@@ -93,6 +98,8 @@ func Default() Config {
 		Wait:    10 * time.Second,
 		Init:    "/sbin/init",
 		OnFail:  OnFailShell,
+		ZAlgo:   "lzo-rle",
+		Watch:   time.Second,
 	}
 }
 
@@ -204,6 +211,9 @@ var params = []param{
 	}},
 	{"wait", "a duration from 0 to 10m: seconds (15) or with a unit (500ms, 2m)", func(c *Config, v string) error {
 		d, err := parseDuration(v)
+		if err == nil && d > 10*time.Minute {
+			err = errors.New("is out of range")
+		}
 		c.Wait = d
 		return err
 	}},
@@ -219,6 +229,22 @@ var params = []param{
 			return nil
 		}
 		return errors.New("is not an action")
+	}},
+	{"zalgo", "zram's compressor: lzo-rle, lzo, lz4, lz4hc, zstd, 842", func(c *Config, v string) error {
+		switch v {
+		case "lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842":
+			c.ZAlgo = v
+			return nil
+		}
+		return errors.New("is not a zram compressor")
+	}},
+	{"watch", "0 (no watcher) or how often to check the COW store's use: 1s, 250ms (10ms to 1h)", func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		if err == nil && d != 0 && (d < 10*time.Millisecond || d > time.Hour) {
+			err = errors.New("is out of range")
+		}
+		c.Watch = d
+		return err
 	}},
 }
 
@@ -311,6 +337,9 @@ func (c *Config) check(seen map[string]bool) error {
 	if c.Origin != "" && (seen[Prefix+"cd"] || seen[Prefix+"image"]) {
 		return &ParamError{Key: Prefix + "origin", Value: c.Origin, Problem: "takes the base from a block device, so sandbox.cd and sandbox.image would be ignored",
 			Accepts: "either sandbox.origin or sandbox.cd/sandbox.image"}
+	}
+	if seen[Prefix+"zalgo"] && c.COW != "zram" {
+		return &ParamError{Key: Prefix + "zalgo", Value: c.ZAlgo, Problem: "only applies to sandbox.cow=zram", Accepts: "sandbox.cow=zram with sandbox.zalgo"}
 	}
 	if c.Origin != "" && c.Origin == c.COW {
 		return &ParamError{Key: Prefix + "cow", Value: c.COW, Problem: "is the origin device too", Accepts: "a different device"}
@@ -411,7 +440,7 @@ func parseDuration(v string) (time.Duration, error) {
 		}
 		d = time.Duration(n) * time.Second
 	}
-	if d < 0 || d > 10*time.Minute {
+	if d < 0 || d > time.Hour {
 		return 0, errors.New("is out of range")
 	}
 	return d, nil
@@ -499,8 +528,15 @@ func (c Config) Modules() (required, optional []string) {
 		required = append(required, "brd")
 	case "zram":
 		required = append(required, "zram")
+		if m := zramCompressors[c.ZAlgo]; m != "" {
+			required = append(required, m)
+		}
 	default:
 		optional = append(optional, "sd_mod", "virtio_blk")
 	}
 	return required, optional
 }
+
+// zramCompressors maps zram algorithms to the crypto modules that provide
+// them on a modular kernel (lzo and lzo-rle are built into zram's deps).
+var zramCompressors = map[string]string{"lz4": "lz4", "lz4hc": "lz4hc", "zstd": "zstd", "842": "842"}

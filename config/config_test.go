@@ -31,9 +31,20 @@ func TestParseAll(t *testing.T) {
 	}
 	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", COW: "/dev/vdb",
 		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Name: "live", FSType: "ext4",
-		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot}
+		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot, ZAlgo: "lzo-rle", Watch: time.Second}
 	if c != want {
 		t.Errorf("got  %+v\nwant %+v", c, want)
+	}
+}
+
+func TestZramAndWatch(t *testing.T) {
+	c, err := Parse("sandbox.cow=zram sandbox.zalgo=zstd sandbox.watch=0")
+	if err != nil || c.COW != "zram" || c.ZAlgo != "zstd" || c.Watch != 0 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	req, _ := c.Modules()
+	if j := strings.Join(req, " "); !strings.Contains(j, "zram") || !strings.Contains(j, "zstd") {
+		t.Errorf("zram+zstd modules: %v", req)
 	}
 }
 
@@ -96,6 +107,11 @@ func TestErrors(t *testing.T) {
 		{"sandbox.origin=/dev/sda sandbox.image=/x", []string{"either sandbox.origin or sandbox.cd/sandbox.image"}},
 		{"sandbox.origin=/dev/sda sandbox.cow=/dev/sda", []string{"origin device too"}},
 		{"init=relative", []string{"init=", "absolute path"}},
+		{"sandbox.zalgo=gzip sandbox.cow=zram", []string{"not a zram compressor"}},
+		{"sandbox.zalgo=lz4", []string{"only applies to sandbox.cow=zram"}},
+		{"sandbox.watch=1ms", []string{"out of range"}},
+		{"sandbox.watch=2h", []string{"out of range"}},
+		{"sandbox.wait=11m", []string{"out of range"}},
 		{"sandbox.image=/\xff\xfe", []string{"not valid UTF-8"}},
 	} {
 		_, err := Parse(tc.line)

@@ -218,3 +218,7 @@ func unmarshalTable(data []byte, count uint32) ([]Target, error) {
 	}
 	return out, nil
 }
+
+// NewClient wraps an already open control node, e.g. one inherited by a
+// process that can no longer reach /dev/mapper/control by path.
+func NewClient(f *os.File) *Client { return &Client{f: f} }

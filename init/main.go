@@ -55,6 +55,7 @@ func boot(log *logger, cfg *config.Config) error {
 		{"snapshot", s.makeSnapshot}, // 0 SZ snapshot ORIGIN COW N CHUNK
 		{"mount", s.mountRoot},       // the snapshot, read-write, on /newroot
 		{"move", s.moveCD},           // the CD under the new root (/mnt2)
+		{"watcher", s.startWatcher},  // warns as the COW store fills, after the switch too
 		{"state", s.writeState},      // /run/sandbox/state.json for the booted system
 	}
 	for _, st := range steps {

@@ -28,20 +28,14 @@ func (s *sandbox) loadModules() error {
 		return fail("modules", dir, err, "the initramfs's modules.dep is broken: rebuild the initramfs")
 	}
 	l.Params = moduleParams(s.cfg)
+	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
+		if err := s.sizeCOW(); err != nil {
+			return err
+		}
+	}
 	if s.cfg.COW == "ram0" {
-		mem, err := memTotal()
-		if err != nil {
-			return fail("modules", "/proc/meminfo", err, "")
-		}
-		s.state.COWBytes = s.cfg.COWSize.Resolve(mem)
-		s.state.COWBytes &^= 1<<10 - 1
-		if s.state.COWBytes < 1<<20 {
-			return fail("modules", "brd", fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.FormatBytes(mem)),
-				"give sandbox.cowsize= a larger size")
-		}
 		// Later parameters win in the kernel's parser: ours come last.
 		l.Params["brd"] = strings.TrimSpace(l.Params["brd"] + fmt.Sprintf(" rd_nr=1 rd_size=%d", s.state.COWBytes>>10))
-		s.log.Printf("COW store: brd /dev/ram0, %s (sandbox.cowsize=%s of %s RAM)", config.FormatBytes(s.state.COWBytes), s.cfg.COWSize, config.FormatBytes(mem))
 	}
 	required, optional := s.cfg.Modules()
 	for _, m := range required {
@@ -62,6 +56,21 @@ func (s *sandbox) loadModules() error {
 		return fail("modules", "", err, "a module did not load: its kernel message (dmesg) says why; check the initramfs was built for kernel %s", rel)
 	}
 	s.log.Printf("loaded %d modules in %v: %s", len(loaded), time.Since(t0).Round(time.Millisecond), strings.Join(loaded, " "))
+	return nil
+}
+
+// sizeCOW resolves sandbox.cowsize against this machine's RAM.
+func (s *sandbox) sizeCOW() error {
+	mem, err := memTotal()
+	if err != nil {
+		return fail("cow", "/proc/meminfo", err, "")
+	}
+	s.state.COWBytes = s.cfg.COWSize.Resolve(mem) &^ (1<<12 - 1)
+	if s.state.COWBytes < 1<<20 {
+		return fail("cow", s.cfg.COW, fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.FormatBytes(mem)),
+			"give sandbox.cowsize= a larger size")
+	}
+	s.log.Printf("COW store: %s, %s (sandbox.cowsize=%s of %s RAM)", s.cfg.COW, config.FormatBytes(s.state.COWBytes), s.cfg.COWSize, config.FormatBytes(mem))
 	return nil
 }
 

@@ -28,6 +28,10 @@ func (s *sandbox) findOrigin() error {
 			return fail("origin", dev, fmt.Errorf("device did not appear within %v", s.cfg.Wait),
 				"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
 		}
+		if err := mountutil.SetReadOnly(dev); err != nil {
+			return fail("origin", dev, err, "sandbox.origin= must name a block device")
+		}
+		s.log.Printf("origin %s set read-only (BLKROSET)", dev)
 		s.state.Origin = dev
 		return nil
 	}

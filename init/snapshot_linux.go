@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"golang.org/x/sys/unix"
 )
 
 // prepareCOW checks the copy-on-write device: it must exist and hold at
@@ -16,7 +20,10 @@ func (s *sandbox) prepareCOW() error {
 	case "ram0":
 		dev = "/dev/ram0"
 	case "zram":
-		return fail("cow", "zram", fmt.Errorf("zram is not supported yet"), "use sandbox.cow=ram0")
+		dev = "/dev/zram0"
+		if err := s.setupZram(); err != nil {
+			return err
+		}
 	}
 	if err := waitFor(s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 		return fail("cow", dev, fmt.Errorf("COW device did not appear within %v", s.cfg.Wait),
@@ -33,6 +40,24 @@ func (s *sandbox) prepareCOW() error {
 	}
 	s.state.COW = dev
 	s.state.COWBytes = sectors * 512
+	return nil
+}
+
+// setupZram sizes zram0 and picks its compressor through sysfs: the order
+// matters, the algorithm can only change before disksize is set.
+func (s *sandbox) setupZram() error {
+	sys := "/sys/block/zram0"
+	if err := waitFor(s.cfg.Wait, func() (bool, error) { return isBlock("/dev/zram0"), nil }); err != nil {
+		return fail("cow", "/dev/zram0", fmt.Errorf("zram0 did not appear within %v", s.cfg.Wait), "the zram module must be in the initramfs")
+	}
+	if err := os.WriteFile(sys+"/comp_algorithm", []byte(s.cfg.ZAlgo), 0); err != nil {
+		avail, _ := os.ReadFile(sys + "/comp_algorithm")
+		return fail("cow", "/dev/zram0", fmt.Errorf("compressor %s: %w", s.cfg.ZAlgo, err),
+			"this kernel offers: %s; set sandbox.zalgo= to one of them (its module must be in the initramfs)", strings.TrimSpace(string(avail)))
+	}
+	if err := os.WriteFile(sys+"/disksize", []byte(strconv.FormatUint(s.state.COWBytes, 10)), 0); err != nil {
+		return fail("cow", "/dev/zram0", fmt.Errorf("disksize %d: %w", s.state.COWBytes, err), "is zram0 already in use? give sandbox.cowsize= a smaller size")
+	}
 	return nil
 }
 
@@ -68,6 +93,9 @@ func (s *sandbox) makeSnapshot() error {
 	return nil
 }
 
+// readOnlyFS are file systems the kernel can only mount read-only.
+var readOnlyFS = map[string]bool{"iso9660": true, "squashfs": true, "erofs": true, "cramfs": true, "romfs": true}
+
 // mountRoot mounts the snapshot read-write on /newroot. The file system type
 // is read from the origin (read-only) unless sandbox.fstype names it.
 func (s *sandbox) mountRoot() error {
@@ -78,8 +106,20 @@ func (s *sandbox) mountRoot() error {
 			return fail("mount", s.state.Device, err, "the root image must hold a file system this kernel supports (ext2/ext4 here); or name it with sandbox.fstype=")
 		}
 	}
+	if readOnlyFS[fstype] {
+		return fail("mount", s.state.Device, fmt.Errorf("the root image holds %s, a read-only file system: it cannot be written", fstype),
+			"the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'")
+	}
 	if err := mountutil.Mount(s.state.Device, newRoot, fstype, 0, ""); err != nil {
 		return fail("mount", s.state.Device, err, "the image may be damaged or its file system cannot be written (ISO 9660, squashfs); use ext2/ext4, or set sandbox.fstype=")
+	}
+	// Some file systems (iso9660, squashfs) mount read-only whatever was
+	// asked: a sandbox on them would refuse every write. Say so now.
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(newRoot, &sfs); err == nil && sfs.Flags&unix.ST_RDONLY != 0 {
+		_ = unix.Unmount(newRoot, 0)
+		return fail("mount", s.state.Device, fmt.Errorf("%s mounted read-only: it cannot be written", fstype),
+			"the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'")
 	}
 	s.state.FSType = fstype
 	s.log.Printf("%s mounted read-write on %s (%s)", s.state.Device, newRoot, fstype)

@@ -20,6 +20,7 @@ type state struct {
 	DMMinor  uint32        `json:"dm_minor"`
 	Table    string        `json:"table"`
 	FSType   string        `json:"fstype"`
+	Watcher  int           `json:"watcher_pid,omitempty"`
 	Phases   []phase       `json:"phases"`
 }
 

@@ -12,6 +12,9 @@ import (
 // booted system (not PID 1): "sandbox-init status [NAME]" prints the live
 // table and the snapshot's COW usage, read from the kernel.
 func tool(args []string) int {
+	if len(args) > 0 && args[0] == "watch" {
+		return watch(args[1:])
+	}
 	if len(args) == 0 || args[0] != "status" {
 		fmt.Fprintln(os.Stderr, "usage: sandbox-init status [NAME]\n(as PID 1 in an initramfs, sandbox-init boots the sandbox)")
 		return 2
@@ -52,7 +55,7 @@ func tool(args []string) int {
 				fmt.Fprintln(os.Stderr, "sandbox-init:", err)
 				return 1
 			}
-			if st.Invalid {
+			if st.Invalid || st.Overflow {
 				fmt.Println("cow: INVALID (the COW store overflowed; writes fail)")
 			} else {
 				fmt.Printf("cow: %.1f%% used (%d of %d sectors, %d metadata)\n", st.Percent(), st.Used, st.Total, st.Metadata)

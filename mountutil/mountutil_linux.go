@@ -220,3 +220,18 @@ func deleteTree(dirfd int, dev uint64) {
 		}
 	}
 }
+
+// SetReadOnly marks a block device read-only in the kernel (blockdev
+// --setro): any write to it, by anyone, fails. Used on a block-device origin
+// so that not even a bug can write to the base.
+func SetReadOnly(dev string) error {
+	f, err := os.Open(dev)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.IoctlSetPointerInt(int(f.Fd()), unix.BLKROSET, 1); err != nil {
+		return fmt.Errorf("BLKROSET %s: %w", dev, err)
+	}
+	return nil
+}

@@ -122,19 +122,53 @@ func build(dir string) error {
 const guestInit = `#!/bin/sh
 export PATH=/bin:/sbin
 echo "realinit: first line" >/dev/kmsg
+# Power off with builtins only (the root may be dead) and stop here.
+off() { sync; echo o >/proc/sysrq-trigger; while :; do :; done; }
+case "$guest" in
+fill)
+	# Write 256 KiB at a time, slowly enough for the watcher to see each
+	# level, until the sandbox breaks. Only shell builtins after the
+	# failure: exec'ing anything may need a read of the dead root.
+	i=0
+	while [ $i -lt 64 ]; do
+		if ! dd if=/dev/urandom of=/fill$i bs=256K count=1 conv=fsync 2>/dev/null; then
+			echo "GUEST fillerror=$i"
+			break
+		fi
+		i=$((i + 1))
+		sleep 0.2
+	done
+	sleep 2
+	read -r u </run/sandbox/usage.json && echo "GUEST usage=$u"
+	echo "GUEST done"
+	off
+	;;
+persist-write)
+	echo "kept across boots" >/persisted && sync && echo "GUEST persisted=$(cat /persisted)"
+	echo "GUEST done"; off
+	;;
+persist-read)
+	echo "GUEST persisted=$(cat /persisted 2>&1)"
+	echo "GUEST done"; off
+	;;
+esac
 echo "GUEST pid=$$"
 echo "GUEST root=$(awk '$2 == "/" {print $1, $3, substr($4, 1, 2)}' /proc/mounts)"
 echo "GUEST cd=$(awk '$2 == "/mnt2" {print $1, $3, substr($4, 1, 2)}' /proc/mounts)"
 echo "GUEST initramfs_init=$(test -e /init && echo present || echo gone)"
 echo "GUEST shmem_kb=$(awk '/^Shmem:/ {print $2}' /proc/meminfo)"
 echo "GUEST slaves=$(ls /sys/block/dm-0/slaves | tr '\n' ' ')"
+for s in /sys/block/dm-0/slaves/*; do echo "GUEST ro_${s##*/}=$(cat $s/ro)"; done
 echo "GUEST dmname=$(cat /sys/block/dm-0/dm/name)"
+echo "GUEST watcher=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <$f; echo; done | grep '^sandbox-init watch' | cut -d' ' -f1-3)"
 echo sandbox-write-test >/written && sync && echo "GUEST write=$(cat /written)"
 dd if=/dev/urandom of=/big bs=1M count=4 2>/dev/null && sync && echo "GUEST bigwrite=$(stat -c %s /big)"
 /bin/sandbox-init status | sed 's/^\([a-z]*\): /GUEST \1=/'
 test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d ' \n' </run/sandbox/state.json)"
+sleep 1.2
+read -r u </run/sandbox/usage.json && echo "GUEST usage=$u"
 echo "GUEST done"
-poweroff -f
+off
 `
 
 // dataISO writes a plain (non-bootable) ISO 9660 image holding files.

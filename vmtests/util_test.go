@@ -43,3 +43,12 @@ func reportInitCost(t *testing.T, c console) {
 	}
 	t.Logf("init cost: Run /init at %.3fs, real init at %.3fs: %.0f ms", run, real, (real-run)*1000)
 }
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sandbox-init/sandbox-init/dm"
+	"golang.org/x/sys/unix"
+)
+
+// The watcher is a child of PID 1 started just before switch_root. It runs
+// the initramfs's binary, which stays in memory while it runs (its file is
+// deleted with the rest of the initramfs, nothing is left in the new root),
+// and it reaches the kernel through descriptors opened before the switch:
+// fd 3 /dev/mapper/control, 4 /dev/kmsg, 5 /proc/sys/kernel/printk,
+// 6 the /run/sandbox directory. It shows as "sandbox-init watch" in ps.
+const (
+	fdControl = 3 + iota
+	fdKmsg
+	fdPrintk
+	fdRunDir
+)
+
+// usagePath is where the watcher keeps the COW store's use for the booted
+// system, beside state.json.
+const usagePath = "/run/sandbox/usage.json"
+
+// thresholds are the fill levels, in percent, that get a warning.
+var thresholds = []float64{80, 90, 95}
+
+func (s *sandbox) startWatcher() error {
+	if s.cfg.Watch == 0 {
+		return nil
+	}
+	if err := os.MkdirAll("/run/sandbox", 0o755); err != nil {
+		return fail("watcher", "/run/sandbox", err, "")
+	}
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, o := range []struct {
+		path string
+		flag int
+	}{
+		{os.DevNull, os.O_RDWR},
+		{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
+		{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
+		{dm.ControlPath, os.O_RDWR},
+		{"/dev/kmsg", os.O_WRONLY},
+		{"/proc/sys/kernel/printk", os.O_RDONLY},
+		{"/run/sandbox", os.O_RDONLY | unix.O_DIRECTORY},
+	} {
+		f, err := os.OpenFile(o.path, o.flag, 0)
+		if err != nil {
+			return fail("watcher", o.path, err, "set sandbox.watch=0 to boot without the COW watcher")
+		}
+		files = append(files, f)
+	}
+	p, err := os.StartProcess("/proc/self/exe", []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String()},
+		&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
+	if err != nil {
+		return fail("watcher", "/proc/self/exe", err, "set sandbox.watch=0 to boot without the COW watcher")
+	}
+	s.state.Watcher = p.Pid
+	s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", p.Pid, s.cfg.Name, s.cfg.Watch, usagePath)
+	return p.Release()
+}
+
+// usage is usage.json.
+type usage struct {
+	UsedSectors     uint64  `json:"used_sectors"`
+	TotalSectors    uint64  `json:"total_sectors"`
+	MetadataSectors uint64  `json:"metadata_sectors"`
+	Percent         float64 `json:"percent"`
+	Invalid         bool    `json:"invalid"`
+	Uptime          float64 `json:"uptime_s"`
+}
+
+func watch(args []string) int {
+	if len(args) != 2 {
+		return 2
+	}
+	name := args[0]
+	every, err := time.ParseDuration(args[1])
+	if err != nil || every <= 0 {
+		return 2
+	}
+	ctl := dm.NewClient(os.NewFile(fdControl, "control"))
+	kmsg := os.NewFile(fdKmsg, "kmsg")
+	printk := os.NewFile(fdPrintk, "printk")
+	say := func(level int, format string, a ...any) {
+		msg := logPrefix + fmt.Sprintf(format, a...)
+		fmt.Fprintf(kmsg, "<%d>%s\n", level, msg)
+		// The kernel echoes a kmsg line to the console when its level is
+		// below console_loglevel; otherwise (quiet) print it ourselves.
+		if level >= consoleLoglevel(printk) {
+			fmt.Fprintln(os.Stdout, msg)
+		}
+	}
+	next := 0
+	for {
+		ts, err := ctl.Status(name)
+		if errors.Is(err, unix.ENXIO) {
+			return 0 // the snapshot was removed: nothing left to watch
+		}
+		if err == nil && len(ts) == 1 {
+			st, perr := dm.ParseSnapshotStatus(ts[0].Params)
+			if perr == nil {
+				u := usage{UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(), Invalid: st.Invalid || st.Overflow,
+					Uptime: float64(uptime().Milliseconds()) / 1000}
+				writeUsage(u)
+				if u.Invalid {
+					say(2, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
+						"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time.", name)
+					return 1
+				}
+				for next < len(thresholds) && u.Percent >= thresholds[next] {
+					say(4, "WARNING: COW store %.0f%% full (%s of %s): when it is full the sandbox dies; save your work outside it",
+						thresholds[next], mib(st.Used), mib(st.Total))
+					next++
+				}
+			}
+		}
+		time.Sleep(every)
+	}
+}
+
+func mib(sectors uint64) string { return fmt.Sprintf("%.1f MiB", float64(sectors)/2048) }
+
+// consoleLoglevel reads the first field of /proc/sys/kernel/printk.
+func consoleLoglevel(f *os.File) int {
+	b := make([]byte, 64)
+	n, _ := f.ReadAt(b, 0)
+	fields := strings.Fields(string(b[:n]))
+	if len(fields) == 0 {
+		return 7
+	}
+	l, err := strconv.Atoi(fields[0])
+	if err != nil {
+		return 7
+	}
+	return l
+}
+
+// writeUsage replaces usage.json atomically, so readers never see half.
+func writeUsage(u usage) {
+	b, _ := json.Marshal(u)
+	tmp := "usage.json.tmp"
+	fd, err := unix.Openat(fdRunDir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return
+	}
+	_, err = unix.Write(fd, append(b, '\n'))
+	unix.Close(fd)
+	if err == nil {
+		_ = unix.Renameat(fdRunDir, tmp, fdRunDir, "usage.json")
+	}
+}
