@@ -33,6 +33,10 @@ func (s *sandbox) prepareCOW() error {
 	if err != nil {
 		return fail("cow", dev, err, "")
 	}
+	if bs, err := mountutil.LogicalBlockSize(dev); err == nil && (uint64(s.cfg.Chunk)*512)%uint64(bs) != 0 {
+		return fail("cow", dev, fmt.Errorf("chunk size %d sectors (%d bytes) is not a multiple of the COW device's %d-byte blocks", s.cfg.Chunk, s.cfg.Chunk*512, bs),
+			"use sandbox.chunk=%d or larger (a power of two)", bs/512)
+	}
 	min := uint64(s.cfg.Chunk) * 4
 	if sectors < min {
 		return fail("cow", dev, fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk),
@@ -111,7 +115,11 @@ func (s *sandbox) mountRoot() error {
 			"the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'")
 	}
 	if err := mountutil.Mount(s.state.Device, newRoot, fstype, 0, ""); err != nil {
-		return fail("mount", s.state.Device, err, "the image may be damaged or its file system cannot be written (ISO 9660, squashfs); use ext2/ext4, or set sandbox.fstype=")
+		hint := "the image may be damaged, truncated, or not the file system named (dmesg says why); rebuild it with 'mklive rootfs' or set sandbox.fstype="
+		if bs, _ := mountutil.LogicalBlockSize(s.state.COW); bs > 1024 {
+			hint = fmt.Sprintf("the COW device %s has %d-byte sectors: the root file system's block size must be at least that (mke2fs -b 4096, as mklive does); or dmesg says why", s.state.COW, bs)
+		}
+		return fail("mount", s.state.Device, err, "%s", hint)
 	}
 	// Some file systems (iso9660, squashfs) mount read-only whatever was
 	// asked: a sandbox on them would refuse every write. Say so now.

@@ -75,7 +75,10 @@ func BuildRootImage(s RootImageSpec) (uint64, error) {
 	if err := os.Remove(s.Out); err != nil && !os.IsNotExist(err) {
 		return 0, err
 	}
-	args := []string{"-q", "-F", "-t", s.FSType, "-m", "0", "-N", strconv.FormatUint(inodes*2+64, 10), "-d", s.Tree}
+	// 4 KiB blocks: a COW store with 4 KiB sectors (zram) makes the
+	// snapshot's sectors 4 KiB too, and ext4 cannot mount a smaller block
+	// size on it. mke2fs picks 1 KiB for small images otherwise.
+	args := []string{"-q", "-F", "-t", s.FSType, "-b", "4096", "-m", "0", "-N", strconv.FormatUint(inodes*2+64, 10), "-d", s.Tree}
 	if s.Label != "" {
 		args = append(args, "-L", s.Label)
 	}

@@ -135,8 +135,11 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 		add(&required, r...)
 		add(&optional, o...)
 	}
-	r, _ := zram.Modules()
-	add(&optional, r...)
+	for _, algo := range config.ZramAlgos() {
+		zram.ZAlgo = algo
+		r, _ := zram.Modules()
+		add(&optional, r...)
+	}
 	return required, optional
 }
 

@@ -83,6 +83,20 @@ func Sectors(dev string) (uint64, error) {
 	return n / 512, nil
 }
 
+// LogicalBlockSize returns a block device's logical sector size in bytes.
+func LogicalBlockSize(dev string) (int, error) {
+	f, err := os.Open(dev)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKSSZGET)
+	if err != nil {
+		return 0, fmt.Errorf("BLKSSZGET %s: %w", dev, err)
+	}
+	return n, nil
+}
+
 // Loop is an attached loop device. Its fd must stay open until something
 // else (device-mapper) holds the device: it is set up with autoclear, so it
 // detaches when its last opener goes away and nothing is left to clean.
