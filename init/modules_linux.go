@@ -5,12 +5,33 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/kmod"
 )
+
+// modules is the module loading of one boot. Loading runs in the background
+// from the first step on; each later step waits only for what it uses (the
+// CD search for isofs and loop, the snapshot for dm-snapshot), so the CD's
+// drivers probe while the rest loads.
+type modules struct {
+	l      *kmod.Loader
+	rel    string
+	start  time.Time
+	hwDone chan struct{} // the hardware drivers' passes are over
+	ready  chan struct{} // hwDone, and the class drivers (sr_mod, sd_mod) loaded
+
+	mu     sync.Mutex
+	loaded []string
+}
+
+// classDrivers bind to devices that other drivers find (SCSI disks and CDs
+// behind a host adapter): they are loaded whenever present, not by alias.
+var classDrivers = map[string]bool{"sr_mod": true, "sd_mod": true}
 
 func (s *sandbox) loadModules() error {
 	rel, err := kmod.Release()
@@ -27,7 +48,13 @@ func (s *sandbox) loadModules() error {
 	if err != nil {
 		return fail("modules", dir, err, "the initramfs's modules.dep is broken: rebuild the initramfs")
 	}
-	l.Params = moduleParams(s.cfg)
+	m := &modules{l: l, rel: rel, start: time.Now(), hwDone: make(chan struct{}), ready: make(chan struct{})}
+	l.Loaded = func(name string, took time.Duration) {
+		m.mu.Lock()
+		m.loaded = append(m.loaded, name)
+		m.mu.Unlock()
+	}
+	l.Params = moduleParams()
 	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
 		if err := s.sizeCOW(); err != nil {
 			return err
@@ -38,24 +65,130 @@ func (s *sandbox) loadModules() error {
 		l.Params["brd"] = strings.TrimSpace(l.Params["brd"] + fmt.Sprintf(" rd_nr=1 rd_size=%d", s.state.COWBytes>>10))
 	}
 	required, optional := s.cfg.Modules()
-	for _, m := range required {
-		if _, err := l.Deps.Closure(m); err != nil {
-			return fail("modules", m, err, "this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", m, rel)
+	for _, mod := range required {
+		if _, err := l.Deps.Closure(mod); err != nil {
+			return fail("modules", mod, err, "this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, rel)
 		}
 	}
-	want := required
-	for _, m := range optional {
-		if _, err := l.Deps.Closure(m); err == nil {
-			want = append(want, m)
+	var hw []string
+	for _, mod := range optional {
+		if _, err := l.Deps.Closure(mod); err != nil {
+			continue // not in this initramfs: the machine may not need it
+		}
+		if classDrivers[mod] || len(l.Aliases) == 0 {
+			required = append(required, mod)
+		} else {
+			hw = append(hw, mod)
 		}
 	}
-	var loaded []string
-	l.Loaded = func(name string, took time.Duration) { loaded = append(loaded, name) }
-	t0 := time.Now()
-	if err := l.Load(want...); err != nil {
-		return fail("modules", "", err, "a module did not load: its kernel message (dmesg) says why; check the initramfs was built for kernel %s", rel)
+	// The host adapters' drivers first: their probes (ATA port resets)
+	// wait on the hardware, and the rest loads in that wait.
+	first := m.probe(hw)
+	if err := l.Start(first...); err != nil {
+		return fail("modules", "", err, "")
 	}
-	s.log.Printf("loaded %d modules in %v: %s", len(loaded), time.Since(t0).Round(time.Millisecond), strings.Join(loaded, " "))
+	go func() {
+		defer close(m.hwDone)
+		m.probeMore(hw, first)
+	}()
+	if err := l.Start(required...); err != nil {
+		return fail("modules", "", err, "")
+	}
+	go func() {
+		<-m.hwDone
+		for mod := range classDrivers {
+			if l.Started(mod) {
+				_ = l.Wait(mod)
+			}
+		}
+		close(m.ready)
+	}()
+	s.mods = m
+	return nil
+}
+
+// driversReady is closed once every driver that could bring a disk or CD
+// has loaded: device waits count their timeout from there.
+func (s *sandbox) driversReady() <-chan struct{} {
+	if s.mods == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return s.mods.ready
+}
+
+// probe returns the candidate drivers that a present device asks for, by
+// matching the modalias of each PCI and virtio device against
+// modules.alias, as udev and modprobe would.
+func (m *modules) probe(candidates []string) []string {
+	var out []string
+	for _, bus := range []string{"pci", "virtio"} {
+		devs, _ := filepath.Glob("/sys/bus/" + bus + "/devices/*/modalias")
+		for _, d := range devs {
+			b, err := os.ReadFile(d)
+			if err != nil {
+				continue
+			}
+			for _, mod := range kmod.Match(m.l.Aliases, strings.TrimSpace(string(b))) {
+				if contains(candidates, mod) && !contains(out, mod) {
+					out = append(out, mod)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// probeMore follows drivers that reveal more devices (virtio_pci brings
+// virtio devices, which want virtio_scsi or virtio_blk).
+func (m *modules) probeMore(candidates, started []string) {
+	for pass := 0; pass < 3 && len(started) > 0; pass++ {
+		_ = m.l.Wait(started...)
+		var next []string
+		for _, mod := range m.probe(candidates) {
+			if !m.l.Started(mod) {
+				next = append(next, mod)
+			}
+		}
+		if m.l.Start(next...) != nil {
+			return
+		}
+		started = next
+	}
+}
+
+// need waits for modules a step uses, and names a failure by its phase.
+func (s *sandbox) need(phase string, names ...string) error {
+	if s.mods == nil {
+		return nil
+	}
+	var want []string
+	for _, n := range names {
+		if s.mods.l.Started(n) {
+			want = append(want, n)
+		}
+	}
+	if err := s.mods.l.Wait(want...); err != nil {
+		return fail(phase, strings.Join(names, " "), err, "a module did not load: dmesg says why; was the initramfs built for kernel %s?", s.mods.rel)
+	}
+	return nil
+}
+
+// finishModules waits for every module still loading and logs the set.
+func (s *sandbox) finishModules() error {
+	m := s.mods
+	if m == nil {
+		return nil
+	}
+	<-m.hwDone
+	if err := m.l.WaitAll(); err != nil {
+		return fail("modules", "", err, "a module did not load: dmesg says why; was the initramfs built for kernel %s?", m.rel)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.log.Printf("%d modules loaded in the background, done %v after the first: %s", len(m.loaded), time.Since(m.start).Round(time.Millisecond), strings.Join(m.loaded, " "))
 	return nil
 }
 
@@ -76,7 +209,7 @@ func (s *sandbox) sizeCOW() error {
 
 // moduleParams collects MODULE.PARAM=VALUE from the kernel command line:
 // modprobe would pass these on, and we stand in for modprobe.
-func moduleParams(c config.Config) map[string]string {
+func moduleParams() map[string]string {
 	b, _ := os.ReadFile("/proc/cmdline")
 	return config.ModuleParams(string(b))
 }
@@ -87,4 +220,13 @@ func memTotal() (uint64, error) {
 		return 0, err
 	}
 	return config.MemTotal(string(b))
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -24,7 +24,7 @@ const cdDir = "/cd"
 func (s *sandbox) findOrigin() error {
 	if s.cfg.Origin != "" {
 		dev := s.cfg.Origin
-		if err := waitFor(s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
+		if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 			return fail("origin", dev, fmt.Errorf("device did not appear within %v", s.cfg.Wait),
 				"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
 		}
@@ -37,6 +37,9 @@ func (s *sandbox) findOrigin() error {
 	}
 	cd, err := s.findCD()
 	if err != nil {
+		return err
+	}
+	if err := s.need("cd", "isofs", "loop"); err != nil {
 		return err
 	}
 	s.state.CD = cd
@@ -87,7 +90,7 @@ func (s *sandbox) findCD() (string, error) {
 		return false, nil
 	}
 	start := time.Now()
-	if err := waitFor(s.cfg.Wait, pick); err != nil {
+	if err := waitDevice(s.driversReady(), s.cfg.Wait, pick); err != nil {
 		var why string
 		switch {
 		case strings.HasPrefix(want, "/dev/"):
@@ -100,7 +103,13 @@ func (s *sandbox) findCD() (string, error) {
 				why = fmt.Sprintf("no disc labelled %q among %s", strings.TrimPrefix(want, "LABEL="), strings.Join(seen, " "))
 			}
 		}
-		return "", fail("cd", s.cfg.CD, fmt.Errorf("%s within %v", why, s.cfg.Wait),
+		err := fmt.Errorf("%s within %v", why, s.cfg.Wait)
+		if s.mods != nil {
+			if merr := s.mods.l.Failed(); merr != nil {
+				err = errors.Join(err, merr) // a driver that failed explains a missing drive
+			}
+		}
+		return "", fail("cd", s.cfg.CD, err,
 			"insert the Live CD, name the drive with sandbox.cd=/dev/sr0, or wait longer with sandbox.wait=30")
 	}
 	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
@@ -143,17 +152,29 @@ func isoVolumeID(dev string) (string, bool) {
 	return strings.TrimRight(string(b[40:72]), " \x00"), true
 }
 
+// isBlock reports whether dev is a block device that can be opened: the
+// node can appear (devtmpfs) before the disk answers (ENXIO).
 func isBlock(dev string) bool {
 	var st unix.Stat_t
-	return unix.Stat(dev, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK
+	if unix.Stat(dev, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK {
+		return false
+	}
+	fd, err := unix.Open(dev, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
 }
 
 var errTimeout = errors.New("timed out")
 
-// waitFor polls ok every 5 ms until it says true or d has passed. Devices
-// appear as drivers probe; 5 ms is short next to a probe and costs nothing.
-func waitFor(d time.Duration, ok func() (bool, error)) error {
-	deadline := time.Now().Add(d)
+// waitDevice polls ok every 5 ms until it says true, or until d has passed
+// since the drivers finished loading (ready): a device cannot appear before
+// its driver, and the drivers load while we already look. 5 ms is short next
+// to a probe and costs nothing.
+func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error)) error {
+	var deadline time.Time
 	for {
 		done, err := ok()
 		if err != nil {
@@ -162,7 +183,13 @@ func waitFor(d time.Duration, ok func() (bool, error)) error {
 		if done {
 			return nil
 		}
-		if time.Now().After(deadline) {
+		if deadline.IsZero() {
+			select {
+			case <-ready:
+				deadline = time.Now().Add(d)
+			default:
+			}
+		} else if time.Now().After(deadline) {
 			return errTimeout
 		}
 		time.Sleep(5 * time.Millisecond)

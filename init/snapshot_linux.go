@@ -15,6 +15,9 @@ import (
 // prepareCOW checks the copy-on-write device: it must exist and hold at
 // least a few chunks, or the snapshot dies on its first writes.
 func (s *sandbox) prepareCOW() error {
+	if err := s.need("cow", "brd", "zram", "lzo_rle", "lzo", "lz4", "lz4hc", "zstd"); err != nil {
+		return err
+	}
 	dev := s.cfg.COW
 	switch dev {
 	case "ram0":
@@ -25,7 +28,7 @@ func (s *sandbox) prepareCOW() error {
 			return err
 		}
 	}
-	if err := waitFor(s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
+	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 		return fail("cow", dev, fmt.Errorf("COW device did not appear within %v", s.cfg.Wait),
 			"for ram0 the brd module must be in the initramfs; for a disk, check it is attached")
 	}
@@ -51,7 +54,7 @@ func (s *sandbox) prepareCOW() error {
 // matters, the algorithm can only change before disksize is set.
 func (s *sandbox) setupZram() error {
 	sys := "/sys/block/zram0"
-	if err := waitFor(s.cfg.Wait, func() (bool, error) { return isBlock("/dev/zram0"), nil }); err != nil {
+	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock("/dev/zram0"), nil }); err != nil {
 		return fail("cow", "/dev/zram0", fmt.Errorf("zram0 did not appear within %v", s.cfg.Wait), "the zram module must be in the initramfs")
 	}
 	if err := os.WriteFile(sys+"/comp_algorithm", []byte(s.cfg.ZAlgo), 0); err != nil {
@@ -69,6 +72,9 @@ func (s *sandbox) setupZram() error {
 // raw device-mapper ioctls and makes /dev/mapper/NAME, since no udev runs.
 func (s *sandbox) makeSnapshot() error {
 	defer s.release() // DM holds the loop device now, or failed: either way drop ours
+	if err := s.need("snapshot", "dm_snapshot"); err != nil {
+		return err
+	}
 	size, err := mountutil.Sectors(s.state.Origin)
 	if err != nil {
 		return fail("snapshot", s.state.Origin, err, "")

@@ -108,3 +108,40 @@ func TestParseDepErrors(t *testing.T) {
 		t.Error("accepted a line without ':'")
 	}
 }
+
+func TestAlias(t *testing.T) {
+	const fixture = `# Aliases extracted from modules themselves.
+alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix
+alias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci
+alias virtio:d00000008v* virtio_scsi
+alias pci:v*d*sv*sd*bc01sc06i01* ahci
+alias scsi:t-0x05* sr_mod
+alias scsi:t-0x04* sr_mod
+`
+	as, err := ParseAlias(strings.NewReader(fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for modalias, want := range map[string]string{
+		"pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80": "ata_piix",
+		"pci:v00001AF4d00001004sv00001AF4sd00000008bc01sc00i00": "virtio_pci",
+		"pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01": "ahci",
+		"virtio:d00000008v00001AF4":                             "virtio_scsi",
+		"scsi:t-0x05":                                           "sr_mod",
+		"pci:v00008086d00001237sv00001AF4sd00001100bc06sc00i00": "",
+	} {
+		if got := strings.Join(Match(as, modalias), " "); got != want {
+			t.Errorf("Match(%s) = %q, want %q", modalias, got, want)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteAlias(&b, as, []string{"sr_mod"}); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != "alias scsi:t-0x05* sr_mod\nalias scsi:t-0x04* sr_mod\n" {
+		t.Errorf("WriteAlias = %q", b.String())
+	}
+	if _, err := ParseAlias(strings.NewReader("alias onlytwo\n")); err == nil {
+		t.Error("a short line was accepted")
+	}
+}

@@ -19,7 +19,10 @@ type Loader struct {
 	Dir    string            // /lib/modules/VERSION
 	Deps   *Deps             // parsed Dir/modules.dep (+ modules.builtin)
 	Params map[string]string // module name -> parameter string for finit_module
-	// Loaded, if set, is called after each module loads, with the time taken.
+	// Aliases is Dir/modules.alias, if there is one.
+	Aliases []Alias
+	// Loaded, if set, is called after each module loads, with the time
+	// taken. It may be called from several goroutines at once.
 	Loaded func(name string, took time.Duration)
 
 	mu   sync.Mutex
@@ -48,27 +51,83 @@ func NewLoader(dir string) (*Loader, error) {
 			return nil, err
 		}
 	}
-	return &Loader{Dir: dir, Deps: d, Params: map[string]string{}}, nil
+	l := &Loader{Dir: dir, Deps: d, Params: map[string]string{}}
+	if a, err := os.Open(filepath.Join(dir, "modules.alias")); err == nil {
+		defer a.Close()
+		if l.Aliases, err = ParseAlias(a); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 // Load loads the named modules and their dependencies, concurrently, and
 // returns every failure. Built-in and already loaded modules are fine.
 func (l *Loader) Load(names ...string) error {
-	// Check the whole set first so a missing module is reported before
-	// anything is half-loaded.
+	if err := l.Start(names...); err != nil {
+		return err
+	}
+	return l.Wait(names...)
+}
+
+// Start begins loading the named modules and their dependencies in the
+// background and returns at once. A module missing from modules.dep is
+// reported here, before anything of the set is loaded.
+func (l *Loader) Start(names ...string) error {
 	if _, err := l.Deps.Closure(names...); err != nil {
 		return err
 	}
-	var errs []error
-	jobs := make([]*job, len(names))
-	for i, n := range names {
-		jobs[i] = l.start(Name(n))
+	for _, n := range names {
+		l.start(Name(n))
 	}
-	for _, j := range jobs {
+	return nil
+}
+
+// Wait waits for the named modules (starting them if need be) and returns
+// their failures.
+func (l *Loader) Wait(names ...string) error {
+	var errs []error
+	for _, n := range names {
+		j := l.start(Name(n))
 		<-j.done
 		errs = append(errs, j.err)
 	}
 	return errors.Join(errs...)
+}
+
+// WaitAll waits for every module started so far.
+func (l *Loader) WaitAll() error {
+	l.mu.Lock()
+	names := make([]string, 0, len(l.jobs))
+	for n := range l.jobs {
+		names = append(names, n)
+	}
+	l.mu.Unlock()
+	return l.Wait(names...)
+}
+
+// Failed returns the failures of the modules that have finished so far,
+// without waiting.
+func (l *Loader) Failed() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	for _, j := range l.jobs {
+		select {
+		case <-j.done:
+			errs = append(errs, j.err)
+		default:
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Started reports whether a module's load has been started.
+func (l *Loader) Started(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.jobs[Name(name)]
+	return ok
 }
 
 func (l *Loader) start(name string) *job {

@@ -208,6 +208,20 @@ func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 		if b, err := os.ReadFile(filepath.Join(s.Kernel.ModulesDir(), "modules.builtin")); err == nil {
 			recs = append(recs, cpio.StaticFile(mdir+"/modules.builtin", string(b), 0o644))
 		}
+		// The aliases of the modules taken: the init loads a hardware
+		// driver only when a device's modalias asks for it.
+		if f, err := os.Open(filepath.Join(s.Kernel.ModulesDir(), "modules.alias")); err == nil {
+			as, err := kmod.ParseAlias(f)
+			f.Close()
+			if err != nil {
+				return rep, err
+			}
+			var b bytes.Buffer
+			if err := kmod.WriteAlias(&b, as, mods); err != nil {
+				return rep, err
+			}
+			recs = append(recs, cpio.StaticFile(mdir+"/modules.alias", b.String(), 0o644))
+		}
 		for _, m := range mods {
 			b, err := os.ReadFile(filepath.Join(s.Kernel.ModulesDir(), d.Path[m]))
 			if err != nil {

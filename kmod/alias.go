@@ -1,0 +1,66 @@
+package kmod
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+)
+
+// Alias is one line of modules.alias: devices whose modalias matches
+// Pattern (a shell glob) are driven by Module.
+type Alias struct {
+	Pattern string
+	Module  string
+}
+
+// ParseAlias reads modules.alias ("alias PATTERN MODULE").
+func ParseAlias(r io.Reader) ([]Alias, error) {
+	var out []Alias
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if len(f) != 3 || f[0] != "alias" {
+			return nil, fmt.Errorf("modules.alias line %d: %q: want alias PATTERN MODULE", n, sc.Text())
+		}
+		out = append(out, Alias{Pattern: f[1], Module: Name(f[2])})
+	}
+	return out, sc.Err()
+}
+
+// Match returns the modules whose aliases match a device's modalias, the
+// way modprobe resolves one.
+func Match(aliases []Alias, modalias string) []string {
+	var out []string
+	for _, a := range aliases {
+		if ok, _ := path.Match(a.Pattern, modalias); ok && !contains(out, a.Module) {
+			out = append(out, a.Module)
+		}
+	}
+	return out
+}
+
+// WriteAlias writes the aliases of the given modules only.
+func WriteAlias(w io.Writer, aliases []Alias, modules []string) error {
+	for _, a := range aliases {
+		if contains(modules, a.Module) {
+			if _, err := fmt.Fprintf(w, "alias %s %s\n", a.Pattern, a.Module); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
