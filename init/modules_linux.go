@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -70,37 +71,45 @@ func (s *sandbox) loadModules() error {
 			return fail("modules", mod, err, "this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, rel)
 		}
 	}
-	var hw []string
+	var hw, class []string
 	for _, mod := range optional {
 		if _, err := l.Deps.Closure(mod); err != nil {
 			continue // not in this initramfs: the machine may not need it
 		}
-		if classDrivers[mod] || len(l.Aliases) == 0 {
-			required = append(required, mod)
-		} else {
+		switch {
+		case classDrivers[mod]:
+			class = append(class, mod)
+		case len(l.Aliases) == 0:
+			required = append(required, mod) // no aliases to choose by: take all
+		default:
 			hw = append(hw, mod)
 		}
 	}
-	// The host adapters' drivers first: their probes (ATA port resets)
-	// wait on the hardware, and the rest loads in that wait.
-	first := m.probe(hw)
+	// The drivers on the way to the CD go first: on one CPU, modules
+	// loading at the same time share it, and the host adapter's probe
+	// (ATA port resets) only starts once its chain is in. The rest starts
+	// when that chain's dependencies are loaded and loads during the
+	// probe's waits.
+	first := append(m.probe(hw), class...)
 	if err := l.Start(first...); err != nil {
 		return fail("modules", "", err, "")
 	}
+	if _, err := l.Deps.Closure(required...); err != nil {
+		return fail("modules", "", err, "")
+	}
+	go func() {
+		for _, f := range first {
+			_ = l.Wait(l.Deps.Need[f]...)
+		}
+		_ = l.Start(required...)
+	}()
 	go func() {
 		defer close(m.hwDone)
 		m.probeMore(hw, first)
 	}()
-	if err := l.Start(required...); err != nil {
-		return fail("modules", "", err, "")
-	}
 	go func() {
 		<-m.hwDone
-		for mod := range classDrivers {
-			if l.Started(mod) {
-				_ = l.Wait(mod)
-			}
-		}
+		_ = l.Wait(class...)
 		close(m.ready)
 	}()
 	s.mods = m
@@ -131,7 +140,7 @@ func (m *modules) probe(candidates []string) []string {
 				continue
 			}
 			for _, mod := range kmod.Match(m.l.Aliases, strings.TrimSpace(string(b))) {
-				if contains(candidates, mod) && !contains(out, mod) {
+				if slices.Contains(candidates, mod) && !slices.Contains(out, mod) {
 					out = append(out, mod)
 				}
 			}
@@ -220,13 +229,4 @@ func memTotal() (uint64, error) {
 		return 0, err
 	}
 	return config.MemTotal(string(b))
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

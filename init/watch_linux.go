@@ -70,6 +70,8 @@ func (s *sandbox) startWatcher() error {
 	if err != nil {
 		return fail("watcher", "/proc/self/exe", err, "set sandbox.watch=0 to boot without the COW watcher")
 	}
+	// Lowest priority: the watcher's start must not slow the real init's.
+	_ = unix.Setpriority(unix.PRIO_PROCESS, p.Pid, 19)
 	s.state.Watcher = p.Pid
 	s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", p.Pid, s.cfg.Name, s.cfg.Watch, usagePath)
 	return p.Release()

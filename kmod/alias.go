@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -37,7 +38,7 @@ func ParseAlias(r io.Reader) ([]Alias, error) {
 func Match(aliases []Alias, modalias string) []string {
 	var out []string
 	for _, a := range aliases {
-		if ok, _ := path.Match(a.Pattern, modalias); ok && !contains(out, a.Module) {
+		if ok, _ := path.Match(a.Pattern, modalias); ok && !slices.Contains(out, a.Module) {
 			out = append(out, a.Module)
 		}
 	}
@@ -47,20 +48,11 @@ func Match(aliases []Alias, modalias string) []string {
 // WriteAlias writes the aliases of the given modules only.
 func WriteAlias(w io.Writer, aliases []Alias, modules []string) error {
 	for _, a := range aliases {
-		if contains(modules, a.Module) {
+		if slices.Contains(modules, a.Module) {
 			if _, err := fmt.Fprintf(w, "alias %s %s\n", a.Pattern, a.Module); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -83,7 +83,7 @@ func BuildRootImage(s RootImageSpec) (uint64, error) {
 		args = append(args, "-L", s.Label)
 	}
 	args = append(args, s.Out, strconv.FormatUint(size>>10, 10)+"k")
-	if err := run("mke2fs", args...); err != nil {
+	if err := Run("mke2fs", args...); err != nil {
 		return 0, fmt.Errorf("root tree %s does not fit in %d bytes or mke2fs failed: %w", s.Tree, size, err)
 	}
 	return size, nil

@@ -70,7 +70,7 @@ func BuildISO(s ISOSpec) error {
 		return err
 	}
 	_ = os.Remove(s.Out)
-	return run("xorriso", "-as", "mkisofs", "-quiet", "-o", s.Out,
+	return Run("xorriso", "-as", "mkisofs", "-quiet", "-o", s.Out,
 		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r",
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
 		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", stage)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,7 +40,8 @@ func Need(tool string) (string, error) {
 	return p, nil
 }
 
-func run(name string, args ...string) error {
+// Run runs an external tool, its output kept for the error.
+func Run(name string, args ...string) error {
 	if _, err := Need(name); err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func (k Kernel) ModulesDir() string { return filepath.Join(k.Root, "lib/modules"
 func (k Kernel) Deps() (*kmod.Deps, error) {
 	dep := filepath.Join(k.ModulesDir(), "modules.dep")
 	if _, err := os.Stat(dep); errors.Is(err, fs.ErrNotExist) {
-		if err := run("depmod", "-b", k.Root, k.Version); err != nil {
+		if err := Run("depmod", "-b", k.Root, k.Version); err != nil {
 			return nil, err
 		}
 	}
@@ -125,7 +127,7 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 	zram.COW = "zram"
 	add := func(dst *[]string, names ...string) {
 		for _, n := range names {
-			if !contains(*dst, n) {
+			if !slices.Contains(*dst, n) {
 				*dst = append(*dst, n)
 			}
 		}
@@ -141,15 +143,6 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 		add(&optional, r...)
 	}
 	return required, optional
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // InitramfsSpec says what goes into an initramfs.

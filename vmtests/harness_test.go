@@ -183,7 +183,7 @@ func dataISO(out, label string, files map[string]string) error {
 			return err
 		}
 	}
-	return runCmd("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", stage)
+	return mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", stage)
 }
 
 // vm describes one boot.
