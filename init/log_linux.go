@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,24 +20,54 @@ type logger struct {
 	mu      sync.Mutex
 	console io.Writer
 	kmsg    *os.File
+	// offset turns CLOCK_BOOTTIME into the kernel's printk clock, which
+	// runs apart from it (tens of ms under QEMU): with it our console lines
+	// and the kernel's sort by time.
+	offset time.Duration
 }
 
 func newLogger(console io.Writer) *logger {
 	return &logger{console: console}
 }
 
-// openKmsg starts copying lines to the kernel log, once /dev is mounted.
+// openKmsg starts copying lines to the kernel log, once /dev is mounted,
+// and learns the printk clock's offset from the stamp the kernel gives a
+// line we write.
 func (l *logger) openKmsg() {
-	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		l.mu.Lock()
-		l.kmsg = f
-		l.mu.Unlock()
+	f, err := os.OpenFile("/dev/kmsg", os.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.kmsg = f
+	// Reading starts at the oldest record: skip to the end first.
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return
+	}
+	before := uptime()
+	if _, err := fmt.Fprintf(f, "<7>%sclock sync\n", logPrefix); err != nil {
+		return
+	}
+	after := uptime()
+	buf := make([]byte, 512)
+	n, err := f.Read(buf)
+	if err != nil {
+		return
+	}
+	// A record is "PRIO,SEQ,USEC,FLAGS;TEXT".
+	fields := strings.SplitN(string(buf[:n]), ",", 4)
+	if len(fields) < 4 || !strings.Contains(fields[3], "clock sync") {
+		return
+	}
+	us, err := strconv.ParseInt(fields[2], 10, 64)
+	if err != nil {
+		return
+	}
+	l.offset = time.Duration(us)*time.Microsecond - (before+after)/2
 }
 
-// uptime reads CLOCK_BOOTTIME, the clock behind the kernel's own [ s.us ]
-// stamps, so our lines and the kernel's line up.
+// uptime reads CLOCK_BOOTTIME.
 func uptime() time.Duration {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
@@ -44,9 +76,9 @@ func uptime() time.Duration {
 
 func (l *logger) Printf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	t := uptime()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	t := uptime() + l.offset
 	fmt.Fprintf(l.console, "[%5d.%06d] %s%s\n", t/time.Second, (t%time.Second)/time.Microsecond, logPrefix, msg)
 	if l.kmsg != nil {
 		// Level 7 (debug): dmesg keeps the line, but the console, which

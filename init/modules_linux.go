@@ -62,8 +62,14 @@ func (s *sandbox) loadModules() error {
 		}
 	}
 	if s.cfg.COW == "ram0" {
-		// Later parameters win in the kernel's parser: ours come last.
-		l.Params["brd"] = strings.TrimSpace(l.Params["brd"] + fmt.Sprintf(" rd_nr=1 rd_size=%d", s.state.COWBytes>>10))
+		// rd_size is sandbox.cowsize's: later parameters win in the
+		// kernel's parser, so ours comes last. One RAM disk unless the
+		// command line asks for more (brd.rd_nr=).
+		p := l.Params["brd"]
+		if !strings.Contains(" "+p, " rd_nr=") {
+			p += " rd_nr=1"
+		}
+		l.Params["brd"] = strings.TrimSpace(p + fmt.Sprintf(" rd_size=%d", s.state.COWBytes>>10))
 	}
 	required, optional := s.cfg.Modules()
 	for _, mod := range required {

@@ -11,7 +11,9 @@ import (
 type LiveCDSpec struct {
 	Kernel      Kernel
 	Init        string   // the static sandbox-init binary
-	Root        string   // a directory (made into an ext2 image) or an image file
+	Root        string   // a directory (made into an image) or an image file
+	FSType      string   // for a directory: ext2 (default) or ext4
+	Size        uint64   // for a directory: image size in bytes, 0 to compute it
 	Label       string   // ISO volume label; the CD is found by it
 	Append      string   // extra kernel parameters
 	Extra       []string // extra required modules
@@ -52,11 +54,14 @@ func LiveCD(s LiveCDSpec) error {
 	}
 	if st.IsDir() {
 		img = filepath.Join(work, "initrd-ext2")
-		n, err := BuildRootImage(RootImageSpec{Tree: s.Root, Out: img})
+		n, err := BuildRootImage(RootImageSpec{Tree: s.Root, Out: img, FSType: s.FSType, Size: s.Size})
 		if err != nil {
 			return err
 		}
-		s.Log("root image: ext2, %s, from %s", Human(int64(n)), s.Root)
+		if s.FSType == "" {
+			s.FSType = "ext2"
+		}
+		s.Log("root image: %s, %s, from %s", s.FSType, Human(int64(n)), s.Root)
 	}
 	cmdline := strings.TrimSpace("console=tty0 console=ttyS0 sandbox.cd=LABEL=" + s.Label + " " + s.Append)
 	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: rep.Path, RootImage: img, Label: s.Label, Cmdline: cmdline, Out: s.Out}); err != nil {

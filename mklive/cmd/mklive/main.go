@@ -121,13 +121,9 @@ func cmdRootfs(args []string) error {
 	if *tree == "" {
 		return errors.New("rootfs: -tree is required")
 	}
-	var bytes uint64
-	if *size != "" {
-		s, err := config.ParseSize(*size)
-		if err != nil || s.Percent > 0 {
-			return fmt.Errorf("-size %q: want a size such as 64M", *size)
-		}
-		bytes = s.Bytes
+	bytes, err := parseSize(*size)
+	if err != nil {
+		return err
 	}
 	n, err := mklive.BuildRootImage(mklive.RootImageSpec{Tree: *tree, Out: *out, FSType: *fstype, Size: bytes})
 	if err != nil {
@@ -144,16 +140,22 @@ func cmdISO(args []string) error {
 	out := fs.String("o", "live.iso", "output ISO")
 	label := fs.String("label", "SANDBOX", "ISO volume label")
 	appendArgs := fs.String("append", "", "extra kernel parameters")
+	fstype := fs.String("fstype", "ext2", "file system of the root image made from a directory: ext2 or ext4")
+	size := fs.String("size", "", "size of the root image made from a directory (e.g. 256M); default: computed")
 	fs.Parse(args)
 	if *root == "" {
 		return errors.New("iso: -root is required")
+	}
+	bytes, err := parseSize(*size)
+	if err != nil {
+		return err
 	}
 	k, cleanup, err := c.setup()
 	defer cleanup()
 	if err != nil {
 		return err
 	}
-	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, Label: *label, Append: *appendArgs,
+	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *fstype, Size: bytes, Label: *label, Append: *appendArgs,
 		Extra: c.extra(), RescueShell: *c.shell, Out: *out, Log: step})
 }
 
@@ -195,6 +197,18 @@ func cmdDemo(args []string) error {
 	cmd := exec.Command(qemu[0], qemu[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// parseSize reads -size: empty means compute it.
+func parseSize(v string) (uint64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	s, err := config.ParseSize(v)
+	if err != nil || s.Percent > 0 {
+		return 0, fmt.Errorf("-size %q: want a size such as 64M", v)
+	}
+	return s.Bytes, nil
 }
 
 // repoRoot finds the module root (go.mod) from the working directory.
