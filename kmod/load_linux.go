@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -130,7 +131,23 @@ func (l *Loader) Started(name string) bool {
 	return ok
 }
 
-func (l *Loader) start(name string) *job {
+// StartBackground is Start at the lowest CPU priority (nice 19): those
+// modules load when the CPU would otherwise idle, such as while a host
+// adapter's probe waits on its hardware, and never slow the modules on the
+// way to the boot device. Dependencies already started keep their priority.
+func (l *Loader) StartBackground(names ...string) error {
+	if _, err := l.Deps.Closure(names...); err != nil {
+		return err
+	}
+	for _, n := range names {
+		l.startNice(Name(n), 19)
+	}
+	return nil
+}
+
+func (l *Loader) start(name string) *job { return l.startNice(name, 0) }
+
+func (l *Loader) startNice(name string, nice int) *job {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.jobs == nil {
@@ -143,18 +160,25 @@ func (l *Loader) start(name string) *job {
 	l.jobs[name] = j
 	go func() {
 		defer close(j.done)
-		j.err = l.load(name)
+		if nice != 0 {
+			// Nice is per thread on Linux. The thread is never unlocked:
+			// it ends with this goroutine, so no other goroutine inherits
+			// its priority.
+			runtime.LockOSThread()
+			_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice)
+		}
+		j.err = l.load(name, nice)
 	}()
 	return j
 }
 
-func (l *Loader) load(name string) error {
+func (l *Loader) load(name string, nice int) error {
 	if l.Deps.Builtin[name] {
 		return nil
 	}
 	var deps []*job
 	for _, d := range l.Deps.Need[name] {
-		deps = append(deps, l.start(d))
+		deps = append(deps, l.startNice(d, nice))
 	}
 	for _, d := range deps {
 		<-d.done
