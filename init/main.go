@@ -32,6 +32,8 @@ func boot(log *logger, cfg *config.Config) error {
 	if err := mountutil.APIMounts(); err != nil {
 		return fail("mount /proc /sys /dev /run", "", err, "the kernel needs proc, sysfs, devtmpfs and tmpfs built in")
 	}
+	s := &sandbox{log: log}
+	s.startDrivers() // the boot device's drivers probe while the rest is read
 	log.openKmsg()
 	cmdline, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
@@ -43,8 +45,8 @@ func boot(log *logger, cfg *config.Config) error {
 		return fail("config", "kernel command line", err, "fix the sandbox.* parameters named above (README: Parameters)")
 	}
 	*cfg = c
+	s.cfg, s.state.Config = c, c
 
-	s := &sandbox{cfg: c, log: log, state: state{Config: c}}
 	steps := []struct {
 		name string
 		run  func() error
@@ -76,6 +78,8 @@ type sandbox struct {
 	state state
 	hold  []interface{ Close() error } // fds kept open until DM holds the devices
 	mods  *modules                     // modules loading in the background
+	// driversErr is a startDrivers failure, reported by the modules step.
+	driversErr error
 }
 
 func (s *sandbox) release() {

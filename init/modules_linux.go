@@ -23,6 +23,7 @@ type modules struct {
 	l      *kmod.Loader
 	rel    string
 	start  time.Time
+	first  []string      // the drivers of the devices found at start
 	hwDone chan struct{} // the hardware drivers' passes are over
 	ready  chan struct{} // hwDone, and the class drivers (sr_mod, sd_mod) loaded
 
@@ -34,20 +35,27 @@ type modules struct {
 // behind a host adapter): they are loaded whenever present, not by alias.
 var classDrivers = map[string]bool{"sr_mod": true, "sd_mod": true}
 
-func (s *sandbox) loadModules() error {
+// startDrivers starts loading the drivers of the devices this machine has
+// (host adapters: the way to the CD or disk) before anything else, the
+// configuration included: every configuration needs them, and their probes
+// are the longest wait of the boot. A problem is kept for the modules step
+// to report, once the failure action is known.
+func (s *sandbox) startDrivers() {
 	rel, err := kmod.Release()
 	if err != nil {
-		return fail("modules", "", err, "")
+		s.driversErr = fail("modules", "", err, "")
+		return
 	}
 	dir := filepath.Join("/lib/modules", rel)
 	l, err := kmod.NewLoader(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		// A kernel with everything built in needs no modules.
 		s.log.Printf("no %s/modules.dep: assuming the drivers are built in", dir)
-		return nil
+		return
 	}
 	if err != nil {
-		return fail("modules", dir, err, "the initramfs's modules.dep is broken: rebuild the initramfs")
+		s.driversErr = fail("modules", dir, err, "the initramfs's modules.dep is broken: rebuild the initramfs")
+		return
 	}
 	m := &modules{l: l, rel: rel, start: time.Now(), hwDone: make(chan struct{}), ready: make(chan struct{})}
 	l.Loaded = func(name string, took time.Duration) {
@@ -56,6 +64,39 @@ func (s *sandbox) loadModules() error {
 		m.mu.Unlock()
 	}
 	l.Params = moduleParams()
+	var hw []string
+	for _, a := range l.Aliases {
+		if !classDrivers[a.Module] && !slices.Contains(hw, a.Module) {
+			hw = append(hw, a.Module)
+		}
+	}
+	// At normal priority; all else loads at the lowest (loadModules), so
+	// on one CPU it takes only the time these probes spend waiting on
+	// hardware (ATA port resets), as a hand-ordered insmod list would.
+	m.first = m.probe(hw)
+	if err := l.Start(m.first...); err != nil {
+		s.driversErr = fail("modules", "", err, "")
+		return
+	}
+	go func() {
+		defer close(m.hwDone)
+		m.probeMore(hw, m.first)
+	}()
+	s.mods = m
+}
+
+// loadModules starts what the configuration needs: loop, isofs, brd or
+// zram, device-mapper, in the background, and the class drivers (sr_mod,
+// sd_mod) once the host adapters' chains are in.
+func (s *sandbox) loadModules() error {
+	if s.driversErr != nil {
+		return s.driversErr
+	}
+	m := s.mods
+	if m == nil {
+		return nil // everything built in
+	}
+	l := m.l
 	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
 		if err := s.sizeCOW(); err != nil {
 			return err
@@ -65,19 +106,19 @@ func (s *sandbox) loadModules() error {
 		// rd_size is sandbox.cowsize's: later parameters win in the
 		// kernel's parser, so ours comes last. One RAM disk unless the
 		// command line asks for more (brd.rd_nr=).
-		p := l.Params["brd"]
+		p := l.Param("brd")
 		if !strings.Contains(" "+p, " rd_nr=") {
 			p += " rd_nr=1"
 		}
-		l.Params["brd"] = strings.TrimSpace(p + fmt.Sprintf(" rd_size=%d", s.state.COWBytes>>10))
+		l.SetParams("brd", strings.TrimSpace(p+fmt.Sprintf(" rd_size=%d", s.state.COWBytes>>10)))
 	}
 	required, optional := s.cfg.Modules()
 	for _, mod := range required {
 		if _, err := l.Deps.Closure(mod); err != nil {
-			return fail("modules", mod, err, "this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, rel)
+			return fail("modules", mod, err, "this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, m.rel)
 		}
 	}
-	var hw, class []string
+	var class []string
 	for _, mod := range optional {
 		if _, err := l.Deps.Closure(mod); err != nil {
 			continue // not in this initramfs: the machine may not need it
@@ -87,17 +128,7 @@ func (s *sandbox) loadModules() error {
 			class = append(class, mod)
 		case len(l.Aliases) == 0:
 			required = append(required, mod) // no aliases to choose by: take all
-		default:
-			hw = append(hw, mod)
 		}
-	}
-	// The host adapters' drivers, the way to the CD or disk, load at
-	// normal priority; everything else at the lowest, so on one CPU it
-	// takes only the time the adapters' probes spend waiting on hardware
-	// (ATA port resets), as a hand-ordered insmod list would.
-	first := m.probe(hw)
-	if err := l.Start(first...); err != nil {
-		return fail("modules", "", err, "")
 	}
 	if err := l.StartBackground(required...); err != nil {
 		return fail("modules", "", err, "")
@@ -105,21 +136,16 @@ func (s *sandbox) loadModules() error {
 	// The class drivers (sr_mod) are on the way too, but only once the
 	// adapter finds a device: they start with the adapter's own load.
 	go func() {
-		for _, f := range first {
+		for _, f := range m.first {
 			_ = l.Wait(l.Deps.Need[f]...)
 		}
 		_ = l.Start(class...)
-	}()
-	go func() {
-		defer close(m.hwDone)
-		m.probeMore(hw, first)
 	}()
 	go func() {
 		<-m.hwDone
 		_ = l.Wait(class...)
 		close(m.ready)
 	}()
-	s.mods = m
 	return nil
 }
 

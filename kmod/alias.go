@@ -38,6 +38,16 @@ func ParseAlias(r io.Reader) ([]Alias, error) {
 func Match(aliases []Alias, modalias string) []string {
 	var out []string
 	for _, a := range aliases {
+		// The literal head of a pattern rules out most aliases for the
+		// price of a prefix compare; path.Match is much dearer, and at
+		// boot every instruction counts.
+		lit := a.Pattern
+		if i := strings.IndexAny(lit, "*?[\\"); i >= 0 {
+			lit = lit[:i]
+		}
+		if !strings.HasPrefix(modalias, lit) {
+			continue
+		}
 		if ok, _ := path.Match(a.Pattern, modalias); ok && !slices.Contains(out, a.Module) {
 			out = append(out, a.Module)
 		}

@@ -19,7 +19,7 @@ import (
 type Loader struct {
 	Dir    string            // /lib/modules/VERSION
 	Deps   *Deps             // parsed Dir/modules.dep (+ modules.builtin)
-	Params map[string]string // module name -> parameter string for finit_module
+	Params map[string]string // module name -> parameter string for finit_module; see SetParams
 	// Aliases is Dir/modules.alias, if there is one.
 	Aliases []Alias
 	// Loaded, if set, is called after each module loads, with the time
@@ -131,6 +131,26 @@ func (l *Loader) Started(name string) bool {
 	return ok
 }
 
+// SetParams sets the parameter string a module will be loaded with. Set it
+// before the module (or a module needing it) is started.
+func (l *Loader) SetParams(name, params string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Params == nil {
+		l.Params = map[string]string{}
+	}
+	l.Params[Name(name)] = params
+}
+
+// Param returns the parameter string a module is loaded with.
+func (l *Loader) Param(name string) string { return l.params(Name(name)) }
+
+func (l *Loader) params(name string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Params[name]
+}
+
 // StartBackground is Start at the lowest CPU priority (nice 19): those
 // modules load when the CPU would otherwise idle, such as while a host
 // adapter's probe waits on its hardware, and never slow the modules on the
@@ -187,7 +207,7 @@ func (l *Loader) load(name string, nice int) error {
 		}
 	}
 	start := time.Now()
-	err := finit(filepath.Join(l.Dir, l.Deps.Path[name]), l.Params[name])
+	err := finit(filepath.Join(l.Dir, l.Deps.Path[name]), l.params(name))
 	if err != nil {
 		return fmt.Errorf("module %s: %w", name, err)
 	}
