@@ -20,12 +20,13 @@ import (
 // CD search for isofs and loop, the snapshot for dm-snapshot), so the CD's
 // drivers probe while the rest loads.
 type modules struct {
-	l      *kmod.Loader
-	rel    string
-	start  time.Time
-	first  []string      // the drivers of the devices found at start
-	hwDone chan struct{} // the hardware drivers' passes are over
-	ready  chan struct{} // hwDone, and the class drivers (sr_mod, sd_mod) loaded
+	l        *kmod.Loader
+	rel      string
+	start    time.Time
+	first    []string      // the drivers of the devices found at start
+	required []string      // what the configuration needs
+	hwDone   chan struct{} // the hardware drivers' passes are over
+	ready    chan struct{} // hwDone, and the class drivers (sr_mod, sd_mod) loaded
 
 	mu     sync.Mutex
 	loaded []string
@@ -130,16 +131,20 @@ func (s *sandbox) loadModules() error {
 			required = append(required, mod) // no aliases to choose by: take all
 		}
 	}
-	if err := l.StartBackground(required...); err != nil {
-		return fail("modules", "", err, "")
+	for _, r := range required {
+		m.required = append(m.required, kmod.Name(r))
 	}
-	// The class drivers (sr_mod) are on the way too, but only once the
-	// adapter finds a device: they start with the adapter's own load.
+	// The rest waits until the adapters' chains are in (their own loads
+	// and the devices they create would slow those chains), then loads
+	// at the lowest priority during the adapters' probes; a step that
+	// needs a module before then starts it at once (need). The class
+	// drivers (sr_mod) are on the way to the CD: normal priority.
 	go func() {
 		for _, f := range m.first {
 			_ = l.Wait(l.Deps.Need[f]...)
 		}
 		_ = l.Start(class...)
+		_ = l.StartBackground(required...)
 	}()
 	go func() {
 		<-m.hwDone
@@ -208,7 +213,7 @@ func (s *sandbox) need(phase string, names ...string) error {
 	}
 	var want []string
 	for _, n := range names {
-		if s.mods.l.Started(n) {
+		if slices.Contains(s.mods.required, kmod.Name(n)) {
 			want = append(want, n)
 		}
 	}
