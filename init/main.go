@@ -51,13 +51,13 @@ func boot(log *logger, cfg *config.Config) error {
 		name string
 		run  func() error
 	}{
+		{"watcher", s.startWatcher},  // at nice 19, waits for the snapshot, warns as the COW fills
 		{"modules", s.loadModules},   // start loading: CD drivers, loop, brd, device-mapper
 		{"origin", s.findOrigin},     // find the CD and mount it, loop-attach the image
 		{"cow", s.prepareCOW},        // the RAM disk that takes the changes
 		{"snapshot", s.makeSnapshot}, // 0 SZ snapshot ORIGIN COW N CHUNK
 		{"mount", s.mountRoot},       // the snapshot, read-write, on /newroot
 		{"move", s.moveCD},           // the CD under the new root (/mnt2)
-		{"watcher", s.startWatcher},  // warns as the COW store fills, after the switch too
 		{"settle", s.finishModules},  // every module loaded, none in flight
 		{"state", s.writeState},      // /run/sandbox/state.json for the booted system
 	}

@@ -35,17 +35,14 @@ func (s *sandbox) findOrigin() error {
 		s.state.Origin = dev
 		return nil
 	}
-	cd, err := s.findCD()
+	cd, err := s.findCD() // and mounts it on cdDir
 	if err != nil {
 		return err
 	}
-	if err := s.need("cd", "isofs", "loop"); err != nil {
+	if err := s.need("loop", "loop"); err != nil {
 		return err
 	}
 	s.state.CD = cd
-	if err := mountutil.Mount(cd, cdDir, "iso9660", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
-		return fail("cd", cd, err, "the CD must hold an ISO 9660 file system; is the right disc in %s?", cd)
-	}
 	image := filepath.Join(cdDir, s.cfg.Image)
 	st, err := os.Stat(image)
 	if err != nil {
@@ -66,33 +63,67 @@ func (s *sandbox) findOrigin() error {
 	return nil
 }
 
-// findCD waits, at most sandbox.wait, for the CD. "auto" takes the first
-// sr* device holding an ISO 9660 file system, then the legacy hd? names;
-// LABEL=X takes the one whose volume id is X.
+// findCD waits, at most sandbox.wait, for the CD and mounts it read-only on
+// cdDir. "auto" takes the first sr* device holding an ISO 9660 file
+// system, then the legacy hd? names; LABEL=X takes the one whose volume id
+// is X. It tries the mount itself rather than reading the disc first: each
+// first open of a CD drive costs a round of ATAPI commands.
 func (s *sandbox) findCD() (string, error) {
 	want := s.cfg.CD
 	var seen []string
+	var mountErr, isofsErr error
+	isofsReady := false
+	try := func(dev string) bool {
+		if !isofsReady {
+			// Only now: waiting earlier would start isofs at full
+			// priority while the drive's own drivers still load.
+			if isofsErr = s.need("cd", "isofs"); isofsErr != nil {
+				return false
+			}
+			isofsReady = true
+		}
+		err := unix.Mount(dev, cdDir, "iso9660", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, "")
+		if err != nil {
+			mountErr = fmt.Errorf("mount %s on %s (iso9660, read-only): %w", dev, cdDir, err)
+			return false
+		}
+		if label, isLabel := strings.CutPrefix(want, "LABEL="); isLabel {
+			if id, _ := isoVolumeID(dev); id != label {
+				_ = unix.Unmount(cdDir, 0)
+				return false
+			}
+		}
+		return true
+	}
 	pick := func() (bool, error) {
+		if isofsErr != nil {
+			return false, isofsErr
+		}
 		if strings.HasPrefix(want, "/dev/") {
-			return isBlock(want), nil
+			return isBlock(want) && try(want), nil
 		}
 		seen = cdCandidates()
 		for _, dev := range seen {
-			id, ok := isoVolumeID(dev)
-			if !ok {
-				continue
-			}
-			if label, isLabel := strings.CutPrefix(want, "LABEL="); !isLabel || label == id {
+			if try(dev) {
 				want = dev
 				return true, nil
 			}
 		}
 		return false, nil
 	}
+	if err := os.MkdirAll(cdDir, 0o755); err != nil {
+		return "", fail("cd", cdDir, err, "")
+	}
+
 	start := time.Now()
 	if err := waitDevice(s.driversReady(), s.cfg.Wait, pick); err != nil {
+		if err == isofsErr {
+			return "", err
+		}
 		var why string
 		switch {
+		case strings.HasPrefix(want, "/dev/") && isBlock(want):
+			why = fmt.Sprintf("%s holds no ISO 9660 disc (%v)", want, mountErr)
 		case strings.HasPrefix(want, "/dev/"):
 			why = fmt.Sprintf("%s did not appear", want)
 		case len(seen) == 0:

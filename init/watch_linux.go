@@ -14,16 +14,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The watcher is a child of PID 1 started just before switch_root. It runs
-// the initramfs's binary, which stays in memory while it runs (its file is
-// deleted with the rest of the initramfs, nothing is left in the new root),
-// and it reaches the kernel through descriptors opened before the switch:
-// fd 3 /dev/mapper/control, 4 /dev/kmsg, 5 /proc/sys/kernel/printk,
-// 6 the /run/sandbox directory. It shows as "sandbox-init watch" in ps.
+// The watcher is a child of PID 1, started as soon as the configuration is
+// read, at the lowest priority: its start-up (a Go runtime's) then runs while
+// the drivers probe, not on the boot's path. It waits for the snapshot and
+// lives on after switch_root. It runs the initramfs's binary, which stays in
+// memory while it runs (its file is deleted with the rest of the initramfs,
+// nothing is left in the new root), and it reaches the kernel through
+// directories opened before the switch, whose mounts move into the new root
+// with them: fd 3 /dev, 4 /proc, 5 /run/sandbox. It shows as
+// "sandbox-init watch" in ps.
 const (
-	fdControl = 3 + iota
-	fdKmsg
-	fdPrintk
+	fdDev = 3 + iota
+	fdProc
 	fdRunDir
 )
 
@@ -54,9 +56,8 @@ func (s *sandbox) startWatcher() error {
 		{os.DevNull, os.O_RDWR},
 		{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
 		{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
-		{dm.ControlPath, os.O_RDWR},
-		{"/dev/kmsg", os.O_WRONLY},
-		{"/proc/sys/kernel/printk", os.O_RDONLY},
+		{"/dev", os.O_RDONLY | unix.O_DIRECTORY},
+		{"/proc", os.O_RDONLY | unix.O_DIRECTORY},
 		{"/run/sandbox", os.O_RDONLY | unix.O_DIRECTORY},
 	} {
 		f, err := os.OpenFile(o.path, o.flag, 0)
@@ -70,7 +71,6 @@ func (s *sandbox) startWatcher() error {
 	if err != nil {
 		return fail("watcher", "/proc/self/exe", err, "set sandbox.watch=0 to boot without the COW watcher")
 	}
-	// Lowest priority: the watcher's start must not slow the real init's.
 	_ = unix.Setpriority(unix.PRIO_PROCESS, p.Pid, 19)
 	s.state.Watcher = p.Pid
 	s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", p.Pid, s.cfg.Name, s.cfg.Watch, usagePath)
@@ -96,9 +96,18 @@ func watch(args []string) int {
 	if err != nil || every <= 0 {
 		return 2
 	}
-	ctl := dm.NewClient(os.NewFile(fdControl, "control"))
-	kmsg := os.NewFile(fdKmsg, "kmsg")
-	printk := os.NewFile(fdPrintk, "printk")
+	openat := func(dir int, name string, flag int) *os.File {
+		fd, err := unix.Openat(dir, name, flag|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil
+		}
+		return os.NewFile(uintptr(fd), name)
+	}
+	kmsg := openat(fdDev, "kmsg", unix.O_WRONLY)
+	printk := openat(fdProc, "sys/kernel/printk", unix.O_RDONLY)
+	if kmsg == nil || printk == nil {
+		return 1
+	}
 	say := func(level int, format string, a ...any) {
 		msg := logPrefix + fmt.Sprintf(format, a...)
 		fmt.Fprintf(kmsg, "<%d>%s\n", level, msg)
@@ -108,12 +117,27 @@ func watch(args []string) int {
 			fmt.Fprintln(os.Stdout, msg)
 		}
 	}
+	var ctl *dm.Client // device-mapper's node appears when dm-mod loads
+	seen := false      // the snapshot has existed
 	next := 0
 	for {
+		if ctl == nil {
+			if f := openat(fdDev, "mapper/control", unix.O_RDWR); f != nil {
+				ctl = dm.NewClient(f)
+			} else {
+				time.Sleep(every)
+				continue
+			}
+		}
 		ts, err := ctl.Status(name)
 		if errors.Is(err, unix.ENXIO) {
-			return 0 // the snapshot was removed: nothing left to watch
+			if seen {
+				return 0 // the snapshot was removed: nothing left to watch
+			}
+			time.Sleep(every) // not made yet
+			continue
 		}
+		seen = seen || err == nil
 		if err == nil && len(ts) == 1 {
 			st, perr := dm.ParseSnapshotStatus(ts[0].Params)
 			if perr == nil {
