@@ -80,6 +80,7 @@ type sandbox struct {
 	mods  *modules                     // modules loading in the background
 	// driversErr is a startDrivers failure, reported by the modules step.
 	driversErr error
+	watcher    chan error // the watcher's start, once it is over
 }
 
 func (s *sandbox) release() {

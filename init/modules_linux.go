@@ -223,8 +223,10 @@ func (s *sandbox) need(phase string, names ...string) error {
 	return nil
 }
 
-// finishModules waits for every module still loading and logs the set.
+// finishModules waits for every module still loading, and for the
+// watcher's start, and logs them.
 func (s *sandbox) finishModules() error {
+	s.awaitWatcher()
 	m := s.mods
 	if m == nil {
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,10 @@ const usagePath = "/run/sandbox/usage.json"
 // thresholds are the fill levels, in percent, that get a warning.
 var thresholds = []float64{80, 90, 95}
 
+// startWatcher spawns the watcher from a thread at nice 19, so that even
+// the fork and exec run only when the CPU is free and the child inherits
+// the priority from its first instruction. The step returns at once;
+// awaitWatcher collects the outcome.
 func (s *sandbox) startWatcher() error {
 	if s.cfg.Watch == 0 {
 		return nil
@@ -44,11 +49,6 @@ func (s *sandbox) startWatcher() error {
 		return fail("watcher", "/run/sandbox", err, "")
 	}
 	var files []*os.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
 	for _, o := range []struct {
 		path string
 		flag int
@@ -62,19 +62,44 @@ func (s *sandbox) startWatcher() error {
 	} {
 		f, err := os.OpenFile(o.path, o.flag, 0)
 		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
 			return fail("watcher", o.path, err, "set sandbox.watch=0 to boot without the COW watcher")
 		}
 		files = append(files, f)
 	}
-	p, err := os.StartProcess("/proc/self/exe", []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String()},
-		&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
-	if err != nil {
-		return fail("watcher", "/proc/self/exe", err, "set sandbox.watch=0 to boot without the COW watcher")
+	done := make(chan error, 1)
+	s.watcher = done
+	go func() {
+		// The thread is never unlocked: it ends with this goroutine.
+		runtime.LockOSThread()
+		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
+		p, err := os.StartProcess("/proc/self/exe", []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String()},
+			&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
+		for _, f := range files {
+			f.Close()
+		}
+		if err == nil {
+			s.state.Watcher = p.Pid
+			err = p.Release()
+		}
+		done <- err
+	}()
+	return nil
+}
+
+// awaitWatcher reports how the watcher's start went. A watcher that did not
+// start does not stop the boot: the sandbox works, only unwatched.
+func (s *sandbox) awaitWatcher() {
+	if s.watcher == nil {
+		return
 	}
-	_ = unix.Setpriority(unix.PRIO_PROCESS, p.Pid, 19)
-	s.state.Watcher = p.Pid
-	s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", p.Pid, s.cfg.Name, s.cfg.Watch, usagePath)
-	return p.Release()
+	if err := <-s.watcher; err != nil {
+		s.log.Printf("WARNING: the COW watcher did not start (%v): no warnings when the COW store fills; see %s", err, "sandbox-init status")
+		return
+	}
+	s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", s.state.Watcher, s.cfg.Name, s.cfg.Watch, usagePath)
 }
 
 // usage is usage.json.
