@@ -541,6 +541,3 @@ func (c Config) Modules() (required, optional []string) {
 // them on a modular kernel: zram lists an algorithm it knows even when the
 // crypto module behind it is not loaded, and then refuses it.
 var zramCompressors = map[string]string{"lzo-rle": "lzo-rle", "lzo": "lzo", "lz4": "lz4", "lz4hc": "lz4hc", "zstd": "zstd", "842": "842"}
-
-// ZramAlgos lists the zram compressors sandbox.zalgo accepts.
-func ZramAlgos() []string { return []string{"lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842"} }

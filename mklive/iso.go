@@ -57,7 +57,7 @@ func BuildISO(s ISOSpec) error {
 		"isolinux/isolinux.bin": isolinuxFiles["isolinux.bin"],
 		"isolinux/ldlinux.c32":  isolinuxFiles["ldlinux.c32"],
 		"boot/vmlinuz":          s.Kernel,
-		"boot/initrd.gz":        s.Initramfs,
+		"boot/initrd.img":       s.Initramfs,
 		s.ImagePath[1:]:         s.RootImage,
 	}
 	for dst, src := range files {
@@ -77,7 +77,7 @@ func BuildISO(s ISOSpec) error {
 }
 
 func entry(label, cmdline string) string {
-	return fmt.Sprintf("LABEL %s\n  KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND %s\n", label, cmdline)
+	return fmt.Sprintf("LABEL %s\n  KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.img\n  APPEND %s\n", label, cmdline)
 }
 
 // link puts src at dst, hard-linking when it can (the root image may be

@@ -18,6 +18,7 @@ type LiveCDSpec struct {
 	Append      string   // extra kernel parameters
 	Extra       []string // extra required modules
 	RescueShell string   // static busybox for the rescue shell, optional
+	Compression string   // of the initramfs: zstd (default), xz, gzip
 	Out         string   // the ISO
 	Log         func(format string, args ...any)
 }
@@ -42,11 +43,11 @@ func LiveCD(s LiveCDSpec) error {
 	}
 	req, opt := DefaultModules(d)
 	rep, err := BuildInitramfs(InitramfsSpec{Init: s.Init, Kernel: s.Kernel, Required: append(req, s.Extra...), Optional: opt,
-		Shell: s.RescueShell, Out: filepath.Join(work, "initrd.gz")})
+		Shell: s.RescueShell, Compression: s.Compression, Out: filepath.Join(work, "initrd.img")})
 	if err != nil {
 		return err
 	}
-	s.Log("initramfs: %s compressed, %s unpacked, kernel %s, %d modules: %s", Human(rep.Compressed), Human(rep.Unpacked), s.Kernel.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
+	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", Human(rep.Compressed), compression(s.Compression), Human(rep.Unpacked), s.Kernel.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
 	img := s.Root
 	st, err := os.Stat(s.Root)
 	if err != nil {
@@ -93,4 +94,11 @@ func Human(n int64) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+func compression(c string) string {
+	if c == "" {
+		return "zstd"
+	}
+	return c
 }

@@ -9,6 +9,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,9 +18,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/u-root/u-root/pkg/cpio"
+	"github.com/ulikunitz/xz"
 )
 
 // tools maps each external program to the Debian package that provides it,
@@ -137,7 +140,10 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 		add(&required, r...)
 		add(&optional, o...)
 	}
-	for _, algo := range config.ZramAlgos() {
+	// zram with its default compressor (lzo-rle) and lzo, both small;
+	// lz4 and zstd (zstd_compress alone is 430 KiB) only when asked for
+	// with -modules, so the default initramfs stays small.
+	for _, algo := range []string{"lzo-rle", "lzo"} {
 		zram.ZAlgo = algo
 		r, _ := zram.Modules()
 		add(&optional, r...)
@@ -152,7 +158,10 @@ type InitramfsSpec struct {
 	Required []string // modules that must be there (error if the kernel lacks one)
 	Optional []string // modules taken when the kernel has them
 	Shell    string   // optional static busybox, installed as /bin/sh for the rescue shell
-	Out      string   // the .cpio.gz to write
+	Out      string   // the compressed cpio to write
+	// Compression is zstd (default: smallest that unpacks fast), xz
+	// (smallest, slowest to unpack) or gzip (any kernel has it).
+	Compression string
 }
 
 // InitramfsReport says what went in.
@@ -245,16 +254,43 @@ func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 	if err := cpio.WriteTrailer(w); err != nil {
 		return rep, err
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	if _, err := zw.Write(raw.Bytes()); err != nil {
+	packed, err := compress(s.Compression, raw.Bytes())
+	if err != nil {
 		return rep, err
 	}
-	if err := zw.Close(); err != nil {
-		return rep, err
+	rep.Compressed = int64(len(packed))
+	return rep, os.WriteFile(s.Out, packed, 0o644)
+}
+
+// compress packs an initramfs the way the kernel can unpack it
+// (CONFIG_RD_ZSTD, CONFIG_RD_XZ, CONFIG_RD_GZIP).
+func compress(method string, raw []byte) ([]byte, error) {
+	var out bytes.Buffer
+	var w io.WriteCloser
+	var err error
+	switch method {
+	case "", "zstd":
+		// An 8 MiB window: the kernel's decoder allocates what the frame
+		// header asks for.
+		w, err = zstd.NewWriter(&out, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithWindowSize(8<<20))
+	case "xz":
+		// The kernel's xz decoder takes CRC32 or no check, not CRC64.
+		w, err = xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 8 << 20}.NewWriter(&out)
+	case "gzip":
+		w, err = gzip.NewWriterLevel(&out, gzip.BestCompression)
+	default:
+		return nil, fmt.Errorf("compression %q: want zstd, xz or gzip", method)
 	}
-	rep.Compressed = int64(gz.Len())
-	return rep, os.WriteFile(s.Out, gz.Bytes(), 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // BuildInit compiles sandbox-init as a static binary. repo is the module root.

@@ -1,6 +1,12 @@
 package mklive
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,5 +72,48 @@ func TestNeed(t *testing.T) {
 	_, err := Need("xorriso-not-a-tool")
 	if err == nil {
 		t.Error("found a tool that does not exist")
+	}
+}
+
+// Each compression must give back the bytes, in a format the kernel reads:
+// xz with a CRC32 check (the kernel's decoder has no CRC64).
+func TestCompress(t *testing.T) {
+	raw := bytes.Repeat([]byte("070701 cpio newc record "), 5000)
+	for _, m := range []string{"zstd", "xz", "gzip", ""} {
+		packed, err := compress(m, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if len(packed) >= len(raw)/10 {
+			t.Errorf("%s: %d bytes from %d: not compressed", m, len(packed), len(raw))
+		}
+		var r io.Reader
+		switch m {
+		case "zstd", "":
+			d, err := zstd.NewReader(bytes.NewReader(packed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			r = d
+		case "xz":
+			if packed[6+1] != 0x01 { // stream flags: check type 1 = CRC32
+				t.Errorf("xz check type %#x, want CRC32", packed[7])
+			}
+			if r, err = xz.NewReader(bytes.NewReader(packed)); err != nil {
+				t.Fatal(err)
+			}
+		case "gzip":
+			if r, err = gzip.NewReader(bytes.NewReader(packed)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		back, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Errorf("%s: round trip failed: %v", m, err)
+		}
+	}
+	if _, err := compress("lz5", raw); err == nil {
+		t.Error("an unknown compression was accepted")
 	}
 }

@@ -113,7 +113,7 @@ func TestMissingModule(t *testing.T) {
 		}
 	}
 	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: built.kernel,
-		Required: without, Optional: opt, Out: filepath.Join(t.TempDir(), "nobrd.cpio.gz")})
+		Required: without, Optional: opt, Out: filepath.Join(t.TempDir(), "nobrd.img")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func build(dir string) error {
 	req, opt := mklive.DefaultModules(d)
 	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{
 		Init: initBin, Kernel: k, Required: req, Optional: opt,
-		Out: filepath.Join(dir, "initramfs.cpio.gz"),
+		Out: filepath.Join(dir, "initramfs.img"),
 	})
 	if err != nil {
 		return err

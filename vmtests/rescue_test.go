@@ -21,7 +21,7 @@ func TestRescueShell(t *testing.T) {
 	}
 	req, opt := mklive.DefaultModules(d)
 	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: built.kernel,
-		Required: req, Optional: opt, Shell: mklive.BusyboxBinary, Out: filepath.Join(t.TempDir(), "shell.cpio.gz")})
+		Required: req, Optional: opt, Shell: mklive.BusyboxBinary, Out: filepath.Join(t.TempDir(), "shell.img")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Command mklive builds sandbox-init Live CDs and initramfs images.
 //
-//	mklive initramfs -kernel DIR -o initramfs.cpio.gz
+//	mklive initramfs -kernel DIR -o initramfs.img
 //	mklive rootfs    -tree DIR -o root.img
 //	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso
 //	mklive demo      -kernel DIR -o DIR [-shell] [-boot]
@@ -46,16 +46,17 @@ func step(format string, args ...any) { fmt.Printf("mklive: "+format+"\n", args.
 
 // common are the flags of the commands that build an initramfs.
 type common struct {
-	kernel, init, shell, modules *string
-	work                         string
+	kernel, init, shell, modules, compress *string
+	work                                   string
 }
 
 func commonFlags(fs *flag.FlagSet) *common {
 	return &common{
-		kernel:  fs.String("kernel", ".cache/kernel/root", "unpacked kernel tree (boot/vmlinuz-V, lib/modules/V)"),
-		init:    fs.String("init", "", "sandbox-init binary (default: build it from this repository)"),
-		shell:   fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
-		modules: fs.String("modules", "", "extra required modules, comma-separated"),
+		kernel:   fs.String("kernel", ".cache/kernel/root", "unpacked kernel tree (boot/vmlinuz-V, lib/modules/V)"),
+		init:     fs.String("init", "", "sandbox-init binary (default: build it from this repository)"),
+		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
+		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
+		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
 	}
 }
 
@@ -91,7 +92,7 @@ func (c *common) extra() []string {
 func cmdInitramfs(args []string) error {
 	fs := flag.NewFlagSet("initramfs", flag.ExitOnError)
 	c := commonFlags(fs)
-	out := fs.String("o", "initramfs.cpio.gz", "output file")
+	out := fs.String("o", "initramfs.img", "output file")
 	fs.Parse(args)
 	k, cleanup, err := c.setup()
 	defer cleanup()
@@ -103,11 +104,11 @@ func cmdInitramfs(args []string) error {
 		return err
 	}
 	req, opt := mklive.DefaultModules(d)
-	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Out: *out})
+	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, Out: *out})
 	if err != nil {
 		return err
 	}
-	step("initramfs %s: %s compressed, %s unpacked, kernel %s, %d modules: %s", *out, mklive.Human(rep.Compressed), mklive.Human(rep.Unpacked), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
+	step("initramfs %s: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", *out, mklive.Human(rep.Compressed), *c.compress, mklive.Human(rep.Unpacked), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
 	return nil
 }
 
@@ -156,7 +157,7 @@ func cmdISO(args []string) error {
 		return err
 	}
 	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *fstype, Size: bytes, Label: *label, Append: *appendArgs,
-		Extra: c.extra(), RescueShell: *c.shell, Out: *out, Log: step})
+		Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: *out, Log: step})
 }
 
 func cmdDemo(args []string) error {
@@ -185,7 +186,7 @@ func cmdDemo(args []string) error {
 		appendArgs = "shell"
 	}
 	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: tree, Append: appendArgs,
-		Extra: c.extra(), RescueShell: *c.shell, Out: out, Log: step}); err != nil {
+		Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: out, Log: step}); err != nil {
 		return err
 	}
 	qemu := []string{"qemu-system-x86_64", "-m", "512", "-nographic", "-no-reboot", "-cdrom", out}
