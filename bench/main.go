@@ -22,7 +22,6 @@ var (
 	flagN       = flag.Int("n", 5, "boots per variant (the variants alternate, so noise hits both alike)")
 	flagIO      = flag.Bool("io", false, "measure sandbox write throughput per chunk size (-chunks) and raw brd instead of boot time")
 	flagChunks  = flag.String("chunks", "1,8,16,32", "chunk sizes in sectors for -io")
-	flagIcount  = flag.Bool("icount", false, "run QEMU with -icount: guest time from instruction counts, immune to host load")
 	flagMiB     = flag.Int("mib", 64, "MiB written by each dd in -io mode")
 	flagMD      = flag.Bool("md", false, "print the tables as Markdown")
 	flagTimeout = flag.Duration("timeout", 90*time.Second, "limit for one QEMU boot")

@@ -38,12 +38,6 @@ func (img *images) boot(name, initrd string, extra ...string) (console, error) {
 	cmdline := strings.Join(append(append([]string{}, baseCmdline...), extra...), " ")
 	args := []string{"-m", "512", "-no-reboot", "-smp", "1", "-nographic",
 		"-cdrom", img.iso, "-kernel", img.kernel.Vmlinuz(), "-initrd", initrd, "-append", cmdline}
-	if *flagIcount {
-		// Virtual time from instruction counts: the guest's clock no
-		// longer follows the host's load, so the figures repeat; idle
-		// waits (sleep=off) take no host time at all.
-		args = append(args, "-icount", "shift=auto,sleep=off")
-	}
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
