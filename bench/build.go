@@ -135,6 +135,11 @@ if grep -qw bench.io /proc/cmdline; then
 	# disk N (CONFIG_BLOCK_LEGACY_AUTOLOAD) when rd_nr gave fewer.
 	if [ -b /dev/ram1 ]; then echo "BENCH ram1=native"; else mknod /dev/ram1 b 1 1 && echo "BENCH ram1=mknod"; fi
 	measure raw /dev/ram1
+	# The same file write on ext2 straight on brd (ram2): against this, the
+	# sandbox's figure is the snapshot's own cost, file system cost aside.
+	[ -b /dev/ram2 ] || mknod /dev/ram2 b 1 2
+	mke2fs -q -b 4096 /dev/ram2 >/dev/null 2>&1 && mkdir -p /tmp/fs && mount -t ext2 /dev/ram2 /tmp/fs &&
+		measure fs /tmp/fs/bench.dat || echo "BENCH fs_error=ext2 on /dev/ram2 failed"
 fi
 echo "BENCH done"
 poweroff -f

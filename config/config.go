@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -289,8 +290,11 @@ func Parse(cmdline string) (Config, error) {
 			// The kernel's own init= names the real init; sandbox.init wins.
 			if !seen[Prefix+"init"] {
 				p, err := absPath(val)
+				if err == nil && !utf8.ValidString(val) {
+					err = errors.New("is not valid UTF-8")
+				}
 				if err != nil {
-					errs = append(errs, &ParamError{Key: key, Value: val, Problem: err.Error(), Accepts: "an absolute path"})
+					errs = append(errs, &ParamError{Key: key, Value: strings.ToValidUTF8(val, "?"), Problem: err.Error(), Accepts: "an absolute path"})
 				} else {
 					c.Init = p
 				}
@@ -541,3 +545,53 @@ func (c Config) Modules() (required, optional []string) {
 // them on a modular kernel: zram lists an algorithm it knows even when the
 // crypto module behind it is not loaded, and then refuses it.
 var zramCompressors = map[string]string{"lzo-rle": "lzo-rle", "lzo": "lzo", "lz4": "lz4", "lz4hc": "lz4hc", "zstd": "zstd", "842": "842"}
+
+// Params renders c as the sandbox.* parameters that Parse turns back into
+// c: what the state file shows, and a round trip the fuzzer checks. Keys
+// that would conflict (sandbox.zalgo without zram, sandbox.cd and
+// sandbox.image with sandbox.origin) are left out when unused.
+func (c Config) Params() map[string]string {
+	p := map[string]string{
+		"cdmount": c.CDMount, "cow": c.COW, "cowsize": c.COWSize.String(),
+		"chunk": strconv.FormatUint(uint64(c.Chunk), 10), "persistent": "N", "name": c.Name,
+		"fstype": c.FSType, "wait": c.Wait.String(), "init": c.Init, "onfail": c.OnFail, "watch": c.Watch.String(),
+	}
+	if c.Persistent {
+		p["persistent"] = "P"
+	}
+	if c.Origin != "" {
+		p["origin"] = c.Origin
+	} else {
+		p["cd"], p["image"] = c.CD, c.Image
+	}
+	if c.COW == "zram" {
+		p["zalgo"] = c.ZAlgo
+	}
+	out := make(map[string]string, len(p))
+	for k, v := range p {
+		out[Prefix+k] = v
+	}
+	return out
+}
+
+// CommandLine renders Params as kernel parameters, sorted.
+func (c Config) CommandLine() string {
+	p := c.Params()
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := p[k]
+		if strings.ContainsAny(v, " \t\"") {
+			v = `"` + v + `"`
+		}
+		b.WriteString(k + "=" + v)
+	}
+	return b.String()
+}

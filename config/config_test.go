@@ -216,3 +216,24 @@ func TestREADMEListsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandLineRoundTrip(t *testing.T) {
+	for _, line := range []string{
+		"",
+		`sandbox.cd=LABEL=LIVE sandbox.image="/a b/root.img" sandbox.cowsize=1536K sandbox.wait=1m30s sandbox.watch=0`,
+		"sandbox.origin=/dev/sda1 sandbox.cow=zram sandbox.zalgo=zstd sandbox.chunk=64 sandbox.onfail=halt",
+		"sandbox.cow=/dev/sdb sandbox.persistent=yes sandbox.cowsize=1048577",
+	} {
+		c, err := Parse(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse(c.CommandLine())
+		if err != nil || again != c {
+			t.Errorf("%q -> %q -> %+v, %v; want %+v", line, c.CommandLine(), again, err, c)
+		}
+	}
+	if got := Default().Params()["sandbox.cowsize"]; got != "50%" {
+		t.Errorf("default cowsize renders as %q", got)
+	}
+}

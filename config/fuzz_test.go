@@ -37,5 +37,17 @@ func FuzzParse(f *testing.F) {
 		default:
 			t.Errorf("accepted onfail %q", c.OnFail)
 		}
+		// What Parse accepts, it renders back to a line it parses the same.
+		line2 := c.CommandLine()
+		c2, err := Parse(line2)
+		if err != nil {
+			t.Fatalf("Parse(%q) = %v, rendered from %q", line2, err, line)
+		}
+		if strings.Contains(line, "init=") {
+			c2.Init = c.Init // init= outside sandbox.* renders as sandbox.init
+		}
+		if c2 != c {
+			t.Errorf("round trip of %q via %q:\n got  %+v\n want %+v", line, line2, c2, c)
+		}
 	})
 }

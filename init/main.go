@@ -45,7 +45,7 @@ func boot(log *logger, cfg *config.Config) error {
 		return fail("config", "kernel command line", err, "fix the sandbox.* parameters named above (README: Parameters)")
 	}
 	*cfg = c
-	s.cfg, s.state.Config = c, c
+	s.cfg, s.state.Params = c, c.Params()
 
 	steps := []struct {
 		name string

@@ -24,8 +24,8 @@ func tool(args []string) int {
 		name = args[1]
 	} else if b, err := os.ReadFile(statePath); err == nil {
 		var st state
-		if json.Unmarshal(b, &st) == nil && st.Config.Name != "" {
-			name = st.Config.Name
+		if json.Unmarshal(b, &st) == nil && st.Params["sandbox.name"] != "" {
+			name = st.Params["sandbox.name"]
 		}
 	}
 	c, err := dm.Open()
