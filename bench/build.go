@@ -130,6 +130,11 @@ if grep -qw bench.io /proc/cmdline; then
 		echo "BENCH $1_cow=$c0|$(cow)"
 	}
 	measure cow /bench.dat
+	# Small writes: 200 files of 100 bytes, what a live system mostly does.
+	# The COW growth per file shows what a larger chunk costs them.
+	c0=$(cow); mkdir -p /small; i=0
+	while [ $i -lt 200 ]; do echo "small write $i of a live system's day" >/small/f$i; i=$((i + 1)); done
+	sync; echo "BENCH small_cow=$c0|$(cow)"
 	# A second RAM disk for the raw baseline: brd makes rd_nr disks at load
 	# (16 by default), and on 6.1 opening a missing /dev/ramN node creates
 	# disk N (CONFIG_BLOCK_LEGACY_AUTOLOAD) when rd_nr gave fewer.

@@ -93,6 +93,14 @@ func (c *ioConfig) record(name string, con console) error {
 			c.s["sectors"] = append(c.s["sectors"], (u1-u0)/n)
 		}
 	}
+	if v, ok := con.value("small_cow"); ok {
+		before, after, _ := strings.Cut(v, "|")
+		u0, ok0 := cowUsed(before)
+		u1, ok1 := cowUsed(after)
+		if ok0 && ok1 {
+			c.s["small"] = append(c.s["small"], (u1-u0)/200)
+		}
+	}
 	if r, ok := con.value("ram1"); ok {
 		c.ram1[r] = true
 	}
@@ -130,12 +138,12 @@ func cowUsed(line string) (float64, bool) {
 func ioTables(cs []*ioConfig) []table {
 	t := table{
 		title: fmt.Sprintf("Sandbox writes: dd %d MiB conv=fsync, file on / vs raw brd /dev/ram1 and a file on ext2 on brd /dev/ram2, in the same boot (%d boots each; median (min–max))", *flagMiB, *flagN),
-		head:  []string{"config", "sandbox MiB/s", "raw brd MiB/s", "ext2 on brd MiB/s", "sandbox/raw", "sandbox/ext2-on-brd", "COW sectors per MiB", "RAM KiB per MiB (sandbox)", "RAM KiB per MiB (raw brd)"},
+		head:  []string{"config", "sandbox MiB/s", "raw brd MiB/s", "ext2 on brd MiB/s", "sandbox/raw", "sandbox/ext2-on-brd", "COW sectors per MiB", "COW sectors per small file", "RAM KiB per MiB (sandbox)", "RAM KiB per MiB (raw brd)"},
 	}
 	var notes []string
 	for _, c := range cs {
 		t.rows = append(t.rows, []string{c.name, cell(c.s["cow"], "%.1f"), cell(c.s["raw"], "%.1f"), cell(c.s["fs"], "%.1f"), cell(c.s["ratio"], "%.2f"), cell(c.s["fsratio"], "%.2f"),
-			cell(c.s["sectors"], "%.0f"), cell(c.s["cowram"], "%.0f"), cell(c.s["rawram"], "%.0f")})
+			cell(c.s["sectors"], "%.0f"), cell(c.s["small"], "%.1f"), cell(c.s["cowram"], "%.0f"), cell(c.s["rawram"], "%.0f")})
 		var how []string
 		for k := range c.ram1 {
 			how = append(how, k)
@@ -146,6 +154,7 @@ func ioTables(cs []*ioConfig) []table {
 		"sandbox/ext2-on-brd isolates the snapshot's cost: both write a file through ext2 to RAM, one through dm-snapshot's copy-on-write, the other straight to brd; sandbox/raw adds the file system's own cost.",
 		"Throughput = MiB / (kernel stamp of the /dev/kmsg line after dd − the one before); the file write goes through ext2 on dm-0 (snapshot over loop0 on the CD, COW on brd ram0); /dev/zero as the source, since /dev/urandom is CPU-bound under TCG.",
 		"COW sectors per MiB: growth of USED in the snapshot status (sandbox-init status) around the dd, per MiB written; 2048 is one sector per sector written, the rest is file system metadata and chunk rounding.",
+		"COW sectors per small file: COW growth over 200 files of 100 bytes (new inode, directory entry, one data block each), per file; larger chunks copy more around each small write.",
 		"RAM per MiB: MemFree drop around the dd with the page cache dropped (sync; drop_caches=3) before and after, so it counts brd's pages and the snapshot's exception tables, not the file's cached copy.",
 		"ram1 \"native\": brd made it at load (brd.rd_nr=3 honoured, or brd's default rd_nr=16 for the recipe, which sets only rd_size); \"mknod\": brd was loaded with rd_nr=1, so the guest made the node and opening it had brd create the disk.",
 	}, notes...)

@@ -93,7 +93,7 @@ func Default() Config {
 		CDMount: "/mnt2",
 		COW:     "ram0",
 		COWSize: Size{Percent: 50},
-		Chunk:   8,
+		Chunk:   32, // 16 KiB: see the README's benchmark
 		Name:    "sandbox",
 		FSType:  "auto",
 		Wait:    10 * time.Second,

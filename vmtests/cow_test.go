@@ -83,7 +83,7 @@ func TestPersistentCOW(t *testing.T) {
 	if got := c.mustGuest(t, "persisted"); got != "kept across boots" {
 		t.Fatalf("first boot: persisted = %q", got)
 	}
-	if !c.contains(" snapshot /dev/loop0 /dev/sda P 8") {
+	if !c.contains(" snapshot /dev/loop0 /dev/sda P 32") {
 		t.Errorf("first boot did not make a P snapshot")
 	}
 	c = bootVM(t, vm{append: append(args, "guest=persist-read"), qemu: drives})
