@@ -164,7 +164,7 @@ func bootTables(img *images, ours, recipe *variant) []table {
 		t.rows = append(t.rows, []string{label, fmt.Sprintf("%d (%s)", a, mib(a)), fmt.Sprintf("%d (%s)", b, mib(b)),
 			fmt.Sprintf("%.2f", float64(a)/float64(b))})
 	}
-	size("initramfs, gzip (bytes)", img.ours.gz, img.recipe.gz)
+	size("initramfs, compressed (bytes): ours zstd, recipe gzip -9", img.ours.gz, img.recipe.gz)
 	size("initramfs, unpacked files (bytes)", img.ours.unpacked, img.recipe.unpacked)
 	row("RAM in use at real init: MemTotal−MemFree (MiB)", "used", "%.1f")
 	row("Shmem at real init (MiB)", "shmem", "%.1f")
