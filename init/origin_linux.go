@@ -120,19 +120,22 @@ func (s *sandbox) findCD() (string, error) {
 		if err == isofsErr {
 			return "", err
 		}
-		var why string
+		var why, hint string
+		hint = "insert the Live CD, name the drive with sandbox.cd=/dev/sr0, or wait longer with sandbox.wait=30"
 		switch {
 		case strings.HasPrefix(want, "/dev/") && isBlock(want):
 			why = fmt.Sprintf("%s holds no ISO 9660 disc (%v)", want, mountErr)
 		case strings.HasPrefix(want, "/dev/"):
 			why = fmt.Sprintf("%s did not appear", want)
+			hint = "check the device name (ls /sys/class/block lists what there is), or wait longer with sandbox.wait=30"
 		case len(seen) == 0:
 			why = "no CD drive (sr*, hd?) appeared"
+			hint = "attach a CD drive, or add its driver to the initramfs (mklive -modules); a slow drive: sandbox.wait=30"
+		case strings.HasPrefix(want, "LABEL="):
+			why = fmt.Sprintf("no disc labelled %q among %s", strings.TrimPrefix(want, "LABEL="), strings.Join(seen, " "))
+			hint = "insert the Live CD whose volume id is that label, or fix sandbox.cd=LABEL="
 		default:
 			why = fmt.Sprintf("no drive among %s holds an ISO 9660 disc", strings.Join(seen, " "))
-			if strings.HasPrefix(want, "LABEL=") {
-				why = fmt.Sprintf("no disc labelled %q among %s", strings.TrimPrefix(want, "LABEL="), strings.Join(seen, " "))
-			}
 		}
 		err := fmt.Errorf("%s within %v", why, s.cfg.Wait)
 		if s.mods != nil {
@@ -140,8 +143,7 @@ func (s *sandbox) findCD() (string, error) {
 				err = errors.Join(err, merr) // a driver that failed explains a missing drive
 			}
 		}
-		return "", fail("cd", s.cfg.CD, err,
-			"insert the Live CD, name the drive with sandbox.cd=/dev/sr0, or wait longer with sandbox.wait=30")
+		return "", fail("cd", s.cfg.CD, err, "%s", hint)
 	}
 	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
 	return want, nil

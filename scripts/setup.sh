@@ -25,7 +25,12 @@ fi
 # cache, with modules.dep generated because the package does not ship it.
 mkdir -p "$CACHE"
 if [ ! -s "$CACHE/kernel/version" ]; then
-	pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+	kpkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+	pkg=$(kpkg)
+	if [ -z "$pkg" ]; then
+		$SUDO apt-get update -qq # package lists missing or stale
+		pkg=$(kpkg)
+	fi
 	[ -n "$pkg" ] || { echo "setup: cannot find the kernel package behind linux-image-cloud-amd64 (apt-get update?)" >&2; exit 1; }
 	ver=${pkg#linux-image-}
 	echo "setup: fetching $pkg"

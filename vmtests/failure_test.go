@@ -22,6 +22,18 @@ func TestFailures(t *testing.T) {
 			expect: []string{"device: auto", "no drive among /dev/sr0 holds an ISO 9660 disc within 1s", "hint: insert the Live CD"},
 		},
 		{
+			name:   "NoDrive",
+			v:      vm{append: []string{"sandbox.wait=1"}, qemu: []string{"-nodefaults", "-serial", "mon:stdio"}},
+			phase:  "cd",
+			expect: []string{"device: auto", "no CD drive (sr*, hd?) appeared within 1s", "hint: attach a CD drive"},
+		},
+		{
+			name:   "WrongLabel",
+			v:      vm{append: []string{"sandbox.wait=1", "sandbox.cd=LABEL=OTHER"}, qemu: []string{"-cdrom", "CD"}},
+			phase:  "cd",
+			expect: []string{"device: LABEL=OTHER", `no disc labelled "OTHER" among /dev/sr0 within 1s`},
+		},
+		{
 			name:   "NoImage",
 			v:      vm{append: []string{"sandbox.image=/no/such/image"}, qemu: []string{"-cdrom", "CD"}},
 			phase:  "image",
