@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,22 +102,9 @@ func TestFaultyCOW(t *testing.T) {
 // An initramfs built without brd: the init must name the missing module.
 func TestMissingModule(t *testing.T) {
 	t.Parallel()
-	d, err := built.kernel.Deps()
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, opt := mklive.DefaultModules(d)
-	var without []string
-	for _, m := range req {
-		if m != "brd" {
-			without = append(without, m)
-		}
-	}
-	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: built.kernel,
-		Required: without, Optional: opt, Out: filepath.Join(t.TempDir(), "nobrd.img")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := initramfsWith(t, func(s *mklive.InitramfsSpec) {
+		s.Required = slices.DeleteFunc(s.Required, func(m string) bool { return m == "brd" })
+	})
 	expectFailure(t, vm{initramfs: rep.Path, qemu: []string{"-cdrom", built.cdISO}}, "modules",
 		"device: brd", "module brd is not available", "this initramfs lacks brd for kernel "+built.kernel.Version)
 }

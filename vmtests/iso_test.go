@@ -70,19 +70,10 @@ func TestDemo(t *testing.T) {
 // TestCompressions: the kernel unpacks the initramfs in every compression
 // mklive offers (zstd, the default, is what every other test boots).
 func TestCompressions(t *testing.T) {
-	d, err := built.kernel.Deps()
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, opt := mklive.DefaultModules(d)
 	for _, c := range []string{"xz", "gzip"} {
 		t.Run(c, func(t *testing.T) {
 			t.Parallel()
-			rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: built.kernel,
-				Required: req, Optional: opt, Compression: c, Out: filepath.Join(t.TempDir(), "initramfs.img")})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := initramfsWith(t, func(s *mklive.InitramfsSpec) { s.Compression = c })
 			t.Logf("%s: %d bytes", c, rep.Compressed)
 			cons := bootVM(t, vm{initramfs: rep.Path, qemu: []string{"-cdrom", built.cdISO}})
 			if got := cons.mustGuest(t, "root"); got != "/dev/mapper/sandbox ext4 rw" {

@@ -1,7 +1,6 @@
 package vmtests
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,16 +14,7 @@ import (
 // failed boot opens a shell on the console; exiting it powers off.
 func TestRescueShell(t *testing.T) {
 	t.Parallel()
-	d, err := built.kernel.Deps()
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, opt := mklive.DefaultModules(d)
-	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: built.kernel,
-		Required: req, Optional: opt, Shell: mklive.BusyboxBinary, Out: filepath.Join(t.TempDir(), "shell.img")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := initramfsWith(t, func(s *mklive.InitramfsSpec) { s.Shell = mklive.BusyboxBinary })
 	var out syncBuffer
 	m := qemu.StartT(t, t.Name(), qemu.ArchAMD64,
 		qemu.WithQEMUCommand("qemu-system-x86_64 -m 512 -no-reboot -smp 1"),

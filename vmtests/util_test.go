@@ -1,7 +1,10 @@
 package vmtests
 
 import (
+	"path/filepath"
+
 	"fmt"
+	"github.com/sandbox-init/sandbox-init/mklive"
 	"os"
 	"strconv"
 	"testing"
@@ -38,4 +41,23 @@ func fileSize(t *testing.T, p string) int64 {
 		t.Fatal(err)
 	}
 	return st.Size()
+}
+
+// initramfsWith builds a variant of the test initramfs: the same init and
+// default modules, changed by edit.
+func initramfsWith(t *testing.T, edit func(*mklive.InitramfsSpec)) mklive.InitramfsReport {
+	t.Helper()
+	d, err := built.kernel.Deps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, opt := mklive.DefaultModules(d)
+	spec := mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: built.kernel,
+		Required: req, Optional: opt, Out: filepath.Join(t.TempDir(), "initramfs.img")}
+	edit(&spec)
+	rep, err := mklive.BuildInitramfs(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
