@@ -2,6 +2,8 @@ package mklive
 
 import (
 	"fmt"
+
+	"github.com/sandbox-init/sandbox-init/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +43,14 @@ func LiveCD(s LiveCDSpec) error {
 	if err != nil {
 		return err
 	}
-	req, opt := DefaultModules(d)
+	// The CD's kernel command line is its configuration: check it now,
+	// not at boot, and take the modules it needs.
+	cmdline := strings.TrimSpace("console=tty0 console=ttyS0 sandbox.cd=LABEL=" + s.Label + " " + s.Append)
+	cfg, err := config.Parse(cmdline)
+	if err != nil {
+		return fmt.Errorf("the kernel command line %q: %w", cmdline, err)
+	}
+	req, opt := ConfiguredModules(d, cfg)
 	rep, err := BuildInitramfs(InitramfsSpec{Init: s.Init, Kernel: s.Kernel, Required: append(req, s.Extra...), Optional: opt,
 		Shell: s.RescueShell, Compression: s.Compression, Out: filepath.Join(work, "initrd.img")})
 	if err != nil {
@@ -64,7 +73,6 @@ func LiveCD(s LiveCDSpec) error {
 		}
 		s.Log("root image: %s, %s, from %s", s.FSType, Human(int64(n)), s.Root)
 	}
-	cmdline := strings.TrimSpace("console=tty0 console=ttyS0 sandbox.cd=LABEL=" + s.Label + " " + s.Append)
 	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: rep.Path, RootImage: img, Label: s.Label, Cmdline: cmdline, Out: s.Out}); err != nil {
 		return err
 	}

@@ -119,6 +119,31 @@ func (k Kernel) Deps() (*kmod.Deps, error) {
 	return d, nil
 }
 
+// ConfiguredModules is what an initramfs carries for one configuration (a
+// Live CD's kernel command line): its own modules, and the drivers for any
+// machine's CD or disk. A different sandbox.cow or sandbox.origin typed at
+// the boot prompt then meets a clear "module X is not available".
+func ConfiguredModules(d *kmod.Deps, c config.Config) (required, optional []string) {
+	required, optional = c.Modules()
+	_, all := DefaultModules(d)
+	for _, m := range all {
+		if !slices.Contains(optional, m) && !slices.Contains(required, m) && isDriver(m) {
+			optional = append(optional, m)
+		}
+	}
+	return required, optional
+}
+
+// isDriver tells the CD and disk drivers among DefaultModules' optional ones
+// from the COW store's (zram and its compressors).
+func isDriver(m string) bool {
+	switch m {
+	case "zram", "lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842":
+		return false
+	}
+	return true
+}
+
 // DefaultModules is what an initramfs carries so that any sandbox.* choice
 // made at boot works: the CD and the block-device origin, with brd (and zram
 // when the kernel has it). Optional drivers the kernel lacks are skipped.
