@@ -51,7 +51,7 @@ func failed(log *logger, action string, err error) {
 	if pe.Hint != "" {
 		log.Printf("  hint: %s", pe.Hint)
 	}
-	log.Printf("  the base image was not written to; the sandbox was not started")
+	log.Printf("  the base image was not written to; the real system was not started")
 	if action == config.OnFailShell {
 		if sh, err := exec.LookPath("/bin/sh"); err == nil {
 			log.Printf("  action: shell (exit the shell to power off)")

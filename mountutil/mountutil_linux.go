@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/u-root/u-root/pkg/mount"
 	"golang.org/x/sys/unix"
@@ -162,11 +163,8 @@ func LoopAttach(file string) (*Loop, error) {
 // root's files are deleted there is no way back, so everything that can fail
 // is checked first.
 func SwitchRoot(newRoot, init string, argv, env []string) error {
-	if _, err := os.Stat(filepath.Join(newRoot, init)); err != nil {
-		return fmt.Errorf("init %s not found in the new root: %w", init, err)
-	}
-	if err := unix.Access(filepath.Join(newRoot, init), unix.X_OK); err != nil {
-		return fmt.Errorf("init %s is not executable in the new root: %w", init, err)
+	if err := checkInit(newRoot, init); err != nil {
+		return err
 	}
 	for _, dir := range []string{"/dev", "/proc", "/sys", "/run"} {
 		if err := Move(dir, filepath.Join(newRoot, dir)); err != nil {
@@ -192,6 +190,32 @@ func SwitchRoot(newRoot, init string, argv, env []string) error {
 	}
 	deleteTree(int(old.Fd()), rootDev(old))
 	return unix.Exec(init, argv, env)
+}
+
+// checkInit makes sure init exists and is executable in newRoot, resolving
+// symlinks as the new root will see them: /sbin/init is often an absolute
+// link (/lib/systemd/systemd) that would point into the initramfs if
+// followed from here.
+func checkInit(newRoot, init string) error {
+	root, err := os.Open(newRoot)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	fd, err := unix.Openat2(int(root.Fd()), strings.TrimPrefix(init, "/"), &unix.OpenHow{
+		Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return fmt.Errorf("init %s not found in the new root: %w", init, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
+		return fmt.Errorf("init %s is not an executable file in the new root (mode %o)", init, st.Mode)
+	}
+	return nil
 }
 
 func rootDev(f *os.File) uint64 {
