@@ -6,7 +6,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SANDBOX_CACHE:-$REPO/.cache}
-PKGS=(qemu-system-x86 xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common)
+PKGS=(qemu-system-x86 xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap)
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -46,3 +46,17 @@ if [ ! -s "$CACHE/kernel/version" ]; then
 	echo "$ver" >"$CACHE/kernel/version"
 fi
 echo "setup: kernel $(cat "$CACHE/kernel/version") in $CACHE/kernel"
+
+# A real distribution root for the systemd VM test: Debian's minimal base
+# with systemd as /sbin/init and udev (systemd waits for devices udev
+# announces), made once (about a minute and 50 MB of
+# packages; SANDBOX_MIRROR picks the mirror).
+if [ ! -e "$CACHE/debian-root/.complete" ]; then
+	echo "setup: debootstrap of a minimal Debian with systemd"
+	$SUDO rm -rf "$CACHE/debian-root"
+	$SUDO debootstrap --variant=minbase --include=systemd-sysv,udev bookworm "$CACHE/debian-root" \
+		"${SANDBOX_MIRROR:-http://deb.debian.org/debian}" >"$CACHE/debootstrap.log" 2>&1 ||
+		{ tail -20 "$CACHE/debootstrap.log" >&2; echo "setup: debootstrap failed (log: $CACHE/debootstrap.log)" >&2; exit 1; }
+	$SUDO touch "$CACHE/debian-root/.complete"
+fi
+echo "setup: Debian root in $CACHE/debian-root"
