@@ -7,6 +7,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
@@ -21,6 +22,13 @@ func main() {
 		os.Exit(tool(os.Args[1:]))
 	}
 	log := newLogger(os.Stdout)
+	if filepath.Base(os.Args[0]) == "shutdown" {
+		verb := "poweroff"
+		if len(os.Args) > 1 {
+			verb = os.Args[1]
+		}
+		shutdown(log, verb) // systemd handed the end back to us
+	}
 	cfg := config.Default()
 	if err := boot(log, &cfg); err != nil {
 		failed(log, cfg.OnFail, err)
@@ -51,7 +59,7 @@ func boot(log *logger, cfg *config.Config) error {
 		name string
 		run  func() error
 	}{
-		{"watcher", s.startWatcher},  // at nice 19, waits for the snapshot, warns as the COW fills
+		{"helpers", s.startHelpers},  // at nice 19: /run/initramfs/shutdown, and the COW watcher
 		{"modules", s.loadModules},   // start loading: CD drivers, loop, brd, device-mapper
 		{"origin", s.findOrigin},     // find the CD and mount it, loop-attach the image
 		{"cow", s.prepareCOW},        // the RAM disk that takes the changes
@@ -80,7 +88,7 @@ type sandbox struct {
 	mods  *modules                     // modules loading in the background
 	// driversErr is a startDrivers failure, reported by the modules step.
 	driversErr error
-	watcher    chan error // the watcher's start, once it is over
+	helpers    chan error // the helpers' start, once it is over
 }
 
 func (s *sandbox) release() {

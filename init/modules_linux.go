@@ -226,7 +226,7 @@ func (s *sandbox) need(phase string, names ...string) error {
 // finishModules waits for every module still loading, and for the
 // watcher's start, and logs them.
 func (s *sandbox) finishModules() error {
-	s.awaitWatcher()
+	s.awaitHelpers()
 	m := s.mods
 	if m == nil {
 		return nil

@@ -37,49 +37,59 @@ const usagePath = "/run/sandbox/usage.json"
 // thresholds are the fill levels, in percent, that get a warning.
 var thresholds = []float64{80, 90, 95}
 
-// startWatcher spawns the watcher from a thread at nice 19, so that even
-// the fork and exec run only when the CPU is free and the child inherits
-// the priority from its first instruction. The step returns at once;
-// awaitWatcher collects the outcome.
-func (s *sandbox) startWatcher() error {
-	if s.cfg.Watch == 0 {
-		return nil
-	}
+// startHelpers installs /run/initramfs/shutdown and spawns the watcher
+// from it, on a thread at nice 19: the copy, the fork and the exec run only
+// when the CPU is free, and the child inherits the priority from its first
+// instruction. The step returns at once; awaitHelpers collects the outcome.
+func (s *sandbox) startHelpers() error {
 	if err := os.MkdirAll("/run/sandbox", 0o755); err != nil {
 		return fail("watcher", "/run/sandbox", err, "")
 	}
 	var files []*os.File
-	for _, o := range []struct {
-		path string
-		flag int
-	}{
-		{os.DevNull, os.O_RDWR},
-		{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
-		{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
-		{"/dev", os.O_RDONLY | unix.O_DIRECTORY},
-		{"/proc", os.O_RDONLY | unix.O_DIRECTORY},
-		{"/run/sandbox", os.O_RDONLY | unix.O_DIRECTORY},
-	} {
-		f, err := os.OpenFile(o.path, o.flag, 0)
-		if err != nil {
-			for _, f := range files {
-				f.Close()
+	if s.cfg.Watch != 0 {
+		for _, o := range []struct {
+			path string
+			flag int
+		}{
+			{os.DevNull, os.O_RDWR},
+			{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
+			{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
+			{"/dev", os.O_RDONLY | unix.O_DIRECTORY},
+			{"/proc", os.O_RDONLY | unix.O_DIRECTORY},
+			{"/run/sandbox", os.O_RDONLY | unix.O_DIRECTORY},
+		} {
+			f, err := os.OpenFile(o.path, o.flag, 0)
+			if err != nil {
+				for _, f := range files {
+					f.Close()
+				}
+				return fail("watcher", o.path, err, "set sandbox.watch=0 to boot without the COW watcher")
 			}
-			return fail("watcher", o.path, err, "set sandbox.watch=0 to boot without the COW watcher")
+			files = append(files, f)
 		}
-		files = append(files, f)
 	}
 	done := make(chan error, 1)
-	s.watcher = done
+	s.helpers = done
 	go func() {
 		// The thread is never unlocked: it ends with this goroutine.
 		runtime.LockOSThread()
 		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
-		p, err := os.StartProcess("/proc/self/exe", []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String()},
-			&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
-		for _, f := range files {
-			f.Close()
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		if err := installShutdown(s.cfg.Name); err != nil {
+			done <- fmt.Errorf("%s: %w", shutdownPath, err)
+			return
 		}
+		if s.cfg.Watch == 0 {
+			done <- nil
+			return
+		}
+		// From the copy in /run/initramfs: one binary in RAM for both.
+		p, err := os.StartProcess(shutdownPath, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String()},
+			&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
 		if err == nil {
 			s.state.Watcher = p.Pid
 			err = p.Release()
@@ -89,17 +99,20 @@ func (s *sandbox) startWatcher() error {
 	return nil
 }
 
-// awaitWatcher reports how the watcher's start went. A watcher that did not
-// start does not stop the boot: the sandbox works, only unwatched.
-func (s *sandbox) awaitWatcher() {
-	if s.watcher == nil {
+// awaitHelpers reports how the helpers' start went. A helper that did not
+// start does not stop the boot: the sandbox works, only unwatched, or
+// without the tidy end.
+func (s *sandbox) awaitHelpers() {
+	if s.helpers == nil {
 		return
 	}
-	if err := <-s.watcher; err != nil {
-		s.log.Printf("WARNING: the COW watcher did not start (%v): no warnings when the COW store fills; see %s", err, "sandbox-init status")
+	if err := <-s.helpers; err != nil {
+		s.log.Printf("WARNING: the COW watcher or the shutdown hand-back did not start (%v): no warnings when the COW store fills; see sandbox-init status", err)
 		return
 	}
-	s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", s.state.Watcher, s.cfg.Name, s.cfg.Watch, usagePath)
+	if s.state.Watcher != 0 {
+		s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", s.state.Watcher, s.cfg.Name, s.cfg.Watch, usagePath)
+	}
 }
 
 // usage is usage.json.

@@ -96,6 +96,13 @@ func TestDebianSystemd(t *testing.T) {
 	if !c.contains("Welcome to ") || c.contains("FAILED in phase") {
 		t.Errorf("systemd did not come up in the sandbox")
 	}
+	// At power-off systemd hands back to /run/initramfs/shutdown: the
+	// how-to's "umount; dmsetup remove sandbox", done by sandbox-init.
+	for _, want := range []string{"sandbox-init: shutdown: poweroff: taking the sandbox down", "sandbox-init: shutdown: snapshot sandbox removed", "reboot: Power down"} {
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
 }
 
 func systemdValue(c console, key string) (string, bool) {
