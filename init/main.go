@@ -59,7 +59,7 @@ func boot(log *logger, cfg *config.Config) error {
 		name string
 		run  func() error
 	}{
-		{"helpers", s.startHelpers},  // at nice 19: /run/initramfs/shutdown, and the COW watcher
+		{"helpers", s.startHelpers},  // SCHED_IDLE: /run/initramfs/shutdown, and the COW watcher
 		{"modules", s.loadModules},   // start loading: CD drivers, loop, brd, device-mapper
 		{"origin", s.findOrigin},     // find the CD and mount it, loop-attach the image
 		{"cow", s.prepareCOW},        // the RAM disk that takes the changes

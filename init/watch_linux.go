@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/kmod"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +39,7 @@ const usagePath = "/run/sandbox/usage.json"
 var thresholds = []float64{80, 90, 95}
 
 // startHelpers installs /run/initramfs/shutdown and spawns the watcher
-// from it, on a thread at nice 19: the copy, the fork and the exec run only
+// from it, on a SCHED_IDLE thread: the copy, the fork and the exec run only
 // when the CPU is free, and the child inherits the priority from its first
 // instruction. The step returns at once; awaitHelpers collects the outcome.
 func (s *sandbox) startHelpers() error {
@@ -73,7 +74,7 @@ func (s *sandbox) startHelpers() error {
 	go func() {
 		// The thread is never unlocked: it ends with this goroutine.
 		runtime.LockOSThread()
-		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
+		kmod.IdleThread() // the watcher inherits SCHED_IDLE
 		defer func() {
 			for _, f := range files {
 				f.Close()

@@ -151,7 +151,7 @@ func (l *Loader) params(name string) string {
 	return l.Params[name]
 }
 
-// StartBackground is Start at the lowest CPU priority (nice 19): those
+// StartBackground is Start at the lowest CPU priority (SCHED_IDLE): those
 // modules load when the CPU would otherwise idle, such as while a host
 // adapter's probe waits on its hardware, and never slow the modules on the
 // way to the boot device. Dependencies already started keep their priority.
@@ -181,11 +181,11 @@ func (l *Loader) startNice(name string, nice int) *job {
 	go func() {
 		defer close(j.done)
 		if nice != 0 {
-			// Nice is per thread on Linux. The thread is never unlocked:
-			// it ends with this goroutine, so no other goroutine inherits
-			// its priority.
+			// Scheduling is per thread on Linux. The thread is never
+			// unlocked: it ends with this goroutine, so no other goroutine
+			// inherits its priority.
 			runtime.LockOSThread()
-			_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice)
+			IdleThread()
 		}
 		j.err = l.load(name, nice)
 	}()
@@ -241,4 +241,14 @@ func Release() (string, error) {
 		return "", err
 	}
 	return unix.ByteSliceToString(u.Release[:]), nil
+}
+
+// IdleThread puts the calling OS thread in SCHED_IDLE: it runs only when
+// no normal thread wants the CPU, and a normal thread that wakes up (an I/O
+// done) takes the CPU back at once, which nice 19 alone does not promise.
+// Falls back to nice 19. Lock the goroutine to its thread first.
+func IdleThread() {
+	if unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_IDLE}, 0) != nil {
+		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
+	}
 }
