@@ -39,15 +39,6 @@ func Open() (*Client, error) {
 // Close closes the control node.
 func (c *Client) Close() error { return c.f.Close() }
 
-// Version asks the kernel for its DM ioctl interface version.
-func (c *Client) Version() ([3]uint32, error) {
-	h, _, err := c.ioctl(unix.DM_VERSION, "", 0, nil)
-	if err != nil {
-		return [3]uint32{}, err
-	}
-	return h.Version, nil
-}
-
 // Create makes the device NAME, loads table and activates it: dmsetup create.
 // On failure nothing is left behind.
 func (c *Client) Create(name string, readOnly bool, table ...Target) (Device, error) {

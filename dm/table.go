@@ -47,24 +47,6 @@ func Snapshot(sectors uint64, origin, cow string, persistent bool, chunk uint32)
 	return Target{Length: sectors, Type: "snapshot", Params: fmt.Sprintf("%s %s %s %d", origin, cow, mode, chunk)}, nil
 }
 
-// ParseTarget reads one "START LENGTH TYPE PARAMS" line.
-func ParseTarget(line string) (Target, error) {
-	f := strings.SplitN(strings.TrimSpace(line), " ", 4)
-	if len(f) < 3 {
-		return Target{}, fmt.Errorf("table line %q: want START LENGTH TYPE [PARAMS]", line)
-	}
-	start, err1 := strconv.ParseUint(f[0], 10, 64)
-	length, err2 := strconv.ParseUint(f[1], 10, 64)
-	if err1 != nil || err2 != nil || length == 0 {
-		return Target{}, fmt.Errorf("table line %q: bad start or length", line)
-	}
-	t := Target{Start: start, Length: length, Type: f[2]}
-	if len(f) == 4 {
-		t.Params = f[3]
-	}
-	return t, nil
-}
-
 // SnapshotStatus is a snapshot target's status line, decoded.
 type SnapshotStatus struct {
 	Invalid  bool   // the COW store overflowed or failed: the snapshot is dead

@@ -37,18 +37,6 @@ func TestSnapshot(t *testing.T) {
 	}
 }
 
-func TestParseTarget(t *testing.T) {
-	tg, err := ParseTarget("0 22528 snapshot 7:0 1:0 N 8")
-	if err != nil || tg != (Target{0, 22528, "snapshot", "7:0 1:0 N 8"}) {
-		t.Errorf("ParseTarget = %+v, %v", tg, err)
-	}
-	for _, bad := range []string{"", "0 1", "x 1 linear", "0 0 linear a"} {
-		if _, err := ParseTarget(bad); err == nil {
-			t.Errorf("ParseTarget(%q) accepted", bad)
-		}
-	}
-}
-
 func TestParseSnapshotStatus(t *testing.T) {
 	for in, want := range map[string]SnapshotStatus{
 		"8320/481294 0":   {Used: 8320, Total: 481294},

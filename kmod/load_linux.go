@@ -62,15 +62,6 @@ func NewLoader(dir string) (*Loader, error) {
 	return l, nil
 }
 
-// Load loads the named modules and their dependencies, concurrently, and
-// returns every failure. Built-in and already loaded modules are fine.
-func (l *Loader) Load(names ...string) error {
-	if err := l.Start(names...); err != nil {
-		return err
-	}
-	return l.Wait(names...)
-}
-
 // Start begins loading the named modules and their dependencies in the
 // background and returns at once. A module missing from modules.dep is
 // reported here, before anything of the set is loaded.
