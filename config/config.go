@@ -117,7 +117,7 @@ type param struct {
 }
 
 var params = []param{
-	{"cd", "auto, a /dev path (/dev/sr0, /dev/hdc) or LABEL=<volume id>", func(c *Config, v string) error {
+	{"cd", "auto, a /dev path (/dev/sr0, /dev/hdc, /dev/sdb) or LABEL=<volume id>", func(c *Config, v string) error {
 		if v == "auto" || strings.HasPrefix(v, "LABEL=") && len(v) > len("LABEL=") {
 			c.CD = v
 			return nil
@@ -523,7 +523,8 @@ func (c Config) Modules() (required, optional []string) {
 	required = []string{"dm_snapshot"}
 	if c.Origin == "" {
 		required = append(required, "loop", "isofs")
-		optional = append(optional, "sr_mod", "ata_piix", "ahci", "virtio_scsi", "virtio_pci")
+		// CD drives, and disks: a Live CD image can sit on a USB stick.
+		optional = append(optional, "sr_mod", "sd_mod", "ata_piix", "ahci", "virtio_scsi", "virtio_blk", "virtio_pci")
 	} else {
 		optional = append(optional, "sd_mod", "ata_piix", "ahci", "virtio_blk", "virtio_scsi", "virtio_pci")
 	}

@@ -129,13 +129,13 @@ func (s *sandbox) findCD() (string, error) {
 			why = fmt.Sprintf("%s did not appear", want)
 			hint = "check the device name (ls /sys/class/block lists what there is), or wait longer with sandbox.wait=30"
 		case len(seen) == 0:
-			why = "no CD drive (sr*, hd?) appeared"
+			why = "no CD drive or disk appeared"
 			hint = "attach a CD drive, or add its driver to the initramfs (mklive -modules); a slow drive: sandbox.wait=30"
 		case strings.HasPrefix(want, "LABEL="):
 			why = fmt.Sprintf("no disc labelled %q among %s", strings.TrimPrefix(want, "LABEL="), strings.Join(seen, " "))
 			hint = "insert the Live CD whose volume id is that label, or fix sandbox.cd=LABEL="
 		default:
-			why = fmt.Sprintf("no drive among %s holds an ISO 9660 disc", strings.Join(seen, " "))
+			why = fmt.Sprintf("no drive or disk among %s holds an ISO 9660 disc", strings.Join(seen, " "))
 		}
 		err := fmt.Errorf("%s within %v", why, s.cfg.Wait)
 		if s.mods != nil {
@@ -149,10 +149,14 @@ func (s *sandbox) findCD() (string, error) {
 	return want, nil
 }
 
-// cdCandidates lists sr* then hd? block devices, as /dev paths.
+// cdCandidates lists where a Live CD may be, as /dev paths: CD drives (sr*,
+// then the legacy hd? names), then whole disks, where a Live CD image
+// written to a USB stick or attached as a disk holds the same ISO 9660 file
+// system. RAM disks, loop and device-mapper devices and partitions are not
+// candidates.
 func cdCandidates() []string {
 	ents, _ := os.ReadDir("/sys/class/block")
-	var sr, hd []string
+	var sr, hd, disks []string
 	for _, e := range ents {
 		n := e.Name()
 		switch {
@@ -160,11 +164,18 @@ func cdCandidates() []string {
 			sr = append(sr, "/dev/"+n)
 		case len(n) == 3 && strings.HasPrefix(n, "hd"):
 			hd = append(hd, "/dev/"+n)
+		case strings.HasPrefix(n, "loop"), strings.HasPrefix(n, "ram"), strings.HasPrefix(n, "zram"),
+			strings.HasPrefix(n, "dm-"), strings.HasPrefix(n, "md"):
+		default:
+			if _, err := os.Stat("/sys/class/block/" + n + "/partition"); err != nil {
+				disks = append(disks, "/dev/"+n)
+			}
 		}
 	}
 	sort.Strings(sr)
 	sort.Strings(hd)
-	return append(sr, hd...)
+	sort.Strings(disks)
+	return append(append(sr, hd...), disks...)
 }
 
 // isoVolumeID reads the ISO 9660 primary volume descriptor (sector 16): it

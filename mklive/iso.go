@@ -18,14 +18,17 @@ type ISOSpec struct {
 	Out       string
 }
 
-// isolinux's files in Debian's isolinux and syslinux-common packages.
+// isolinux's files in Debian's isolinux and syslinux-common packages;
+// isohdpfx.bin is the MBR that makes the ISO boot from a disk too.
 var isolinuxFiles = map[string]string{
 	"isolinux.bin": "/usr/lib/ISOLINUX/isolinux.bin",
 	"ldlinux.c32":  "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+	"isohdpfx.bin": "/usr/lib/ISOLINUX/isohdpfx.bin",
 }
 
-// BuildISO writes a BIOS-bootable (El Torito, isolinux) ISO holding the
-// kernel, the initramfs and the root image.
+// BuildISO writes a BIOS-bootable ISO holding the kernel, the initramfs and
+// the root image: El Torito with isolinux for a CD, and an isohybrid MBR so
+// the same image written to a USB stick (or attached as a disk) boots too.
 func BuildISO(s ISOSpec) error {
 	if s.ImagePath == "" {
 		s.ImagePath = "/initrd-ext2"
@@ -72,6 +75,7 @@ func BuildISO(s ISOSpec) error {
 	_ = os.Remove(s.Out)
 	return Run("xorriso", "-as", "mkisofs", "-quiet", "-o", s.Out,
 		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r",
+		"-isohybrid-mbr", isolinuxFiles["isohdpfx.bin"],
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
 		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", stage)
 }

@@ -82,3 +82,27 @@ func TestCompressions(t *testing.T) {
 		})
 	}
 }
+
+// TestISOBootsAsDisk: the same ISO written to a USB stick boots from its
+// MBR (isohybrid), and sandbox-init finds the "CD" on the disk by label.
+func TestISOBootsAsDisk(t *testing.T) {
+	t.Parallel()
+	iso := filepath.Join(t.TempDir(), "usb.img")
+	err := mklive.BuildISO(mklive.ISOSpec{
+		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
+		Label: "USBTEST", Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=USBTEST", Out: iso,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := bootVM(t, vm{noKernel: true, qemu: []string{"-drive", "file=" + iso + ",format=raw,if=ide,index=0", "-boot", "c"}})
+	if !c.contains("sandbox-init: CD found: /dev/sda (sandbox.cd=LABEL=USBTEST)") {
+		t.Errorf("the Live image was not found on the disk")
+	}
+	if got := c.mustGuest(t, "root"); got != "/dev/mapper/sandbox ext4 rw" {
+		t.Errorf("root = %q", got)
+	}
+	if got := c.mustGuest(t, "cd"); got != "/dev/sda iso9660 ro" {
+		t.Errorf("cd = %q", got)
+	}
+}
