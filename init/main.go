@@ -36,13 +36,13 @@ func main() {
 }
 
 func boot(log *logger, cfg *config.Config) error {
-	log.Printf("started (pid 1)")
 	if err := mountutil.APIMounts(); err != nil {
 		return fail("mount /proc /sys /dev /run", "", err, "the kernel needs proc, sysfs, devtmpfs and tmpfs built in")
 	}
+	log.openKmsg() // from here on, log lines carry the kernel's clock
+	log.Printf("started (pid 1)")
 	s := &sandbox{log: log}
 	s.startDrivers() // the boot device's drivers probe while the rest is read
-	log.openKmsg()
 	cmdline, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
 		return fail("config", "/proc/cmdline", err, "")
