@@ -26,9 +26,10 @@ var isolinuxFiles = map[string]string{
 	"isohdpfx.bin": "/usr/lib/ISOLINUX/isohdpfx.bin",
 }
 
-// BuildISO writes a BIOS-bootable ISO holding the kernel, the initramfs and
-// the root image: El Torito with isolinux for a CD, and an isohybrid MBR so
-// the same image written to a USB stick (or attached as a disk) boots too.
+// BuildISO writes a bootable ISO holding the kernel, the initramfs and the
+// root image: El Torito with isolinux for BIOS and with GRUB for UEFI, and
+// isohybrid (an MBR, and a GPT with the EFI image as its ESP) so the same
+// image written to a USB stick (or attached as a disk) boots too.
 func BuildISO(s ISOSpec) error {
 	if s.ImagePath == "" {
 		s.ImagePath = "/initrd-ext2"
@@ -72,12 +73,21 @@ func BuildISO(s ISOSpec) error {
 	if err := os.WriteFile(filepath.Join(stage, "isolinux/isolinux.cfg"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
+	work, err := os.MkdirTemp(filepath.Dir(s.Out), ".efi-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if err := buildEFIImage(work, s.Label, s.Cmdline, filepath.Join(stage, "efiboot.img")); err != nil {
+		return err
+	}
 	_ = os.Remove(s.Out)
 	return Run("xorriso", "-as", "mkisofs", "-quiet", "-o", s.Out,
 		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r",
 		"-isohybrid-mbr", isolinuxFiles["isohdpfx.bin"],
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
-		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", stage)
+		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+		"-eltorito-alt-boot", "-e", "efiboot.img", "-no-emul-boot", "-isohybrid-gpt-basdat", stage)
 }
 
 func entry(label, cmdline string) string {

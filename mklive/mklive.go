@@ -28,10 +28,14 @@ import (
 // tools maps each external program to the Debian package that provides it,
 // so a missing one is reported with the fix.
 var tools = map[string]string{
-	"mke2fs":  "e2fsprogs",
-	"depmod":  "kmod",
-	"xorriso": "xorriso",
-	"go":      "golang (or https://go.dev/dl)",
+	"mke2fs":            "e2fsprogs",
+	"depmod":            "kmod",
+	"xorriso":           "xorriso",
+	"grub-mkstandalone": "grub-efi-amd64-bin (with grub-common)",
+	"mformat":           "mtools",
+	"mmd":               "mtools",
+	"mcopy":             "mtools",
+	"go":                "golang (or https://go.dev/dl)",
 }
 
 // Need checks that an external program is installed.

@@ -6,7 +6,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SANDBOX_CACHE:-$REPO/.cache}
-PKGS=(qemu-system-x86 xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap)
+PKGS=(qemu-system-x86 xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap
+	grub-efi-amd64-bin grub-common mtools ovmf)
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo

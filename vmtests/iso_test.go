@@ -3,6 +3,7 @@ package vmtests
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -104,5 +105,29 @@ func TestISOBootsAsDisk(t *testing.T) {
 	}
 	if got := c.mustGuest(t, "cd"); got != "/dev/sda iso9660 ro" {
 		t.Errorf("cd = %q", got)
+	}
+}
+
+// TestISOBootsUEFI: the same ISO under UEFI firmware (OVMF): GRUB from the
+// El Torito EFI image, then the same kernel, init and sandbox.
+func TestISOBootsUEFI(t *testing.T) {
+	t.Parallel()
+	iso := filepath.Join(t.TempDir(), "uefi.iso")
+	err := mklive.BuildISO(mklive.ISOSpec{
+		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
+		Label: "UEFITEST", Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=UEFITEST", Out: iso,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := bootVM(t, vm{noKernel: true, qemu: []string{"-bios", "/usr/share/ovmf/OVMF.fd", "-cdrom", iso}, timeout: 180 * time.Second})
+	if c.contains("ISOLINUX") {
+		t.Errorf("the BIOS path booted, not UEFI")
+	}
+	if !c.contains("sandbox-init: CD found: /dev/sr0 (sandbox.cd=LABEL=UEFITEST)") {
+		t.Errorf("the CD was not found by its label")
+	}
+	if got := c.mustGuest(t, "root"); got != "/dev/mapper/sandbox ext4 rw" {
+		t.Errorf("root = %q", got)
 	}
 }
