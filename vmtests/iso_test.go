@@ -13,14 +13,7 @@ import (
 // with no -kernel or -initrd. The CD is found by its label.
 func TestISOBootsFromCDROMAlone(t *testing.T) {
 	t.Parallel()
-	iso := filepath.Join(t.TempDir(), "live.iso")
-	err := mklive.BuildISO(mklive.ISOSpec{
-		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
-		Label: "LIVETEST", Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=LIVETEST", Out: iso,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iso := liveISO(t, "LIVETEST")
 	c := bootVM(t, vm{noKernel: true, qemu: []string{"-cdrom", iso}})
 	if !c.contains("ISOLINUX") {
 		t.Errorf("isolinux did not run")
@@ -88,14 +81,7 @@ func TestCompressions(t *testing.T) {
 // MBR (isohybrid), and sandbox-init finds the "CD" on the disk by label.
 func TestISOBootsAsDisk(t *testing.T) {
 	t.Parallel()
-	iso := filepath.Join(t.TempDir(), "usb.img")
-	err := mklive.BuildISO(mklive.ISOSpec{
-		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
-		Label: "USBTEST", Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=USBTEST", Out: iso,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iso := liveISO(t, "USBTEST")
 	c := bootVM(t, vm{noKernel: true, qemu: []string{"-drive", "file=" + iso + ",format=raw,if=ide,index=0", "-boot", "c"}})
 	if !c.contains("sandbox-init: CD found: /dev/sda (sandbox.cd=LABEL=USBTEST)") {
 		t.Errorf("the Live image was not found on the disk")
@@ -112,14 +98,7 @@ func TestISOBootsAsDisk(t *testing.T) {
 // El Torito EFI image, then the same kernel, init and sandbox.
 func TestISOBootsUEFI(t *testing.T) {
 	t.Parallel()
-	iso := filepath.Join(t.TempDir(), "uefi.iso")
-	err := mklive.BuildISO(mklive.ISOSpec{
-		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
-		Label: "UEFITEST", Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=UEFITEST", Out: iso,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iso := liveISO(t, "UEFITEST")
 	c := bootVM(t, vm{noKernel: true, qemu: []string{"-bios", "/usr/share/ovmf/OVMF.fd", "-cdrom", iso}, timeout: 180 * time.Second})
 	if c.contains("ISOLINUX") {
 		t.Errorf("the BIOS path booted, not UEFI")
@@ -130,4 +109,19 @@ func TestISOBootsUEFI(t *testing.T) {
 	if got := c.mustGuest(t, "root"); got != "/dev/mapper/sandbox ext4 rw" {
 		t.Errorf("root = %q", got)
 	}
+}
+
+// liveISO builds a Live CD of the test root and the built initramfs whose
+// command line finds the CD by label.
+func liveISO(t *testing.T, label string) string {
+	t.Helper()
+	iso := filepath.Join(t.TempDir(), "live.iso")
+	err := mklive.BuildISO(mklive.ISOSpec{
+		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
+		Label: label, Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=" + label, Out: iso,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iso
 }
