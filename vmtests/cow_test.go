@@ -12,9 +12,7 @@ import (
 // invalid, and the base (a writable disk here) must be byte-for-byte intact.
 func TestCOWExhaustion(t *testing.T) {
 	t.Parallel()
-	disk := filepath.Join(t.TempDir(), "disk.img")
-	copyFile(t, built.rootImage, disk)
-	before := sha256File(t, disk)
+	disk, before := writableBase(t)
 	c := bootVM(t, vm{
 		append: []string{"sandbox.origin=/dev/sda", "sandbox.cowsize=8M", "sandbox.watch=50ms", "guest=fill"},
 		qemu:   []string{"-drive", "file=" + disk + ",format=raw,if=ide"},

@@ -1,6 +1,9 @@
 package vmtests
 
 import (
+	"bytes"
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -69,6 +72,18 @@ func TestCompressions(t *testing.T) {
 			t.Parallel()
 			rep := initramfsWith(t, func(s *mklive.InitramfsSpec) { s.Compression = c })
 			t.Logf("%s: %d bytes", c, rep.Compressed)
+			// The format asked for, not the default: check the magic.
+			magic := map[string][]byte{"xz": {0xfd, '7', 'z', 'X', 'Z', 0}, "gzip": {0x1f, 0x8b}}[c]
+			head := make([]byte, len(magic))
+			if f, err := os.Open(rep.Path); err != nil {
+				t.Fatal(err)
+			} else {
+				_, _ = io.ReadFull(f, head)
+				f.Close()
+			}
+			if !bytes.Equal(head, magic) {
+				t.Fatalf("%s initramfs starts % x, want % x", c, head, magic)
+			}
 			cons := bootVM(t, vm{initramfs: rep.Path, qemu: []string{"-cdrom", built.cdISO}})
 			if got := cons.mustGuest(t, "root"); got != "/dev/mapper/sandbox ext4 rw" {
 				t.Errorf("root = %q", got)

@@ -76,9 +76,7 @@ func TestLiveCDSandbox(t *testing.T) {
 // the sandbox the disk must be byte-for-byte what it was.
 func TestBaseOnWritableDisk(t *testing.T) {
 	t.Parallel()
-	disk := filepath.Join(t.TempDir(), "disk.img")
-	copyFile(t, built.rootImage, disk)
-	before := sha256File(t, disk)
+	disk, before := writableBase(t)
 	c := bootVM(t, vm{
 		append: []string{"sandbox.origin=/dev/sda"},
 		qemu:   []string{"-drive", "file=" + disk + ",format=raw,if=ide"},

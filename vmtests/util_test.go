@@ -61,3 +61,12 @@ func initramfsWith(t *testing.T, edit func(*mklive.InitramfsSpec)) mklive.Initra
 	}
 	return rep
 }
+
+// writableBase copies the test root to a disk image QEMU may write to, and
+// returns it with its sha256, to compare after the boot.
+func writableBase(t *testing.T) (disk, sha string) {
+	t.Helper()
+	disk = filepath.Join(t.TempDir(), "disk.img")
+	copyFile(t, built.rootImage, disk)
+	return disk, sha256File(t, disk)
+}
