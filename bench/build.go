@@ -45,7 +45,7 @@ func build(repo, work string) (*images, error) {
 	if kroot == "" {
 		kroot = filepath.Join(cacheDir(repo), "kernel/root")
 	}
-	k, err := mklive.FindKernel(kroot)
+	k, err := mklive.FindKernel(kroot, "")
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,10 @@ type Deps struct {
 	// Builtin holds modules compiled into the kernel (modules.builtin):
 	// asking for one is fine and loads nothing.
 	Builtin map[string]bool
+	// Soft holds each module's soft dependencies (modules.softdep, see
+	// AddSoftdeps), resolved to modules of Path: loaded with the module
+	// when they can be, never failing it.
+	Soft map[string]SoftDep
 }
 
 // ParseDep reads modules.dep ("kernel/a.ko: kernel/b.ko kernel/c.ko").
@@ -82,7 +86,10 @@ func (e *MissingError) Error() string {
 
 // Closure returns the given modules and everything they need, sorted so
 // that each module comes after the modules it needs; built-in modules are
-// left out. A module that cannot be found is an error naming it.
+// left out. A module that cannot be found is an error naming it. The soft
+// dependencies of each module (Soft) are in too, pre ones before it and
+// post ones after it, when they and what they need are there: one that is
+// not is skipped, as modprobe does.
 func (d *Deps) Closure(names ...string) ([]string, error) {
 	seen := map[string]bool{}
 	var order []string
@@ -99,6 +106,14 @@ func (d *Deps) Closure(names ...string) ([]string, error) {
 			return fmt.Errorf("module %s: dependency loop", n)
 		}
 		seen[n] = true
+		soft := d.Soft[n]
+		for _, m := range soft.Pre {
+			if d.available(m) {
+				if err := visit(m, n, depth+1); err != nil {
+					return err
+				}
+			}
+		}
 		need := append([]string(nil), d.Need[n]...)
 		sort.Strings(need)
 		for _, m := range need {
@@ -107,6 +122,13 @@ func (d *Deps) Closure(names ...string) ([]string, error) {
 			}
 		}
 		order = append(order, n)
+		for _, m := range soft.Post {
+			if d.available(m) {
+				if err := visit(m, n, depth+1); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
 	for _, n := range names {

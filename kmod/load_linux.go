@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -16,15 +17,24 @@ import (
 // Loader loads modules from one /lib/modules/VERSION directory. Each module
 // is loaded once, after the modules it needs; independent chains load at the
 // same time, so the CD's driver chain need not wait for device-mapper's.
+//
+// Soft dependencies (Deps.Soft, from modules.softdep) are loaded as modprobe
+// does, best effort: a module's pre ones are loaded before it and its post
+// ones started once it is in, and one that fails (crc32c_intel on a CPU
+// without SSE4.2) fails nothing else. Such a failure is reported only for a
+// module also asked for itself (Start, Wait, or needed by one that was).
 type Loader struct {
 	Dir    string            // /lib/modules/VERSION
-	Deps   *Deps             // parsed Dir/modules.dep (+ modules.builtin)
+	Deps   *Deps             // parsed Dir/modules.dep (+ modules.builtin, modules.softdep)
 	Params map[string]string // module name -> parameter string for finit_module; see SetParams
 	// Aliases is Dir/modules.alias, if there is one.
 	Aliases []Alias
 	// Loaded, if set, is called after each module loads, with the time
 	// taken. It may be called from several goroutines at once.
 	Loaded func(name string, took time.Duration)
+	// Insert loads one module file with its parameter string; nil means
+	// finit_module(2). It may be called from several goroutines at once.
+	Insert func(file, params string) error
 
 	mu   sync.Mutex
 	jobs map[string]*job
@@ -33,9 +43,13 @@ type Loader struct {
 type job struct {
 	done chan struct{}
 	err  error
+	// soft: started only as some module's soft dependency, so its
+	// failure is no one's (under Loader.mu).
+	soft bool
 }
 
-// NewLoader reads dir's modules.dep and modules.builtin (if present).
+// NewLoader reads dir's modules.dep, and modules.builtin, modules.alias and
+// modules.softdep if present.
 func NewLoader(dir string) (*Loader, error) {
 	f, err := os.Open(filepath.Join(dir, "modules.dep"))
 	if err != nil {
@@ -58,6 +72,14 @@ func NewLoader(dir string) (*Loader, error) {
 		if l.Aliases, err = ParseAlias(a); err != nil {
 			return nil, err
 		}
+	}
+	if s, err := os.Open(filepath.Join(dir, "modules.softdep")); err == nil {
+		defer s.Close()
+		sds, err := ParseSoftdep(s)
+		if err != nil {
+			return nil, err
+		}
+		d.AddSoftdeps(sds, l.Aliases)
 	}
 	return l, nil
 }
@@ -87,24 +109,47 @@ func (l *Loader) Wait(names ...string) error {
 	return errors.Join(errs...)
 }
 
-// WaitAll waits for every module started so far.
+// WaitAll waits for every module started so far, and for the soft
+// dependencies those start, and returns the failures of all but the soft
+// dependencies.
 func (l *Loader) WaitAll() error {
+	waited := map[string]bool{}
+	for {
+		l.mu.Lock()
+		var pending []*job
+		for n, j := range l.jobs {
+			if !waited[n] {
+				waited[n] = true
+				pending = append(pending, j)
+			}
+		}
+		l.mu.Unlock()
+		if len(pending) == 0 {
+			break
+		}
+		for _, j := range pending {
+			<-j.done
+		}
+	}
+	return l.Failed()
+}
+
+// Failed returns the failures of the modules that have finished so far,
+// without waiting; soft dependencies' failures are left out.
+func (l *Loader) Failed() error {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	names := make([]string, 0, len(l.jobs))
 	for n := range l.jobs {
 		names = append(names, n)
 	}
-	l.mu.Unlock()
-	return l.Wait(names...)
-}
-
-// Failed returns the failures of the modules that have finished so far,
-// without waiting.
-func (l *Loader) Failed() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	sort.Strings(names)
 	var errs []error
-	for _, j := range l.jobs {
+	for _, n := range names {
+		j := l.jobs[n]
+		if j.soft {
+			continue
+		}
 		select {
 		case <-j.done:
 			errs = append(errs, j.err)
@@ -158,16 +203,24 @@ func (l *Loader) StartBackground(names ...string) error {
 
 func (l *Loader) start(name string) *job { return l.startNice(name, 0) }
 
-func (l *Loader) startNice(name string, nice int) *job {
+func (l *Loader) startNice(name string, nice int) *job { return l.startJob(name, nice, false) }
+
+// startJob starts loading a module unless it has been started already. A
+// job started as a soft dependency becomes an ordinary one when the module
+// is asked for again, not softly.
+func (l *Loader) startJob(name string, nice int, soft bool) *job {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.jobs == nil {
 		l.jobs = map[string]*job{}
 	}
 	if j, ok := l.jobs[name]; ok {
+		if !soft {
+			j.soft = false
+		}
 		return j
 	}
-	j := &job{done: make(chan struct{})}
+	j := &job{done: make(chan struct{}), soft: soft}
 	l.jobs[name] = j
 	go func() {
 		defer close(j.done)
@@ -178,18 +231,35 @@ func (l *Loader) startNice(name string, nice int) *job {
 			runtime.LockOSThread()
 			IdleThread()
 		}
-		j.err = l.load(name, nice)
+		j.err = l.load(name, nice, soft)
 	}()
 	return j
 }
 
-func (l *Loader) load(name string, nice int) error {
+// load loads one module: after its pre soft dependencies (whatever becomes
+// of them) and the modules it needs, then starts its post soft
+// dependencies. soft says the module is itself a soft dependency: what it
+// needs is started as such too.
+func (l *Loader) load(name string, nice int, soft bool) error {
 	if l.Deps.Builtin[name] {
 		return nil
 	}
-	var deps []*job
+	sd := l.Deps.Soft[name]
+	var pre, deps []*job
+	for _, s := range sd.Pre {
+		if !l.Deps.available(s) {
+			continue // as Closure: it or what it needs is not here
+		}
+		j := l.startJob(s, nice, true)
+		if !l.Deps.waitsFor(s, name) {
+			pre = append(pre, j)
+		}
+	}
 	for _, d := range l.Deps.Need[name] {
-		deps = append(deps, l.startNice(d, nice))
+		deps = append(deps, l.startJob(d, nice, soft))
+	}
+	for _, j := range pre {
+		<-j.done // best effort: a failed soft dependency fails nothing
 	}
 	for _, d := range deps {
 		<-d.done
@@ -197,13 +267,22 @@ func (l *Loader) load(name string, nice int) error {
 			return fmt.Errorf("module %s not loaded: a dependency failed", name)
 		}
 	}
+	insert := l.Insert
+	if insert == nil {
+		insert = finit
+	}
 	start := time.Now()
-	err := finit(filepath.Join(l.Dir, l.Deps.Path[name]), l.params(name))
+	err := insert(filepath.Join(l.Dir, l.Deps.Path[name]), l.params(name))
 	if err != nil {
 		return fmt.Errorf("module %s: %w", name, err)
 	}
 	if l.Loaded != nil {
 		l.Loaded(name, time.Since(start))
+	}
+	for _, s := range sd.Post {
+		if l.Deps.available(s) {
+			l.startJob(s, nice, true)
+		}
 	}
 	return nil
 }

@@ -7,10 +7,8 @@ package mklive
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,99 +26,46 @@ import (
 // tools maps each external program to the Debian package that provides it,
 // so a missing one is reported with the fix.
 var tools = map[string]string{
-	"mke2fs":            "e2fsprogs",
-	"depmod":            "kmod",
-	"xorriso":           "xorriso",
-	"grub-mkstandalone": "grub-efi-amd64-bin (with grub-common)",
-	"mformat":           "mtools",
-	"mmd":               "mtools",
-	"mcopy":             "mtools",
-	"go":                "golang (or https://go.dev/dl)",
+	"mke2fs":             "e2fsprogs",
+	"depmod":             "kmod",
+	"xorriso":            "xorriso",
+	"grub-mkstandalone":  "grub-efi-amd64-bin (with grub-common)",
+	"mformat":            "mtools",
+	"mmd":                "mtools",
+	"mcopy":              "mtools",
+	"go":                 "golang (or https://go.dev/dl)",
+	"qemu-system-x86_64": "qemu-system-x86",
 }
 
-// Need checks that an external program is installed.
+// Need checks that an external program is installed, and returns its
+// path. depmod and mke2fs live in /usr/sbin, which a Debian user's PATH
+// lacks: it is searched too.
 func Need(tool string) (string, error) {
 	p, err := exec.LookPath(tool)
-	if err != nil {
-		return "", fmt.Errorf("%s is not installed: install the Debian package %s (scripts/setup.sh does)", tool, tools[tool])
+	if err == nil {
+		return p, nil
 	}
-	return p, nil
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if p, err := exec.LookPath(filepath.Join(dir, tool)); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not installed: install the Debian package %s (scripts/setup.sh does)", tool, tools[tool])
 }
 
 // Run runs an external tool, its output kept for the error.
 func Run(name string, args ...string) error {
-	if _, err := Need(name); err != nil {
+	p, err := Need(name)
+	if err != nil {
 		return err
 	}
-	cmd := exec.Command(name, args...)
+	cmd := exec.Command(p, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
 	}
 	return nil
-}
-
-// Kernel is an unpacked kernel: Root holds boot/vmlinuz-VERSION and
-// lib/modules/VERSION, as Debian's package unpacked with dpkg -x.
-type Kernel struct {
-	Root    string
-	Version string
-}
-
-// FindKernel finds the one kernel version under root.
-func FindKernel(root string) (Kernel, error) {
-	ents, err := os.ReadDir(filepath.Join(root, "lib/modules"))
-	if err != nil {
-		return Kernel{}, fmt.Errorf("kernel tree %s: no lib/modules (unpack a kernel package there with dpkg -x): %w", root, err)
-	}
-	var vers []string
-	for _, e := range ents {
-		if e.IsDir() {
-			vers = append(vers, e.Name())
-		}
-	}
-	if len(vers) != 1 {
-		return Kernel{}, fmt.Errorf("kernel tree %s: want one version in lib/modules, found %d %v", root, len(vers), vers)
-	}
-	k := Kernel{Root: root, Version: vers[0]}
-	if _, err := os.Stat(k.Vmlinuz()); err != nil {
-		return Kernel{}, fmt.Errorf("kernel tree %s: %w", root, err)
-	}
-	return k, nil
-}
-
-// Vmlinuz is the kernel image.
-func (k Kernel) Vmlinuz() string { return filepath.Join(k.Root, "boot", "vmlinuz-"+k.Version) }
-
-// ModulesDir is lib/modules/VERSION.
-func (k Kernel) ModulesDir() string { return filepath.Join(k.Root, "lib/modules", k.Version) }
-
-// Deps reads the kernel's modules.dep, running depmod first when the tree
-// lacks it (Debian's package does not ship it).
-func (k Kernel) Deps() (*kmod.Deps, error) {
-	dep := filepath.Join(k.ModulesDir(), "modules.dep")
-	if _, err := os.Stat(dep); errors.Is(err, fs.ErrNotExist) {
-		if err := Run("depmod", "-b", k.Root, k.Version); err != nil {
-			return nil, err
-		}
-	}
-	f, err := os.Open(dep)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	d, err := kmod.ParseDep(f)
-	if err != nil {
-		return nil, err
-	}
-	if b, err := os.Open(filepath.Join(k.ModulesDir(), "modules.builtin")); err == nil {
-		defer b.Close()
-		if err := d.ParseBuiltin(b); err != nil {
-			return nil, err
-		}
-	}
-	return d, nil
 }
 
 // ConfiguredModules is what an initramfs carries for one configuration (a
@@ -201,8 +146,10 @@ type InitramfsReport struct {
 	Modules    []string
 }
 
-// BuildInitramfs writes a gzip-compressed newc cpio holding /init, /dev/console,
-// the modules with a modules.dep of their own, and optionally /bin/sh.
+// BuildInitramfs writes a compressed newc cpio holding /init, /dev/console,
+// the modules (decompressed, as .ko files) with a modules.dep, modules.alias
+// and modules.softdep of their own, and optionally /bin/sh. The modules are
+// the ones asked for and their closure, soft dependencies included.
 func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 	rep := InitramfsReport{Path: s.Out}
 	d, err := s.Kernel.Deps()
@@ -231,11 +178,23 @@ func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 	}
 	mdir := "lib/modules/" + s.Kernel.Version
 	if len(mods) > 0 {
-		var dep bytes.Buffer
-		if err := d.WriteDep(&dep, mods); err != nil {
+		// The initramfs's own modules.dep names the modules as it holds
+		// them: decompressed, .ko.
+		own := &kmod.Deps{Path: map[string]string{}, Need: d.Need, Builtin: d.Builtin, Soft: d.Soft}
+		for _, m := range mods {
+			own.Path[m] = plainPath(d.Path[m])
+		}
+		var dep, soft bytes.Buffer
+		if err := own.WriteDep(&dep, mods); err != nil {
 			return rep, err
 		}
 		recs = append(recs, cpio.StaticFile(mdir+"/modules.dep", dep.String(), 0o644))
+		// Soft dependencies resolved to module names, among those taken.
+		soft.WriteString("# Soft dependencies of this initramfs's modules, resolved to module names.\n")
+		if err := own.WriteSoftdep(&soft, mods); err != nil {
+			return rep, err
+		}
+		recs = append(recs, cpio.StaticFile(mdir+"/modules.softdep", soft.String(), 0o644))
 		if b, err := os.ReadFile(filepath.Join(s.Kernel.ModulesDir(), "modules.builtin")); err == nil {
 			recs = append(recs, cpio.StaticFile(mdir+"/modules.builtin", string(b), 0o644))
 		}
@@ -253,12 +212,14 @@ func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 			}
 			recs = append(recs, cpio.StaticFile(mdir+"/modules.alias", b.String(), 0o644))
 		}
+		var mr moduleReader
+		defer mr.close()
 		for _, m := range mods {
-			b, err := os.ReadFile(filepath.Join(s.Kernel.ModulesDir(), d.Path[m]))
+			b, err := mr.read(filepath.Join(s.Kernel.ModulesDir(), d.Path[m]))
 			if err != nil {
 				return rep, fmt.Errorf("module %s: %w", m, err)
 			}
-			recs = append(recs, cpio.StaticFile(mdir+"/"+d.Path[m], string(b), 0o644))
+			recs = append(recs, cpio.StaticFile(mdir+"/"+own.Path[m], string(b), 0o644))
 		}
 	}
 	if s.Shell != "" {
@@ -291,9 +252,33 @@ func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 	return rep, os.WriteFile(s.Out, packed, 0o644)
 }
 
+// compressors are the command-line encoders of each method, set for what
+// the kernel's decoders take: an 8 MiB window at most for zstd (the kernel
+// allocates what the frame asks for), a CRC32 check for xz (not CRC64).
+var compressors = map[string][]string{
+	"":     {"zstd", "-19", "-q", "-c", "--zstd=wlog=23"},
+	"zstd": {"zstd", "-19", "-q", "-c", "--zstd=wlog=23"},
+	"xz":   {"xz", "-9e", "-c", "--check=crc32"},
+}
+
 // compress packs an initramfs the way the kernel can unpack it
 // (CONFIG_RD_ZSTD, CONFIG_RD_XZ, CONFIG_RD_GZIP).
 func compress(method string, raw []byte) ([]byte, error) {
+	// The reference encoders pack 10-20% tighter than the Go ones (Debian
+	// 12's standard kernel: 3.0 MB with zstd -19, 3.4 MB in Go): use them
+	// when installed (scripts/setup.sh installs both).
+	if args := compressors[method]; args != nil {
+		if _, err := exec.LookPath(args[0]); err == nil {
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Stdin = bytes.NewReader(raw)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Run(); err != nil {
+				return nil, fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, errb.String())
+			}
+			return out.Bytes(), nil
+		}
+	}
 	var out bytes.Buffer
 	var w io.WriteCloser
 	var err error

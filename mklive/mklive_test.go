@@ -67,7 +67,7 @@ func TestBuildRootImageTooSmall(t *testing.T) {
 }
 
 func TestFindKernelErrors(t *testing.T) {
-	if _, err := FindKernel(t.TempDir()); err == nil {
+	if _, err := FindKernel(t.TempDir(), ""); err == nil {
 		t.Error("an empty tree was taken for a kernel")
 	}
 }
@@ -152,5 +152,18 @@ kernel/drivers/scsi/sd_mod.ko:
 	req, _ = ConfiguredModules(d, c)
 	if j := strings.Join(req, " "); !strings.Contains(j, "zram") || !strings.Contains(j, "lzo-rle") || strings.Contains(j, "brd") {
 		t.Errorf("zram config requires %s", j)
+	}
+}
+
+// Every tool the build or the VM tests run names the Debian package that
+// has it, for Need's error.
+func TestToolPackages(t *testing.T) {
+	for _, tool := range []string{"mke2fs", "depmod", "xorriso", "grub-mkstandalone", "mformat", "mmd", "mcopy", "go", "qemu-system-x86_64"} {
+		if tools[tool] == "" {
+			t.Errorf("tools has no package for %s", tool)
+		}
+	}
+	if tools["qemu-system-x86_64"] != "qemu-system-x86" {
+		t.Errorf("qemu-system-x86_64 comes from %q, want qemu-system-x86", tools["qemu-system-x86_64"])
 	}
 }

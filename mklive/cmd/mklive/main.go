@@ -7,6 +7,8 @@
 //
 // DIR for -kernel is a kernel package unpacked with dpkg -x (boot/vmlinuz-V
 // and lib/modules/V); scripts/setup.sh leaves one in .cache/kernel/root.
+// -kver picks the version when DIR has several (on / it defaults to the
+// running kernel).
 package main
 
 import (
@@ -46,13 +48,14 @@ func step(format string, args ...any) { fmt.Printf("mklive: "+format+"\n", args.
 
 // common are the flags of the commands that build an initramfs.
 type common struct {
-	kernel, init, shell, modules, compress *string
-	work                                   string
+	kernel, kver, init, shell, modules, compress *string
+	work                                         string
 }
 
 func commonFlags(fs *flag.FlagSet) *common {
 	return &common{
 		kernel:   fs.String("kernel", ".cache/kernel/root", "unpacked kernel tree (boot/vmlinuz-V, lib/modules/V)"),
+		kver:     fs.String("kver", "", "kernel version, when the -kernel tree has several (default: the only one; on / the running kernel)"),
 		init:     fs.String("init", "", "sandbox-init binary (default: build it from this repository)"),
 		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
@@ -63,7 +66,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 // setup finds the kernel and builds sandbox-init unless -init names it.
 // Call cleanup when done.
 func (c *common) setup() (mklive.Kernel, func(), error) {
-	k, err := mklive.FindKernel(*c.kernel)
+	k, err := mklive.FindKernel(*c.kernel, *c.kver)
 	if err != nil {
 		return k, func() {}, err
 	}

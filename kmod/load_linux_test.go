@@ -1,0 +1,167 @@
+package kmod
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fakeInsert records the order modules are inserted in, takes a while for
+// some and fails others, as finit_module would.
+type fakeInsert struct {
+	mu    sync.Mutex
+	order []string
+	slow  map[string]time.Duration
+	fail  map[string]error
+}
+
+func (f *fakeInsert) insert(file, params string) error {
+	name := Name(file)
+	time.Sleep(f.slow[name])
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail[name]; err != nil {
+		return err
+	}
+	f.order = append(f.order, name)
+	return nil
+}
+
+func (f *fakeInsert) loaded() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.order)
+}
+
+// softLoader is a Loader over softKernel's files, as NewLoader reads them
+// from a modules directory.
+func softLoader(t *testing.T, f *fakeInsert) *Loader {
+	t.Helper()
+	dir := t.TempDir()
+	for name, s := range map[string]string{"modules.dep": softKernelDep, "modules.alias": softKernelAlias, "modules.softdep": softKernelSoftdep} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := NewLoader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Insert = f.insert
+	return l
+}
+
+func within(t *testing.T, what string, fn func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: stuck", what)
+		return nil
+	}
+}
+
+// Pre soft dependencies go in before the module; one that fails (ENODEV:
+// crc32c_intel on a CPU without SSE4.2) fails nothing.
+func TestLoaderSoftdepPre(t *testing.T) {
+	f := &fakeInsert{
+		slow: map[string]time.Duration{"crc32c_generic": 30 * time.Millisecond, "crc32c_intel": 10 * time.Millisecond},
+		fail: map[string]error{"crc32c_intel": unix.ENODEV},
+	}
+	l := softLoader(t, f)
+	if err := l.Start("ext4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, "Wait(ext4)", func() error { return l.Wait("ext4") }); err != nil {
+		t.Fatalf("ext4 failed for its soft dependency: %v", err)
+	}
+	got := f.loaded()
+	pos := map[string]int{}
+	for i, m := range got {
+		pos[m] = i
+	}
+	if _, ok := pos["crc32c_generic"]; !ok {
+		t.Fatalf("the pre soft dependency crc32c_generic was not loaded: %v", got)
+	}
+	if pos["crc32c_generic"] > pos["jbd2"] || pos["crc32c_generic"] > pos["ext4"] {
+		t.Errorf("crc32c_generic loaded after the modules wanting it first: %v", got)
+	}
+	if err := within(t, "WaitAll", l.WaitAll); err != nil {
+		t.Errorf("WaitAll reports a soft dependency's failure: %v", err)
+	}
+	if err := l.Failed(); err != nil {
+		t.Errorf("Failed reports a soft dependency's failure: %v", err)
+	}
+	if !l.Started("crc32c_intel") {
+		t.Error("crc32c_intel was not tried")
+	}
+	// Asked for itself, its failure is reported.
+	if err := l.Wait("crc32c_intel"); err == nil || !strings.Contains(err.Error(), "crc32c_intel") {
+		t.Errorf("Wait(crc32c_intel) = %v", err)
+	}
+	if err := l.Failed(); err == nil {
+		t.Error("Failed leaves out a module asked for")
+	}
+}
+
+// Post soft dependencies start once the module is in, and WaitAll waits
+// for them though they start after it was called.
+func TestLoaderSoftdepPost(t *testing.T) {
+	f := &fakeInsert{slow: map[string]time.Duration{"ipmi_msghandler": 50 * time.Millisecond}}
+	l := softLoader(t, f)
+	if err := l.Start("ipmi_msghandler"); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, "WaitAll", l.WaitAll); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.loaded(), " "); got != "ipmi_msghandler ipmi_devintf" {
+		t.Errorf("loaded %q, want ipmi_msghandler then its post soft dependency", got)
+	}
+}
+
+// A loop of pre soft dependencies must not deadlock, and a soft dependency
+// that cannot load (broken needs a missing module) fails nothing.
+func TestLoaderSoftdepLoop(t *testing.T) {
+	f := &fakeInsert{}
+	l := softLoader(t, f)
+	l.Deps.Soft["crc32c_generic"] = SoftDep{Module: "crc32c_generic", Pre: []string{"jbd2"}}
+	l.Deps.Soft["crc32c_intel"] = SoftDep{Module: "crc32c_intel", Pre: []string{"ext4"}}
+	if err := l.Start("ext4", "dm_mod"); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, "WaitAll", l.WaitAll); err != nil {
+		t.Fatal(err)
+	}
+	got := f.loaded()
+	for _, m := range []string{"ext4", "jbd2", "crc32c_generic", "crc32c_intel", "dm_mod"} {
+		if !slices.Contains(got, m) {
+			t.Errorf("%s not loaded: %v", m, got)
+		}
+	}
+	if l.Started("broken") || l.Started("gone") {
+		t.Errorf("a soft dependency missing a module it needs was tried: %v", got)
+	}
+}
+
+// The module a soft dependency needs is not its own: once asked for, its
+// failure is reported.
+func TestLoaderHardAfterSoft(t *testing.T) {
+	f := &fakeInsert{fail: map[string]error{"ipmi_msghandler": unix.EINVAL}}
+	l := softLoader(t, f)
+	if err := l.Start("ipmi_devintf"); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, "WaitAll", l.WaitAll); err == nil {
+		t.Error("a needed module's failure was not reported")
+	}
+}
