@@ -1,63 +1,206 @@
 #!/usr/bin/env bash
-# setup.sh: install what sandbox-init's builds and tests need on a Debian
-# machine, and fetch the test kernel into the cache. Idempotent: a second run
-# installs nothing and downloads nothing.
-set -euo pipefail
+# setup.sh: install what sandbox-init's builds and tests need on a Debian 12
+# machine, and fetch the test kernels and a Debian root into the cache.
+# Idempotent: a second run installs nothing and downloads nothing.
+#
+# The cache ($SANDBOX_CACHE, default .cache/ in the repository):
+#   kernels/NAME/root     a kernel package unpacked with dpkg -x (not
+#                         installed), modules.dep made by depmod
+#   kernels/NAME/version  the kernel release, written last: a kernel without
+#                         it is fetched again
+#   kernels/NAME/vmlinuz  symlink to the kernel image inside root
+#   kernel                symlink to kernels/deb12-cloud
+#   apt-trixie/           a private apt configuration that reaches Debian 13
+#   debian-root/          a minimal Debian 12 with systemd (debootstrap)
+# with NAME one of
+#   deb12-cloud  Debian 12's cloud kernel (linux-image-cloud-amd64)
+#   deb12        Debian 12's standard kernel (linux-image-amd64)
+#   deb13        Debian 13's standard kernel (trixie's linux-image-amd64),
+#                modules under usr/lib/modules, each .ko.xz
+#
+# Packages come from the Debian archive that this machine's apt uses for
+# bookworm; SANDBOX_MIRROR (a URI) overrides it. Debian 13 is reached through
+# $CACHE/apt-trixie only: /etc/apt and the machine's package state are never
+# changed for it, and its Release file is verified with the machine's
+# debian-archive-keyring.
+set -Eeuo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SANDBOX_CACHE:-$REPO/.cache}
-PKGS=(qemu-system-x86 xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap
+PKGS=(qemu-system-x86 zstd xz-utils xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap
 	grub-efi-amd64-bin grub-common mtools ovmf)
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
+
+die() {
+	echo "setup: $*" >&2
+	exit 1
+}
+trap 'echo "setup: failed at scripts/setup.sh line $LINENO; see the messages above, fix the cause and run it again (it resumes where it stopped)" >&2' ERR
 
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+updated=
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
 	$SUDO apt-get update -qq
+	updated=1
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The test kernel: Debian's cloud kernel, unpacked (not installed) into the
-# cache, with modules.dep generated because the package does not ship it.
-mkdir -p "$CACHE"
-if [ ! -s "$CACHE/kernel/version" ]; then
-	kpkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
-	pkg=$(kpkg)
-	if [ -z "$pkg" ]; then
-		$SUDO apt-get update -qq # package lists missing or stale
-		pkg=$(kpkg)
+# apt_update: refresh the machine's package lists, once per run (they may be
+# missing, as on a fresh container, or stale).
+apt_update() {
+	[ -z "$updated" ] || return 1
+	echo "setup: apt-get update (package lists missing or stale)"
+	$SUDO apt-get update -qq || die "apt-get update failed: check the network and /etc/apt/sources.list*"
+	updated=1
+}
+
+# debian_mirror: the URI from which this machine's apt fetches bookworm's main
+# component of the Debian archive itself (Origin: Debian; not -security,
+# -updates nor a third-party repository), read by apt itself from
+# /etc/apt/sources.list and sources.list.d/*.list, *.sources.
+debian_mirror() {
+	# shellcheck disable=SC2016 # $(...) are apt's format fields
+	apt-get indextargets --format '$(TARGET_OF)|$(IDENTIFIER)|$(RELEASE)|$(CODENAME)|$(COMPONENT)|$(ORIGIN)|$(REPO_URI)' 2>/dev/null |
+		awk -F'|' '$1 == "deb" && $2 == "Packages" && ($3 == "bookworm" || $4 == "bookworm") && $5 == "main" && $6 == "Debian" && !uri { uri = $7 } END { print uri }'
+}
+MIRROR=
+mirror() {
+	[ -z "$MIRROR" ] || return 0
+	MIRROR=${SANDBOX_MIRROR:-}
+	[ -n "$MIRROR" ] || MIRROR=$(debian_mirror)
+	[ -n "$MIRROR" ] || { apt_update && MIRROR=$(debian_mirror); } || true
+	[ -n "$MIRROR" ] || die "no apt source for Debian's bookworm main found in /etc/apt/sources.list*; add one, or set SANDBOX_MIRROR to a Debian mirror's URI"
+}
+
+mkdir -p "$CACHE/kernels"
+tmp=
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
+
+# The private apt configuration for Debian 13 (trixie): the machine's Debian
+# mirror with suite trixie, the machine's Debian archive keyring, its own
+# lists, caches and an empty dpkg status; the machine's update hooks (which
+# would refresh its own AppStream and PackageKit caches) are cleared.
+TRIXIE=$CACHE/apt-trixie
+trixie_apt() {
+	mirror
+	[ -s "$KEYRING" ] || die "$KEYRING is missing: apt-get install debian-archive-keyring"
+	mkdir -p "$TRIXIE/lists/partial" "$TRIXIE/cache/archives/partial" "$TRIXIE/empty.d"
+	: >"$TRIXIE/status"
+	echo "deb [signed-by=$KEYRING] $MIRROR trixie main" >"$TRIXIE/sources.list"
+	cat >"$TRIXIE/apt.conf" <<-EOF
+		Dir::Etc::SourceList "$TRIXIE/sources.list";
+		Dir::Etc::SourceParts "$TRIXIE/empty.d";
+		Dir::Etc::Preferences "$TRIXIE/empty.d/preferences";
+		Dir::Etc::PreferencesParts "$TRIXIE/empty.d";
+		Dir::State::Lists "$TRIXIE/lists";
+		Dir::State::status "$TRIXIE/status";
+		Dir::State::extended_states "$TRIXIE/extended_states";
+		Dir::Cache "$TRIXIE/cache";
+		Acquire::Languages "none";
+		Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";
+		Acquire::AllowInsecureRepositories "false";
+		Acquire::AllowDowngradeToInsecureRepositories "false";
+		APT::Get::AllowUnauthenticated "false";
+		#clear APT::Update::Pre-Invoke;
+		#clear APT::Update::Post-Invoke;
+		#clear APT::Update::Post-Invoke-Success;
+	EOF
+	echo "setup: apt-get update of Debian 13 (trixie) from $MIRROR into $TRIXIE"
+	apt-get -c "$TRIXIE/apt.conf" update -qq --error-on=any ||
+		die "apt-get update of trixie failed (see above; the Release file must verify with $KEYRING): check the network, or set SANDBOX_MIRROR to a Debian mirror's URI"
+}
+
+# fetch_kernel NAME META [APT ARGS...]: unpack the kernel package that the
+# metapackage META depends on into $CACHE/kernels/NAME, asking apt-get and
+# apt-cache with APT ARGS (none: the machine's own configuration).
+fetch_kernel() {
+	local name=$1 meta=$2
+	shift 2
+	local dir=$CACHE/kernels/$name pkg ver size mods
+	pkg=$(apt-cache "$@" depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !p {p = $2} END {print p}') || true
+	if [ -z "$pkg" ] && [ $# = 0 ] && apt_update; then
+		pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !p {p = $2} END {print p}') || true
 	fi
-	[ -n "$pkg" ] || { echo "setup: cannot find the kernel package behind linux-image-cloud-amd64 (apt-get update?)" >&2; exit 1; }
+	[ -n "$pkg" ] || die "cannot find the kernel package behind $meta${*:+ (apt-cache $*)}: check the apt sources and run apt-get update"
 	ver=${pkg#linux-image-}
-	echo "setup: fetching $pkg"
-	tmp=$(mktemp -d "$CACHE/dl.XXXXXX")
-	chmod 755 "$tmp" # apt-get download runs as _apt where it can
-	(cd "$tmp" && apt-get download -qq "$pkg")
-	rm -rf "$CACHE/kernel"
-	mkdir -p "$CACHE/kernel/root"
-	dpkg -x "$tmp"/*.deb "$CACHE/kernel/root"
+	size=$(apt-cache "$@" show --no-all-versions "$pkg" |
+		awk '/^Size:/{s=$2} /^Installed-Size:/{i=$2} END{printf "%d MB to download, %d MB unpacked", s/1e6+.5, i*1024/1e6+.5}')
+	echo "setup: fetching $name: $pkg ($size)"
+	tmp=$(mktemp -d "$CACHE/kernels/.download.XXXXXX")
+	# apt-get download fetches as user _apt where it can, into a directory
+	# _apt may write; elsewhere it warns and fetches as root.
+	if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+	if ! (cd "$tmp" && apt-get "$@" download -q=2 "$pkg"); then
+		# The lists may name a version the mirror no longer has.
+		if ! { [ $# = 0 ] && apt_update && (cd "$tmp" && apt-get download -q=2 "$pkg"); }; then
+			die "download of $pkg failed: check the network and apt sources (apt-get update), then run scripts/setup.sh again"
+		fi
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir/root"
+	dpkg -x "$tmp/${pkg}_"*.deb "$dir/root"
 	rm -rf "$tmp"
-	depmod -b "$CACHE/kernel/root" "$ver"
-	ln -sf "root/boot/vmlinuz-$ver" "$CACHE/kernel/vmlinuz"
-	echo "$ver" >"$CACHE/kernel/version"
+	tmp=
+	[ -f "$dir/root/boot/vmlinuz-$ver" ] || die "$pkg has no boot/vmlinuz-$ver"
+	# depmod -b BASE looks in BASE/lib/modules: BASE is the root for Debian
+	# 12's packages, root/usr for Debian 13's (modules in usr/lib/modules).
+	if [ -d "$dir/root/lib/modules/$ver" ]; then
+		mods=$dir/root
+	elif [ -d "$dir/root/usr/lib/modules/$ver" ]; then
+		mods=$dir/root/usr
+	else
+		die "$pkg has neither lib/modules/$ver nor usr/lib/modules/$ver"
+	fi
+	depmod -b "$mods" "$ver" || die "depmod -b $mods $ver failed"
+	if [ ! -s "$mods/lib/modules/$ver/modules.dep" ] || [ ! -e "$mods/lib/modules/$ver/modules.softdep" ]; then
+		die "depmod -b $mods $ver made no modules.dep or modules.softdep in $mods/lib/modules/$ver"
+	fi
+	ln -sfn "root/boot/vmlinuz-$ver" "$dir/vmlinuz"
+	echo "$ver" >"$dir/version"
+	echo "setup: $name: kernel $ver, $(du -sh "$dir/root" | cut -f1) unpacked"
+}
+
+# Earlier layouts kept the cloud kernel in $CACHE/kernel itself: move it
+# rather than download it again (a half-done one, without version, goes).
+if [ -d "$CACHE/kernel" ] && [ ! -L "$CACHE/kernel" ]; then
+	if [ -s "$CACHE/kernel/version" ] && [ ! -s "$CACHE/kernels/deb12-cloud/version" ]; then
+		echo "setup: moving $CACHE/kernel to $CACHE/kernels/deb12-cloud"
+		rm -rf "$CACHE/kernels/deb12-cloud"
+		mv "$CACHE/kernel" "$CACHE/kernels/deb12-cloud"
+	else
+		rm -rf "$CACHE/kernel"
+	fi
 fi
-echo "setup: kernel $(cat "$CACHE/kernel/version") in $CACHE/kernel"
+
+[ -s "$CACHE/kernels/deb12-cloud/version" ] || fetch_kernel deb12-cloud linux-image-cloud-amd64
+[ -s "$CACHE/kernels/deb12/version" ] || fetch_kernel deb12 linux-image-amd64
+if [ ! -s "$CACHE/kernels/deb13/version" ]; then
+	trixie_apt
+	fetch_kernel deb13 linux-image-amd64 -c "$TRIXIE/apt.conf"
+fi
+ln -sfn kernels/deb12-cloud "$CACHE/kernel"
+for k in deb12-cloud deb12 deb13; do
+	echo "setup: kernel $k $(cat "$CACHE/kernels/$k/version") in $CACHE/kernels/$k"
+done
 
 # A real distribution root for the systemd VM test: Debian's minimal base
 # with systemd as /sbin/init and udev (systemd waits for devices udev
 # announces), made once (about a minute and 50 MB of
 # packages; SANDBOX_MIRROR picks the mirror).
 if [ ! -e "$CACHE/debian-root/.complete" ]; then
-	echo "setup: debootstrap of a minimal Debian with systemd"
+	mirror
+	echo "setup: debootstrap of a minimal Debian with systemd from $MIRROR"
 	$SUDO rm -rf "$CACHE/debian-root"
 	$SUDO debootstrap --variant=minbase --include=systemd-sysv,udev bookworm "$CACHE/debian-root" \
-		"${SANDBOX_MIRROR:-http://deb.debian.org/debian}" >"$CACHE/debootstrap.log" 2>&1 ||
-		{ tail -20 "$CACHE/debootstrap.log" >&2; echo "setup: debootstrap failed (log: $CACHE/debootstrap.log)" >&2; exit 1; }
+		"$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
+		{ tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
 	$SUDO touch "$CACHE/debian-root/.complete"
 fi
 echo "setup: Debian root in $CACHE/debian-root"
