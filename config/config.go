@@ -479,29 +479,6 @@ func clip(s string) string {
 	return s
 }
 
-// ModuleParams collects the module.param=value words of a command line,
-// joined per module (kmod normalizes - to _ in module names), the way
-// modprobe passes them to a module it loads. sandbox.* words are ours.
-func ModuleParams(cmdline string) map[string]string {
-	out := map[string]string{}
-	for _, w := range Fields(cmdline) {
-		if w == "--" {
-			break
-		}
-		key, _, _ := strings.Cut(w, "=")
-		mod, param, ok := strings.Cut(key, ".")
-		if !ok || mod == "" || param == "" || mod == "sandbox" || strings.ContainsAny(mod, "/") {
-			continue
-		}
-		mod = strings.ReplaceAll(mod, "-", "_")
-		if out[mod] != "" {
-			out[mod] += " "
-		}
-		out[mod] += w[len(mod)+1:]
-	}
-	return out
-}
-
 // MemTotal reads MemTotal, in bytes, from the text of /proc/meminfo.
 func MemTotal(meminfo string) (uint64, error) {
 	for _, line := range strings.Split(meminfo, "\n") {
@@ -515,37 +492,6 @@ func MemTotal(meminfo string) (uint64, error) {
 	}
 	return 0, errors.New("no MemTotal line in /proc/meminfo")
 }
-
-// Modules names the kernel modules a configuration needs. Required ones must
-// be in the initramfs or built in; optional ones are drivers loaded when
-// present, so one initramfs serves IDE, SATA and virtio machines.
-func (c Config) Modules() (required, optional []string) {
-	required = []string{"dm_snapshot"}
-	if c.Origin == "" {
-		required = append(required, "loop", "isofs")
-		// CD drives, and disks: a Live CD image can sit on a USB stick.
-		optional = append(optional, "sr_mod", "sd_mod", "ata_piix", "ahci", "virtio_scsi", "virtio_blk", "virtio_pci")
-	} else {
-		optional = append(optional, "sd_mod", "ata_piix", "ahci", "virtio_blk", "virtio_scsi", "virtio_pci")
-	}
-	switch c.COW {
-	case "ram0":
-		required = append(required, "brd")
-	case "zram":
-		required = append(required, "zram")
-		if m := zramCompressors[c.ZAlgo]; m != "" {
-			required = append(required, m)
-		}
-	default:
-		optional = append(optional, "sd_mod", "virtio_blk")
-	}
-	return required, optional
-}
-
-// zramCompressors maps zram algorithms to the crypto modules that provide
-// them on a modular kernel: zram lists an algorithm it knows even when the
-// crypto module behind it is not loaded, and then refuses it.
-var zramCompressors = map[string]string{"lzo-rle": "lzo-rle", "lzo": "lzo", "lz4": "lz4", "lz4hc": "lz4hc", "zstd": "zstd", "842": "842"}
 
 // Params renders c as the sandbox.* parameters that Parse turns back into
 // c: what the state file shows, and a round trip the fuzzer checks. Keys

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/kmod"
+	"github.com/sandbox-init/sandbox-init/mountutil"
 )
 
 // modules is the module loading of one boot. Loading runs in the background
@@ -24,6 +25,7 @@ type modules struct {
 	rel      string
 	start    time.Time
 	first    []string      // the drivers of the devices found at start
+	hw       []string      // every driver the initramfs has for a device found by modalias
 	required []string      // what the configuration needs
 	hwDone   chan struct{} // the hardware drivers' passes are over
 	ready    chan struct{} // hwDone, and the class drivers (sr_mod, sd_mod) loaded
@@ -31,10 +33,6 @@ type modules struct {
 	mu     sync.Mutex
 	loaded []string
 }
-
-// classDrivers bind to devices that other drivers find (SCSI disks and CDs
-// behind a host adapter): they are loaded whenever present, not by alias.
-var classDrivers = map[string]bool{"sr_mod": true, "sd_mod": true}
 
 // startDrivers starts loading the drivers of the devices this machine has
 // (host adapters: the way to the CD or disk) before anything else, the
@@ -65,12 +63,13 @@ func (s *sandbox) startDrivers() {
 		m.mu.Unlock()
 	}
 	l.Params = moduleParams()
-	var hw []string
+	var hw []string // every hardware driver of the initramfs
 	for _, a := range l.Aliases {
-		if !classDrivers[a.Module] && !slices.Contains(hw, a.Module) {
+		if !config.IsClassDriver(a.Module) && !slices.Contains(hw, a.Module) {
 			hw = append(hw, a.Module)
 		}
 	}
+	m.hw = hw
 	// At normal priority; all else loads at the lowest (loadModules), so
 	// on one CPU it takes only the time these probes spend waiting on
 	// hardware (ATA port resets), as a hand-ordered insmod list would.
@@ -119,14 +118,16 @@ func (s *sandbox) loadModules() error {
 			return fail("modules", mod, err, "this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, m.rel)
 		}
 	}
-	var class []string
+	var class, fs []string
 	for _, mod := range optional {
 		if _, err := l.Deps.Closure(mod); err != nil {
 			continue // not in this initramfs: the machine may not need it
 		}
 		switch {
-		case classDrivers[mod]:
+		case config.IsClassDriver(mod):
 			class = append(class, mod)
+		case slices.Contains(config.RootFSModules, mod):
+			fs = append(fs, mod) // most likely the root's: load it ahead
 		case len(l.Aliases) == 0:
 			required = append(required, mod) // no aliases to choose by: take all
 		}
@@ -145,13 +146,35 @@ func (s *sandbox) loadModules() error {
 		}
 		_ = l.Start(class...)
 		_ = l.StartBackground(required...)
+		_ = l.StartBackground(fs...)
 	}()
 	go func() {
 		<-m.hwDone
-		_ = l.Wait(class...)
+		// USB sticks and SD cards appear behind their controller only
+		// once its driver runs: their drivers follow the controller's.
+		follow := m.followers()
+		_ = l.Start(follow...)
+		_ = l.Wait(append(class, follow...)...)
 		close(m.ready)
 	}()
 	return nil
+}
+
+// followers are the drivers (config.Followers) of the controllers whose
+// drivers were started, that this initramfs holds.
+func (m *modules) followers() []string {
+	var out []string
+	for _, hw := range m.hw {
+		if !m.l.Started(hw) {
+			continue
+		}
+		for _, f := range config.Followers(hw) {
+			if _, err := m.l.Deps.Closure(f); err == nil && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 // driversReady is closed once every driver that could bring a disk or CD
@@ -269,4 +292,30 @@ func memTotal() (uint64, error) {
 		return 0, err
 	}
 	return config.MemTotal(string(b))
+}
+
+// loadFS makes sure the kernel can mount fstype, loading the module that
+// provides it from the initramfs by its fs-TYPE alias, as the kernel's own
+// request_module would through modprobe, which does not run here.
+func (s *sandbox) loadFS(dev, fstype string) error {
+	if mountutil.KernelHasFS(fstype) {
+		return nil
+	}
+	rel, _ := kmod.Release()
+	var mods []string
+	if s.mods != nil {
+		mods = kmod.Match(s.mods.l.Aliases, "fs-"+fstype)
+	}
+	if len(mods) == 0 {
+		return fail("mount", dev, fmt.Errorf("the root image holds %s, which kernel %s cannot mount: this initramfs has no %s module for it", fstype, rel, fstype),
+			"rebuild the initramfs for this kernel with 'mklive initramfs -kernel TREE -modules %s' (TREE: the kernel package unpacked with dpkg -x, or / on the system that runs it), or boot a kernel with %s built in", fstype, fstype)
+	}
+	if err := s.mods.l.Wait(mods...); err != nil {
+		return fail("mount", dev, err, "the %s module did not load: dmesg says why; was the initramfs built for kernel %s?", strings.Join(mods, " "), rel)
+	}
+	if !mountutil.KernelHasFS(fstype) {
+		return fail("mount", dev, fmt.Errorf("module %s loaded, but kernel %s still lists no %s file system", strings.Join(mods, " "), rel, fstype),
+			"name the file system with sandbox.fstype= (cat /proc/filesystems in the rescue shell lists what there is)")
+	}
+	return nil
 }

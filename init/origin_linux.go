@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"golang.org/x/sys/unix"
 )
@@ -25,8 +26,9 @@ func (s *sandbox) findOrigin() error {
 	if s.cfg.Origin != "" {
 		dev := s.cfg.Origin
 		if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
-			return fail("origin", dev, fmt.Errorf("device did not appear within %v", s.cfg.Wait),
+			err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
 				"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
+			return fail("origin", dev, err, "%s", hint)
 		}
 		if err := mountutil.SetReadOnly(dev); err != nil {
 			return fail("origin", dev, err, "sandbox.origin= must name a block device")
@@ -102,7 +104,7 @@ func (s *sandbox) findCD() (string, error) {
 		if strings.HasPrefix(want, "/dev/") {
 			return isBlock(want) && try(want), nil
 		}
-		seen = cdCandidates()
+		seen = cdCandidates("/sys/class/block")
 		for _, dev := range seen {
 			if try(dev) {
 				want = dev
@@ -137,25 +139,21 @@ func (s *sandbox) findCD() (string, error) {
 		default:
 			why = fmt.Sprintf("no drive or disk among %s holds an ISO 9660 disc", strings.Join(seen, " "))
 		}
-		err := fmt.Errorf("%s within %v", why, s.cfg.Wait)
-		if s.mods != nil {
-			if merr := s.mods.l.Failed(); merr != nil {
-				err = errors.Join(err, merr) // a driver that failed explains a missing drive
-			}
-		}
+		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
 		return "", fail("cd", s.cfg.CD, err, "%s", hint)
 	}
 	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
 	return want, nil
 }
 
-// cdCandidates lists where a Live CD may be, as /dev paths: CD drives (sr*,
-// then the legacy hd? names), then whole disks, where a Live CD image
-// written to a USB stick or attached as a disk holds the same ISO 9660 file
-// system. RAM disks, loop and device-mapper devices and partitions are not
-// candidates.
-func cdCandidates() []string {
-	ents, _ := os.ReadDir("/sys/class/block")
+// cdCandidates lists where a Live CD may be, as /dev paths, from the
+// block devices in sysfs's class/block directory: CD drives (sr*, then the
+// legacy hd? names), then whole disks, where a Live CD image written to a
+// USB stick or attached as a disk holds the same ISO 9660 file system. RAM
+// disks, loop and device-mapper devices, partitions and an MMC card's
+// boot and RPMB areas are not candidates.
+func cdCandidates(classBlock string) []string {
+	ents, _ := os.ReadDir(classBlock)
 	var sr, hd, disks []string
 	for _, e := range ents {
 		n := e.Name()
@@ -165,9 +163,10 @@ func cdCandidates() []string {
 		case len(n) == 3 && strings.HasPrefix(n, "hd"):
 			hd = append(hd, "/dev/"+n)
 		case strings.HasPrefix(n, "loop"), strings.HasPrefix(n, "ram"), strings.HasPrefix(n, "zram"),
-			strings.HasPrefix(n, "dm-"), strings.HasPrefix(n, "md"):
+			strings.HasPrefix(n, "dm-"), strings.HasPrefix(n, "md"),
+			strings.HasPrefix(n, "mmcblk") && (strings.Contains(n, "boot") || strings.HasSuffix(n, "rpmb")):
 		default:
-			if _, err := os.Stat("/sys/class/block/" + n + "/partition"); err != nil {
+			if _, err := os.Stat(filepath.Join(classBlock, n, "partition")); err != nil {
 				disks = append(disks, "/dev/"+n)
 			}
 		}
@@ -213,11 +212,17 @@ func isBlock(dev string) bool {
 
 var errTimeout = errors.New("timed out")
 
-// waitDevice polls ok every 5 ms until it says true, or until d has passed
-// since the drivers finished loading (ready): a device cannot appear before
-// its driver, and the drivers load while we already look. 5 ms is short next
-// to a probe and costs nothing.
+// recheck bounds the time between two looks when no uevent comes: a CD
+// drive's disc may become readable without one.
+const recheck = 25 * time.Millisecond
+
+// waitDevice calls ok until it says true: at once, whenever the kernel
+// announces a device (uevents), and every recheck. It gives up when d has
+// passed since the drivers finished loading (ready): a device cannot appear
+// before its driver, and the drivers load while we already look.
 func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error)) error {
+	ev := openUevents() // before the first look: no event is missed
+	defer ev.close()
 	var deadline time.Time
 	for {
 		done, err := ok()
@@ -236,8 +241,27 @@ func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error))
 		} else if time.Now().After(deadline) {
 			return errTimeout
 		}
-		time.Sleep(5 * time.Millisecond)
+		ev.wait(recheck)
 	}
+}
+
+// whyMissing adds to a "did not appear" error what the machine's storage
+// hardware tells: the drivers at work, the devices no driver took, and
+// drivers that failed to load. Devices without a driver get the hint.
+func (s *sandbox) whyMissing(err error, hint string) (error, string) {
+	working, missing := hardwareReport(storageHardware("/sys"))
+	errs := []error{err, errors.New(working)}
+	if missing != "" {
+		errs = append(errs, errors.New(missing))
+		rel, _ := kmod.Release()
+		hint = missingDriverHint(rel)
+	}
+	if s.mods != nil {
+		if merr := s.mods.l.Failed(); merr != nil {
+			errs = append(errs, merr) // a driver that failed explains a missing drive
+		}
+	}
+	return errors.Join(errs...), hint
 }
 
 func listDir(dir string) string {

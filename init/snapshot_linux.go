@@ -29,8 +29,9 @@ func (s *sandbox) prepareCOW() error {
 		}
 	}
 	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
-		return fail("cow", dev, fmt.Errorf("COW device did not appear within %v", s.cfg.Wait),
+		err, hint := s.whyMissing(fmt.Errorf("COW device did not appear within %v", s.cfg.Wait),
 			"for ram0 the brd module must be in the initramfs; for a disk, check it is attached")
+		return fail("cow", dev, err, "%s", hint)
 	}
 	sectors, err := mountutil.Sectors(dev)
 	if err != nil {
@@ -119,6 +120,9 @@ func (s *sandbox) mountRoot() error {
 	if readOnlyFS[fstype] {
 		return fail("mount", s.state.Device, fmt.Errorf("the root image holds %s, a read-only file system: it cannot be written", fstype),
 			"the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'")
+	}
+	if err := s.loadFS(s.state.Device, fstype); err != nil {
+		return err
 	}
 	if err := mountutil.Mount(s.state.Device, newRoot, fstype, 0, ""); err != nil {
 		hint := "the image may be damaged, truncated, or not the file system named (dmesg says why); rebuild it with 'mklive rootfs' or set sandbox.fstype="

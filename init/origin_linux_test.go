@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCDCandidates(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"sda", "sda1", "sr1", "sr0", "hdc", "loop0", "ram0", "zram0", "dm-0", "md0", "vda", "nvme0n1", "nvme0n1p1", "mmcblk0", "mmcblk0boot0", "mmcblk0rpmb"} {
+		if err := os.MkdirAll(filepath.Join(dir, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"sda1", "nvme0n1p1"} {
+		if err := os.WriteFile(filepath.Join(dir, p, "partition"), []byte("1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := strings.Join(cdCandidates(dir), " ")
+	if want := "/dev/sr0 /dev/sr1 /dev/hdc /dev/mmcblk0 /dev/nvme0n1 /dev/sda /dev/vda"; got != want {
+		t.Errorf("cdCandidates = %q, want %q", got, want)
+	}
+}
+
+func TestWaitDevice(t *testing.T) {
+	ready := make(chan struct{})
+	close(ready)
+	n := 0
+	if err := waitDevice(ready, time.Second, func() (bool, error) { n++; return n == 3, nil }); err != nil || n != 3 {
+		t.Errorf("waitDevice = %v after %d looks, want nil after 3", err, n)
+	}
+	start := time.Now()
+	if err := waitDevice(ready, 100*time.Millisecond, func() (bool, error) { return false, nil }); err != errTimeout {
+		t.Errorf("waitDevice on a device that never comes = %v", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
+		t.Errorf("the timeout took %v, want about 100ms", d)
+	}
+	boom := errors.New("boom")
+	if err := waitDevice(ready, time.Second, func() (bool, error) { return false, boom }); err != boom {
+		t.Errorf("an error from the check = %v", err)
+	}
+	// The timeout counts from the drivers' readiness, not from the start.
+	notReady := make(chan struct{})
+	go func() { time.Sleep(150 * time.Millisecond); close(notReady) }()
+	start = time.Now()
+	_ = waitDevice(notReady, 50*time.Millisecond, func() (bool, error) { return false, nil })
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("gave up %v after the start, before the drivers were ready", d)
+	}
+}

@@ -1,0 +1,50 @@
+package mountutil
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// FSProbeBytes is how much of a device FSType needs to see: the farthest
+// magic it reads is btrfs's, at 64 KiB.
+const FSProbeBytes = 64<<10 + 4096
+
+// FSType names the file system whose superblock starts b (the first
+// FSProbeBytes of a device), as the kernel's mount(2) calls it, or "" when
+// none of these is there. The ext2/ext3/ext4 family is "ext4": Debian's and
+// most kernels mount all three with the ext4 driver. It reads magics only,
+// as blkid does, so an unknown device costs one read and no mount attempt.
+func FSType(b []byte) string {
+	le32 := func(off int) uint32 {
+		if len(b) < off+4 {
+			return 0
+		}
+		return binary.LittleEndian.Uint32(b[off:])
+	}
+	at := func(off int, magic string) bool {
+		return len(b) >= off+len(magic) && bytes.Equal(b[off:off+len(magic)], []byte(magic))
+	}
+	switch {
+	case len(b) >= 1082 && binary.LittleEndian.Uint16(b[1080:]) == 0xEF53:
+		return "ext4"
+	case at(0, "hsqs"):
+		return "squashfs"
+	case le32(1024) == 0xE0F5E1E2:
+		return "erofs"
+	case at(0, "XFSB"):
+		return "xfs"
+	case at(65536+64, "_BHRfS_M"):
+		return "btrfs"
+	case le32(1024) == 0xF2F52010:
+		return "f2fs"
+	case le32(0) == 0x28CD3D45:
+		return "cramfs"
+	case at(0, "-rom1fs-"):
+		return "romfs"
+	case at(32769, "CD001"):
+		return "iso9660"
+	case len(b) >= 512 && b[510] == 0x55 && b[511] == 0xAA && (at(54, "FAT") || at(82, "FAT32")):
+		return "vfat"
+	}
+	return ""
+}

@@ -1,0 +1,45 @@
+package mountutil
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+func TestFSType(t *testing.T) {
+	put := func(off int, magic []byte) []byte {
+		b := make([]byte, FSProbeBytes)
+		copy(b[off:], magic)
+		return b
+	}
+	le := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	fat := put(510, []byte{0x55, 0xAA})
+	copy(fat[82:], "FAT32   ")
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"ext2", put(1080, []byte{0x53, 0xEF}), "ext4"},
+		{"squashfs", put(0, []byte("hsqs")), "squashfs"},
+		{"erofs", put(1024, le(0xE0F5E1E2)), "erofs"},
+		{"xfs", put(0, []byte("XFSB")), "xfs"},
+		{"btrfs", put(65600, []byte("_BHRfS_M")), "btrfs"},
+		{"f2fs", put(1024, le(0xF2F52010)), "f2fs"},
+		{"iso9660", put(32769, []byte("CD001")), "iso9660"},
+		{"vfat", fat, "vfat"},
+		{"zeros", make([]byte, FSProbeBytes), ""},
+		{"short", []byte{1, 2, 3}, ""},
+		{"boot sector without FAT", put(510, []byte{0x55, 0xAA}), ""},
+	} {
+		if got := FSType(tc.b); got != tc.want {
+			t.Errorf("%s: FSType = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func FuzzFSType(f *testing.F) {
+	f.Add(make([]byte, 2048))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = FSType(b) // must not panic on any length
+	})
+}
