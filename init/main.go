@@ -102,6 +102,7 @@ func (s *sandbox) switchRoot() error {
 	init := s.cfg.Init
 	s.log.Printf("switch_root to %s, exec %s", newRoot, init)
 	argv := append([]string{init}, os.Args[1:]...)
+	s.log.restoreKmsgLimit() // printk_devkmsg as the real system expects it
 	err := mountutil.SwitchRoot(newRoot, init, argv, os.Environ())
 	return fail("switch_root", init, err, "set sandbox.init= (or init=) to the real init of the root image")
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -89,7 +87,7 @@ func (s *sandbox) startHelpers() error {
 			return
 		}
 		// From the copy in /run/initramfs: one binary in RAM for both.
-		p, err := os.StartProcess(shutdownPath, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String()},
+		p, err := os.StartProcess(shutdownPath, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String(), s.log.consoleArg()},
 			&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
 		if err == nil {
 			s.state.Watcher = p.Pid
@@ -108,7 +106,7 @@ func (s *sandbox) awaitHelpers() {
 		return
 	}
 	if err := <-s.helpers; err != nil {
-		s.log.Printf("WARNING: the COW watcher or the shutdown hand-back did not start (%v): no warnings when the COW store fills; see sandbox-init status", err)
+		s.log.Warnf("WARNING: the COW watcher or the shutdown hand-back did not start (%v): no warnings when the COW store fills; see sandbox-init status", err)
 		return
 	}
 	if s.state.Watcher != 0 {
@@ -126,8 +124,10 @@ type usage struct {
 	Uptime          float64 `json:"uptime_s"`
 }
 
+// watch is "sandbox-init watch NAME EVERY [CONSOLES]": CONSOLES are the
+// active consoles, "tty0,ttyS0", that its warnings must reach.
 func watch(args []string) int {
-	if len(args) != 2 {
+	if len(args) != 2 && len(args) != 3 {
 		return 2
 	}
 	name := args[0]
@@ -142,20 +142,17 @@ func watch(args []string) int {
 		}
 		return os.NewFile(uintptr(fd), name)
 	}
-	kmsg := openat(fdDev, "kmsg", unix.O_WRONLY)
-	printk := openat(fdProc, "sys/kernel/printk", unix.O_RDONLY)
-	if kmsg == nil || printk == nil {
-		return 1
+	// The watcher logs as PID 1 does, with the same code: to kmsg at the
+	// line's level, and straight to every active console when the kernel
+	// will not print it. PID 1 passes the consoles: the watcher has no /sys.
+	var consoles []string
+	if len(args) > 2 {
+		consoles = parseActiveConsoles(args[2])
 	}
-	say := func(level int, format string, a ...any) {
-		msg := logPrefix + fmt.Sprintf(format, a...)
-		fmt.Fprintf(kmsg, "<%d>%s\n", level, msg)
-		// The kernel echoes a kmsg line to the console when its level is
-		// below console_loglevel; otherwise (quiet) print it ourselves.
-		if level >= consoleLoglevel(printk) {
-			fmt.Fprintln(os.Stdout, msg)
-		}
-	}
+	log := newLogger(os.Stdout)
+	log.attach(fdDev, fdProc, consoles)
+	log.learnClock()
+	say := log.logf
 	var ctl *dm.Client // device-mapper's node appears when dm-mod loads
 	seen := false      // the snapshot has existed
 	next := 0
@@ -184,12 +181,12 @@ func watch(args []string) int {
 					Uptime: float64(uptime().Milliseconds()) / 1000}
 				writeUsage(u)
 				if u.Invalid {
-					say(2, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
+					say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
 						"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time.", name)
 					return 1
 				}
 				for next < len(thresholds) && u.Percent >= thresholds[next] {
-					say(4, "WARNING: COW store %.0f%% full (%s of %s): when it is full the sandbox dies; save your work outside it",
+					say(levelWarn, "WARNING: COW store %.0f%% full (%s of %s): when it is full the sandbox dies; save your work outside it",
 						thresholds[next], mib(st.Used), mib(st.Total))
 					next++
 				}
@@ -200,21 +197,6 @@ func watch(args []string) int {
 }
 
 func mib(sectors uint64) string { return fmt.Sprintf("%.1f MiB", float64(sectors)/2048) }
-
-// consoleLoglevel reads the first field of /proc/sys/kernel/printk.
-func consoleLoglevel(f *os.File) int {
-	b := make([]byte, 64)
-	n, _ := f.ReadAt(b, 0)
-	fields := strings.Fields(string(b[:n]))
-	if len(fields) == 0 {
-		return 7
-	}
-	l, err := strconv.Atoi(fields[0])
-	if err != nil {
-		return 7
-	}
-	return l
-}
 
 // writeUsage replaces usage.json atomically, so readers never see half.
 func writeUsage(u usage) {

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"strings"
+)
+
+// The kernel can be given several consoles (console=tty0 console=ttyS0:
+// the monitor and a serial port). /dev/console is only the last of them,
+// so what PID 1 writes to its stdout reaches one; the kernel prints its
+// own records on all. /sys/class/tty/console/active lists them, the
+// /dev/console one last: "tty0 ttyS0".
+
+// parseActiveConsoles turns the active-console list (or the watcher's
+// comma-separated copy of it) into device names under /dev, in order,
+// without repeats or names that are no device's.
+func parseActiveConsoles(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, name := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	return out
+}
+
+// isVT tells whether a console name is a virtual terminal, the screen and
+// keyboard: tty0 (the foreground one) or ttyN.
+func isVT(name string) bool {
+	digits, ok := strings.CutPrefix(name, "tty")
+	if !ok || digits == "" {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// shellPlace is a terminal the rescue shell runs on, and how to name it
+// to people.
+type shellPlace struct{ path, where string }
+
+// shellPlaces chooses where rescue shells run: where a person can type.
+//
+//   - On the screen, when one of the consoles is a VT and there is a
+//     screen (see hasScreen): tty0 stands for the foreground VT, fgVT
+//     (/sys/class/tty/tty0/active, tty1 at boot), on which the shell gets a
+//     real terminal of its own.
+//   - On the serial console too, when there is one besides: mklive's Live
+//     CDs say console=tty0 console=ttyS0, and under qemu -nographic, or on
+//     a server behind a serial line, the screen is there but nobody sees
+//     it. That is /dev/console when it is not the VT, else the last other
+//     console's device.
+//   - On /dev/console when there is neither.
+func shellPlaces(consoles []string, fgVT string, screen bool) []shellPlace {
+	var out []shellPlace
+	for _, c := range consoles {
+		if !isVT(c) || !screen {
+			continue
+		}
+		if c == "tty0" {
+			c = "tty1"
+			if isVT(fgVT) && fgVT != "tty0" {
+				c = fgVT
+			}
+		}
+		out = append(out, shellPlace{"/dev/" + c, c + " (the screen)"})
+		break
+	}
+	for i := len(consoles) - 1; i >= 0; i-- {
+		if c := consoles[i]; !isVT(c) {
+			p := shellPlace{"/dev/" + c, c}
+			if i == len(consoles)-1 {
+				p.path = "/dev/console"
+			}
+			return append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		where := "the console"
+		if len(consoles) > 0 {
+			where = consoles[len(consoles)-1]
+		}
+		out = append(out, shellPlace{"/dev/console", where})
+	}
+	return out
+}
+
+// hasScreen tells, from the names of the VT console drivers
+// (/sys/class/vtconsole/vtcon*/name: "(S) VGA+", "(M) frame buffer
+// device", "(S) dummy device"), whether the VTs show on a display: a
+// server without one has only the dummy driver, and console=tty0 (as cloud
+// images give it) then leads nowhere a person can type. Unknown (no names)
+// counts as a screen.
+func hasScreen(names []string) bool {
+	if len(names) == 0 {
+		return true
+	}
+	for _, n := range names {
+		if !strings.Contains(n, "dummy") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestWriteReport(t *testing.T) {
+	var b bytes.Buffer
+	err := fail("cd", "LABEL=LIVE", errors.Join(errors.New("no device with label LIVE"), errors.New("sr0: no medium")),
+		"is the CD in the drive? (sandbox.wait=%d)", 10)
+	writeReport(&b, err)
+	want := `FAILED in phase "cd"
+  device: LABEL=LIVE
+  error: no device with label LIVE
+  error: sr0: no medium
+  hint: is the CD in the drive? (sandbox.wait=10)
+  the base image was not written to; the real system was not started
+`
+	if b.String() != want {
+		t.Errorf("report:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	// Not a phaseError; no device nor hint; an error of two lines.
+	b.Reset()
+	writeReport(&b, errors.New("first\nsecond"))
+	want = `FAILED in phase "boot"
+  error: first
+    second
+  the base image was not written to; the real system was not started
+`
+	if b.String() != want {
+		t.Errorf("report:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	// A phaseError without an error does not panic.
+	b.Reset()
+	writeReport(&b, &phaseError{Phase: "x"})
+	if !strings.HasPrefix(b.String(), `FAILED in phase "x"`) {
+		t.Errorf("report: %q", b.String())
+	}
+}
+
+// TestReportThroughLogger: every line of the block is one kmsg record at
+// levelFail, with the prefix the VM tests grep for.
+func TestReportThroughLogger(t *testing.T) {
+	f := newFakeSystem(t, "7 4 1 7", "on", "ttyS0")
+	l := f.logger(t, "ttyS0")
+	writeReport(l.writer(levelFail), fail("cd", "", errors.New("nope"), "wait longer"))
+	want := "<2>sandbox-init: FAILED in phase \"cd\"\n<2>sandbox-init:   error: nope\n<2>sandbox-init:   hint: wait longer\n" +
+		"<2>sandbox-init:   the base image was not written to; the real system was not started\n"
+	if got := f.dev1(t, "kmsg"); got != want {
+		t.Errorf("kmsg:\n%s\nwant:\n%s", got, want)
+	}
+}
