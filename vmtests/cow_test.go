@@ -25,7 +25,7 @@ func TestCOWExhaustion(t *testing.T) {
 	}
 	last := -1
 	for _, m := range marks {
-		i := strings.Index(c.text, m)
+		i := strings.Index(c.Text, m)
 		if i < 0 {
 			t.Errorf("console lacks %q", m)
 			continue
@@ -35,7 +35,7 @@ func TestCOWExhaustion(t *testing.T) {
 		}
 		last = i
 	}
-	if i := strings.Index(c.text, "GUEST fillerror="); i >= 0 && i < strings.Index(c.text, marks[0]) {
+	if i := strings.Index(c.Text, "GUEST fillerror="); i >= 0 && i < strings.Index(c.Text, marks[0]) {
 		t.Errorf("the writes failed before the first warning")
 	}
 	if after := sha256File(t, disk); after != before {

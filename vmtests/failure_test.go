@@ -71,7 +71,7 @@ func TestFailures(t *testing.T) {
 				}
 			}
 			for _, bad := range []string{"Kernel panic", "Attempted to kill init", "GUEST "} {
-				if strings.Contains(c.text, bad) {
+				if strings.Contains(c.Text, bad) {
 					t.Errorf("console shows %q", bad)
 				}
 			}

@@ -1,36 +1,41 @@
 // Package vmtests boots sandbox-init in QEMU (TCG: KVM does not work on the
-// machines this project is tested on) with Debian's cloud kernel and asserts
-// on what the booted system prints on its serial console.
+// machines this project is tested on) with Debian's kernels and asserts on
+// what the booted system prints on its serial console and its screen.
 //
 // The tests need what scripts/setup.sh installs and fetches; without it they
 // fail, they never skip.
 package vmtests
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hugelgupf/vmtest/qemu"
+	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
 // env is what TestMain built once for every test.
 type env struct {
 	dir       string
-	kernel    mklive.Kernel
+	cache     string
+	kernel    mklive.Kernel // the default test kernel: Debian 12's cloud kernel
 	initramfs mklive.InitramfsReport
 	rootImage string // the test root, ext2
 	cdISO     string // a data CD holding rootImage as /initrd-ext2
+	// kernels holds every kernel of testvm.Kernels with its initramfs.
+	kernels map[string]kernelImages
+}
+
+type kernelImages struct {
+	kernel    mklive.Kernel
+	initramfs mklive.InitramfsReport
 }
 
 var built env // set once by TestMain, read-only after
@@ -44,55 +49,40 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		if err := build(dir); err != nil {
-			fmt.Fprintf(os.Stderr, "vmtests: cannot build the test images: %v\n(run scripts/setup.sh first: it installs QEMU and fetches the test kernel)\n", err)
+			fmt.Fprintf(os.Stderr, "vmtests: cannot build the test images: %v\n(run scripts/setup.sh first: it installs QEMU and fetches the test kernels)\n", err)
 			return 1
 		}
 		return m.Run()
 	}())
 }
 
-func repoRoot() string {
-	wd, _ := os.Getwd()
-	return filepath.Dir(wd)
-}
-
-// kernelRoot is the unpacked Debian kernel scripts/setup.sh leaves in the
-// cache, or SANDBOX_KERNEL_ROOT.
-func kernelRoot() string {
-	if d := os.Getenv("SANDBOX_KERNEL_ROOT"); d != "" {
-		return d
-	}
-	cache := os.Getenv("SANDBOX_CACHE")
-	if cache == "" {
-		cache = filepath.Join(repoRoot(), ".cache")
-	}
-	return filepath.Join(cache, "kernel/root")
-}
-
 func build(dir string) error {
 	if _, err := mklive.Need("qemu-system-x86_64"); err != nil {
 		return err
 	}
-	k, err := mklive.FindKernel(kernelRoot())
+	repo, err := testvm.RepoRoot()
 	if err != nil {
 		return err
 	}
+	built = env{dir: dir, cache: testvm.CacheDir(repo), kernels: map[string]kernelImages{}}
 	initBin := filepath.Join(dir, "init")
-	if err := mklive.BuildInit(repoRoot(), initBin); err != nil {
+	if err := mklive.BuildInit(repo, initBin); err != nil {
 		return err
 	}
-	d, err := k.Deps()
-	if err != nil {
-		return err
+	for _, name := range testvm.Kernels {
+		k, err := testvm.Kernel(built.cache, name)
+		if err != nil {
+			return err
+		}
+		rep, err := defaultInitramfs(k, filepath.Join(dir, "initramfs-"+name+".img"), nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "vmtests: kernel %s (%s): initramfs %d bytes (%d unpacked), %d modules\n", name, k.Version, rep.Compressed, rep.Unpacked, len(rep.Modules))
+		built.kernels[name] = kernelImages{kernel: k, initramfs: rep}
 	}
-	req, opt := mklive.DefaultModules(d)
-	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{
-		Init: initBin, Kernel: k, Required: req, Optional: opt,
-		Out: filepath.Join(dir, "initramfs.img"),
-	})
-	if err != nil {
-		return err
-	}
+	built.kernel = built.kernels[testvm.Cloud12].kernel
+	built.initramfs = built.kernels[testvm.Cloud12].initramfs
 	tree := filepath.Join(dir, "tree")
 	initTool, err := os.ReadFile(initBin)
 	if err != nil {
@@ -112,8 +102,23 @@ func build(dir string) error {
 	if err := dataISO(iso, "SANDBOXTEST", map[string]string{"initrd-ext2": img}); err != nil {
 		return err
 	}
-	built = env{dir: dir, kernel: k, initramfs: rep, rootImage: img, cdISO: iso}
+	built.rootImage, built.cdISO = img, iso
 	return nil
+}
+
+// defaultInitramfs builds the initramfs mklive makes by default for a
+// kernel (every driver it has), changed by edit.
+func defaultInitramfs(k mklive.Kernel, out string, edit func(*mklive.InitramfsSpec)) (mklive.InitramfsReport, error) {
+	d, err := k.Deps()
+	if err != nil {
+		return mklive.InitramfsReport{}, err
+	}
+	req, opt := mklive.DefaultModules(d)
+	spec := mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: k, Required: req, Optional: opt, Out: out}
+	if edit != nil {
+		edit(&spec)
+	}
+	return mklive.BuildInitramfs(spec)
 }
 
 // guestInit is the test root's /sbin/init: it reports what the booted
@@ -151,6 +156,11 @@ persist-read)
 	echo "GUEST persisted=$(cat /persisted 2>&1)"
 	echo "GUEST done"; off
 	;;
+hold)
+	# Stay up and quiet, so the test can read the screen as boot left it.
+	echo "GUEST hold"
+	while :; do sleep 60; done
+	;;
 esac
 echo "GUEST pid=$$"
 echo "GUEST root=$(awk '$2 == "/" {print $1, $3, substr($4, 1, 2)}' /proc/mounts)"
@@ -186,61 +196,61 @@ func dataISO(out, label string, files map[string]string) error {
 	return mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", stage)
 }
 
-// vm describes one boot.
+// vm describes one boot, by default a direct kernel boot of the cloud
+// kernel and its initramfs.
 type vm struct {
 	append    []string // kernel parameters after the defaults
 	qemu      []string // extra QEMU arguments (drives)
-	initramfs string   // default: the built one
-	kernel    string   // default: the built kernel; "" with noKernel for -cdrom boots
-	noKernel  bool
+	drives    []testvm.Drive
+	kernel    string // a kernel of testvm.Kernels; default: the cloud kernel
+	initramfs string // default: the kernel's built one
+	noKernel  bool   // boot the drives' boot loader (firmware boot)
 	timeout   time.Duration
+	screen    string // console text at which to read the screen and stop
+	session   func(*testvm.Session)
 }
 
 // console is what a boot printed.
-type console struct{ text string }
+type console struct{ testvm.Console }
 
 // bootVM boots and returns the console once the VM is gone. The VM powers
 // itself off (the guest init, or sandbox.onfail=poweroff).
 func bootVM(t *testing.T, v vm) console {
 	t.Helper()
-	if v.timeout == 0 {
-		v.timeout = 60 * time.Second
-	}
-	var out syncBuffer
-	fns := []qemu.Fn{
-		qemu.WithQEMUCommand("qemu-system-x86_64 -m 512 -no-reboot -smp 1"),
-		qemu.WithVMTimeout(v.timeout),
-		qemu.WithSerialOutput(&out),
-		qemu.ArbitraryArgs(v.qemu...),
+	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session}
+	if m.Timeout == 0 {
+		m.Timeout = 60 * time.Second
 	}
 	if !v.noKernel {
-		initramfs := v.initramfs
-		if initramfs == "" {
-			initramfs = built.initramfs.Path
+		name := v.kernel
+		if name == "" {
+			name = testvm.Cloud12
 		}
-		fns = append(fns,
-			qemu.WithKernel(built.kernel.Vmlinuz()),
-			qemu.WithInitramfs(initramfs),
-			qemu.WithAppendKernel(append([]string{"console=ttyS0", "loglevel=7", "panic=-1", "sandbox.onfail=poweroff"}, v.append...)...))
+		k := built.kernels[name]
+		m.Kernel, m.Initramfs = k.kernel.Vmlinuz(), k.initramfs.Path
+		if v.initramfs != "" {
+			m.Initramfs = v.initramfs
+		}
+		m.Append = withDefaults(v.append, "console=ttyS0", "loglevel=7", "panic=-1", "sandbox.onfail=poweroff")
 	}
-	m := qemu.StartT(t, t.Name(), qemu.ArchAMD64, fns...)
-	err := m.Wait()
-	c := console{text: out.String()}
-	if err != nil && !strings.Contains(c.text, "reboot: Power down") {
-		t.Logf("VM exited with %v", err)
+	return console{testvm.Boot(t, m)}
+}
+
+// withDefaults puts each default parameter before args unless args give
+// that key (a test that sets console= or sandbox.onfail= chooses them).
+func withDefaults(args []string, defaults ...string) []string {
+	var out []string
+	for _, d := range defaults {
+		key, _, _ := strings.Cut(d, "=")
+		if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, key+"=") }) {
+			out = append(out, d)
+		}
 	}
-	return c
+	return append(out, args...)
 }
 
 // guest returns the value of a "GUEST key=value" line.
-func (c console) guest(key string) (string, bool) {
-	re := regexp.MustCompile(`(?m)^GUEST ` + regexp.QuoteMeta(key) + `=(.*?)\r?$`)
-	m := re.FindStringSubmatch(c.text)
-	if m == nil {
-		return "", false
-	}
-	return m[1], true
-}
+func (c console) guest(key string) (string, bool) { return c.Value("GUEST", key) }
 
 func (c console) mustGuest(t *testing.T, key string) string {
 	t.Helper()
@@ -251,18 +261,7 @@ func (c console) mustGuest(t *testing.T, key string) string {
 	return v
 }
 
-func (c console) contains(s string) bool { return strings.Contains(c.text, s) }
-
-// kernelStamp returns the kernel timestamp of the first console line
-// matching re, in seconds.
-func (c console) kernelStamp(re string) (float64, bool) {
-	m := regexp.MustCompile(`\[\s*(\d+\.\d+)\] .*` + re).FindStringSubmatch(c.text)
-	if m == nil {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	return f, err == nil
-}
+func (c console) contains(s string) bool { return c.Contains(s) }
 
 func sha256File(t *testing.T, p string) string {
 	t.Helper()
@@ -287,24 +286,4 @@ func copyFile(t *testing.T, src, dst string) {
 	if err := os.WriteFile(dst, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// syncBuffer is a WriteCloser QEMU's output goes to while tests read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Close() error { return nil }
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -14,7 +14,7 @@ import (
 // debianRoot is the minimal Debian with systemd that scripts/setup.sh
 // debootstraps into the cache.
 func debianRoot() string {
-	return filepath.Join(filepath.Dir(kernelRoot()), "..", "debian-root")
+	return filepath.Join(built.cache, "debian-root")
 }
 
 // systemdCheck runs as a oneshot unit once the Debian root is up: it reports
@@ -106,7 +106,7 @@ func TestDebianSystemd(t *testing.T) {
 }
 
 func systemdValue(c console, key string) (string, bool) {
-	for _, line := range strings.Split(c.text, "\n") {
+	for _, line := range strings.Split(c.Text, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "SYSTEMD "+key+"="); ok {
 			return v, true
 		}
