@@ -49,39 +49,13 @@ type job struct {
 }
 
 // NewLoader reads dir's modules.dep, and modules.builtin, modules.alias and
-// modules.softdep if present.
+// modules.softdep if present (ReadIndex).
 func NewLoader(dir string) (*Loader, error) {
-	f, err := os.Open(filepath.Join(dir, "modules.dep"))
-	if err != nil {
-		return nil, fmt.Errorf("modules.dep: %w", err)
-	}
-	defer f.Close()
-	d, err := ParseDep(f)
+	d, aliases, err := ReadIndex(dir)
 	if err != nil {
 		return nil, err
 	}
-	if b, err := os.Open(filepath.Join(dir, "modules.builtin")); err == nil {
-		defer b.Close()
-		if err := d.ParseBuiltin(b); err != nil {
-			return nil, err
-		}
-	}
-	l := &Loader{Dir: dir, Deps: d, Params: map[string]string{}}
-	if a, err := os.Open(filepath.Join(dir, "modules.alias")); err == nil {
-		defer a.Close()
-		if l.Aliases, err = ParseAlias(a); err != nil {
-			return nil, err
-		}
-	}
-	if s, err := os.Open(filepath.Join(dir, "modules.softdep")); err == nil {
-		defer s.Close()
-		sds, err := ParseSoftdep(s)
-		if err != nil {
-			return nil, err
-		}
-		d.AddSoftdeps(sds, l.Aliases)
-	}
-	return l, nil
+	return &Loader{Dir: dir, Deps: d, Params: map[string]string{}, Aliases: aliases}, nil
 }
 
 // Start begins loading the named modules and their dependencies in the

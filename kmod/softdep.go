@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 )
@@ -64,51 +63,6 @@ func ParseSoftdep(r io.Reader) ([]SoftDep, error) {
 		out = append(out, s)
 	}
 	return out, sc.Err()
-}
-
-// Resolve returns the modules (listed in modules.dep) that a name means, as
-// modprobe looks it up: the module of that name, else every module an alias
-// of that name points to ("crc32c" may be crc32c_intel and
-// crc32c_generic). A built-in or unknown name gives nothing to load.
-func (d *Deps) Resolve(name string, aliases []Alias) []string {
-	if _, ok := d.Path[Name(name)]; ok {
-		return []string{Name(name)}
-	}
-	if d.Builtin[Name(name)] {
-		return nil
-	}
-	var out []string
-	want := normAlias(name)
-	for _, a := range aliases {
-		if _, ok := d.Path[a.Module]; !ok || slices.Contains(out, a.Module) {
-			continue
-		}
-		if ok, _ := path.Match(normAlias(a.Pattern), want); ok {
-			out = append(out, a.Module)
-		}
-	}
-	return out
-}
-
-// normAlias maps - to _ outside bracket expressions, as kmod does before it
-// looks an alias up.
-func normAlias(s string) string {
-	if !strings.Contains(s, "-") {
-		return s
-	}
-	b := []byte(s)
-	in := false
-	for i, c := range b {
-		switch {
-		case c == '[':
-			in = true
-		case c == ']':
-			in = false
-		case c == '-' && !in:
-			b[i] = '_'
-		}
-	}
-	return string(b)
 }
 
 // AddSoftdeps records soft dependencies in d, each name resolved to the

@@ -1,20 +1,15 @@
 package mklive
 
 import (
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/sandbox-init/sandbox-init/kmod"
-	"github.com/ulikunitz/xz"
 )
 
 // modulesDirs are where kernel packages put MODULES/VERSION: lib/modules
@@ -122,136 +117,50 @@ func (k Kernel) ModulesDir() string {
 
 // Deps reads the kernel's modules.dep, modules.builtin and modules.softdep
 // (resolved through modules.alias), running depmod first when the tree
-// lacks modules.dep (Debian's packages do not ship it). depmod -b BASE
-// reads BASE/lib/modules/VERSION, so for usr/lib/modules the base is
-// ROOT/usr; a depmod built to read usr/lib/modules itself gets ROOT next.
+// lacks modules.dep (Debian's packages do not ship it).
 func (k Kernel) Deps() (*kmod.Deps, error) {
+	d, _, err := k.index()
+	return d, err
+}
+
+// index is Deps with the kernel's aliases (modules.alias; none when the
+// tree has none), which the initramfs carries for the modules it takes.
+func (k Kernel) index() (*kmod.Deps, []kmod.Alias, error) {
+	if err := k.depmod(); err != nil {
+		return nil, nil, err
+	}
+	return kmod.ReadIndex(k.ModulesDir())
+}
+
+// depmod writes the modules directory's modules.dep unless it has one.
+// depmod -b BASE reads BASE/lib/modules/VERSION, so for usr/lib/modules the
+// base is ROOT/usr; a depmod built to read usr/lib/modules itself gets ROOT
+// next.
+func (k Kernel) depmod() error {
 	dir := k.ModulesDir()
 	dep := filepath.Join(dir, "modules.dep")
-	if _, err := os.Stat(dep); errors.Is(err, fs.ErrNotExist) {
-		bases := []string{k.Root}
-		if b, ok := strings.CutSuffix(filepath.Clean(dir), string(filepath.Separator)+filepath.Join("lib/modules", k.Version)); ok {
-			if b == "" {
-				b = "/"
-			}
-			if b != filepath.Clean(k.Root) {
-				bases = []string{b, k.Root}
-			}
+	if _, err := os.Stat(dep); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	bases := []string{k.Root}
+	if b, ok := strings.CutSuffix(filepath.Clean(dir), string(filepath.Separator)+filepath.Join("lib/modules", k.Version)); ok {
+		if b == "" {
+			b = "/"
 		}
-		var errs []error
-		for _, b := range bases {
-			if err := Run("depmod", "-b", b, k.Version); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if _, err := os.Stat(dep); err == nil {
-				errs = nil
-				break
-			}
-			errs = append(errs, fmt.Errorf("depmod -b %s %s wrote no %s", b, k.Version, dep))
-		}
-		if len(errs) > 0 {
-			return nil, errors.Join(errs...)
+		if b != filepath.Clean(k.Root) {
+			bases = []string{b, k.Root}
 		}
 	}
-	f, err := os.Open(dep)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	d, err := kmod.ParseDep(f)
-	if err != nil {
-		return nil, err
-	}
-	if b, err := os.Open(filepath.Join(dir, "modules.builtin")); err == nil {
-		defer b.Close()
-		if err := d.ParseBuiltin(b); err != nil {
-			return nil, err
+	var errs []error
+	for _, b := range bases {
+		if err := Run("depmod", "-b", b, k.Version); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-	}
-	if s, err := os.Open(filepath.Join(dir, "modules.softdep")); err == nil {
-		defer s.Close()
-		sds, err := kmod.ParseSoftdep(s)
-		if err != nil {
-			return nil, err
+		if _, err := os.Stat(dep); err == nil {
+			return nil
 		}
-		as, err := k.aliases()
-		if err != nil {
-			return nil, err
-		}
-		d.AddSoftdeps(sds, as)
+		errs = append(errs, fmt.Errorf("depmod -b %s %s wrote no %s", b, k.Version, dep))
 	}
-	return d, nil
-}
-
-// aliases reads modules.alias; a tree without one has none.
-func (k Kernel) aliases() ([]kmod.Alias, error) {
-	f, err := os.Open(filepath.Join(k.ModulesDir(), "modules.alias"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return kmod.ParseAlias(f)
-}
-
-// moduleSuffixes are the compressions kbuild applies to modules
-// (CONFIG_MODULE_COMPRESS_*): .ko.xz (Debian 13, Fedora), .ko.zst (Arch,
-// Ubuntu), .ko.gz.
-var moduleSuffixes = []string{".xz", ".zst", ".gz"}
-
-// plainPath is a module's path with its compression suffix dropped: the
-// initramfs holds modules decompressed, the whole archive being compressed
-// at once, which packs better than modules compressed one by one.
-func plainPath(p string) string {
-	for _, s := range moduleSuffixes {
-		if strings.HasSuffix(p, ".ko"+s) {
-			return strings.TrimSuffix(p, s)
-		}
-	}
-	return p
-}
-
-// moduleReader reads module files, decompressing them by their suffix.
-type moduleReader struct{ zstd *zstd.Decoder }
-
-func (r *moduleReader) close() {
-	if r.zstd != nil {
-		r.zstd.Close()
-	}
-}
-
-func (r *moduleReader) read(file string) ([]byte, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	var out []byte
-	switch {
-	case strings.HasSuffix(file, ".ko.xz"):
-		var x *xz.Reader
-		if x, err = xz.NewReader(bytes.NewReader(b)); err == nil {
-			out, err = io.ReadAll(x)
-		}
-	case strings.HasSuffix(file, ".ko.zst"):
-		if r.zstd == nil {
-			if r.zstd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1)); err != nil {
-				return nil, err
-			}
-		}
-		out, err = r.zstd.DecodeAll(b, nil)
-	case strings.HasSuffix(file, ".ko.gz"):
-		var g *gzip.Reader
-		if g, err = gzip.NewReader(bytes.NewReader(b)); err == nil {
-			out, err = io.ReadAll(g)
-		}
-	default:
-		return b, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("decompressing %s: %w", file, err)
-	}
-	return out, nil
+	return errors.Join(errs...)
 }

@@ -2,11 +2,11 @@ package mklive
 
 import (
 	"fmt"
-
-	"github.com/sandbox-init/sandbox-init/config"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sandbox-init/sandbox-init/config"
 )
 
 // LiveCDSpec is everything a Live CD needs.
@@ -56,7 +56,7 @@ func LiveCD(s LiveCDSpec) error {
 	if err != nil {
 		return err
 	}
-	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", Human(rep.Compressed), compression(s.Compression), Human(rep.Unpacked), s.Kernel.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
+	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
 	img := s.Root
 	st, err := os.Stat(s.Root)
 	if err != nil {
@@ -71,13 +71,13 @@ func LiveCD(s LiveCDSpec) error {
 		if s.FSType == "" {
 			s.FSType = "ext2"
 		}
-		s.Log("root image: %s, %s, from %s", s.FSType, Human(int64(n)), s.Root)
+		s.Log("root image: %s, %s, from %s", s.FSType, config.HumanBytes(n), s.Root)
 	}
 	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: rep.Path, RootImage: img, Label: s.Label, Cmdline: cmdline, Out: s.Out}); err != nil {
 		return err
 	}
 	if st, err := os.Stat(s.Out); err == nil {
-		s.Log("ISO %s: %s, label %s, kernel command line: %s", s.Out, Human(st.Size()), s.Label, cmdline)
+		s.Log("ISO %s: %s, label %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), s.Label, cmdline)
 	}
 	return nil
 }
@@ -91,17 +91,6 @@ func DemoTree(dir, initBin string) error {
 	}
 	os.RemoveAll(dir)
 	return BusyboxTree(dir, "", map[string]string{"sbin/init": DemoInit, "bin/sandbox-init": string(b)})
-}
-
-// Human prints a byte count for people.
-func Human(n int64) string {
-	switch {
-	case n >= 10<<20:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }
 
 func compression(c string) string {

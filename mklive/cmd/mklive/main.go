@@ -12,7 +12,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -111,7 +110,7 @@ func cmdInitramfs(args []string) error {
 	if err != nil {
 		return err
 	}
-	step("initramfs %s: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", *out, mklive.Human(rep.Compressed), *c.compress, mklive.Human(rep.Unpacked), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
+	step("initramfs %s: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", *out, config.HumanBytes(uint64(rep.Compressed)), *c.compress, config.HumanBytes(uint64(rep.Unpacked)), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
 	return nil
 }
 
@@ -119,21 +118,16 @@ func cmdRootfs(args []string) error {
 	fs := flag.NewFlagSet("rootfs", flag.ExitOnError)
 	tree := fs.String("tree", "", "root file system directory")
 	out := fs.String("o", "root.img", "output image")
-	fstype := fs.String("fstype", "ext2", "ext2 or ext4")
-	size := fs.String("size", "", "image size (e.g. 64M); default: computed from the tree")
-	fs.Parse(args)
-	if *tree == "" {
-		return errors.New("rootfs: -tree is required")
-	}
-	bytes, err := parseSize(*size)
+	img := imageFlags(fs, "ext2 or ext4", "image size (e.g. 64M); default: computed from the tree")
+	bytes, err := img.parse(fs, args, "tree")
 	if err != nil {
 		return err
 	}
-	n, err := mklive.BuildRootImage(mklive.RootImageSpec{Tree: *tree, Out: *out, FSType: *fstype, Size: bytes})
+	n, err := mklive.BuildRootImage(mklive.RootImageSpec{Tree: *tree, Out: *out, FSType: *img.fstype, Size: bytes})
 	if err != nil {
 		return err
 	}
-	step("root image %s: %s %s from %s", *out, *fstype, mklive.Human(int64(n)), *tree)
+	step("root image %s: %s %s from %s", *out, *img.fstype, config.HumanBytes(n), *tree)
 	return nil
 }
 
@@ -144,13 +138,9 @@ func cmdISO(args []string) error {
 	out := fs.String("o", "live.iso", "output ISO")
 	label := fs.String("label", "SANDBOX", "ISO volume label")
 	appendArgs := fs.String("append", "", "extra kernel parameters")
-	fstype := fs.String("fstype", "ext2", "file system of the root image made from a directory: ext2 or ext4")
-	size := fs.String("size", "", "size of the root image made from a directory (e.g. 256M); default: computed")
-	fs.Parse(args)
-	if *root == "" {
-		return errors.New("iso: -root is required")
-	}
-	bytes, err := parseSize(*size)
+	img := imageFlags(fs, "file system of the root image made from a directory: ext2 or ext4",
+		"size of the root image made from a directory (e.g. 256M); default: computed")
+	bytes, err := img.parse(fs, args, "root")
 	if err != nil {
 		return err
 	}
@@ -159,7 +149,7 @@ func cmdISO(args []string) error {
 	if err != nil {
 		return err
 	}
-	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *fstype, Size: bytes, Label: *label, Append: *appendArgs,
+	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *img.fstype, Size: bytes, Label: *label, Append: *appendArgs,
 		Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: *out, Log: step})
 }
 
@@ -201,6 +191,25 @@ func cmdDemo(args []string) error {
 	cmd := exec.Command(qemu[0], qemu[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// rootImage are the flags of the commands that make a root image (rootfs,
+// and iso from a directory): its file system and its size.
+type rootImage struct{ fstype, size *string }
+
+// imageFlags defines -fstype and -size on fs, with each command's help.
+func imageFlags(fs *flag.FlagSet, fstypeHelp, sizeHelp string) rootImage {
+	return rootImage{fstype: fs.String("fstype", "ext2", fstypeHelp), size: fs.String("size", "", sizeHelp)}
+}
+
+// parse parses args; the flag named need, which says what to make the image
+// from, must be given. It returns -size in bytes (0: compute it).
+func (r rootImage) parse(fs *flag.FlagSet, args []string, need string) (uint64, error) {
+	fs.Parse(args)
+	if fs.Lookup(need).Value.String() == "" {
+		return 0, fmt.Errorf("%s: -%s is required", fs.Name(), need)
+	}
+	return parseSize(*r.size)
 }
 
 // parseSize reads -size: empty means compute it.

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Params renders c as the sandbox.* parameters that Parse turns back into
+// c: what the state file shows, and a round trip the fuzzer checks. Keys
+// that would conflict (sandbox.zalgo without zram, sandbox.cd and
+// sandbox.image with sandbox.origin) are left out when unused.
+func (c Config) Params() map[string]string {
+	p := map[string]string{
+		"cdmount": c.CDMount, "cow": c.COW, "cowsize": c.COWSize.String(),
+		"chunk": strconv.FormatUint(uint64(c.Chunk), 10), "persistent": "N", "name": c.Name,
+		"fstype": c.FSType, "wait": c.Wait.String(), "init": c.Init, "onfail": c.OnFail, "watch": c.Watch.String(),
+	}
+	if c.Persistent {
+		p["persistent"] = "P"
+	}
+	if c.Origin != "" {
+		p["origin"] = c.Origin
+	} else {
+		p["cd"], p["image"] = c.CD, c.Image
+	}
+	if c.COW == "zram" {
+		p["zalgo"] = c.ZAlgo
+	}
+	out := make(map[string]string, len(p))
+	for k, v := range p {
+		out[Prefix+k] = v
+	}
+	return out
+}
+
+// CommandLine renders Params as kernel parameters, sorted, quoting values
+// with spaces or quotes the way Fields reads them back.
+func (c Config) CommandLine() string {
+	p := c.Params()
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := p[k]
+		if strings.ContainsAny(v, " \t\"") {
+			v = `"` + v + `"`
+		}
+		b.WriteString(k + "=" + v)
+	}
+	return b.String()
+}

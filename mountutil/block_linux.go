@@ -1,0 +1,58 @@
+package mountutil
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// blockIoctl opens a block device read-only and runs one ioctl on its fd,
+// naming the ioctl and the device in the error. Reading a size or setting
+// the read-only flag needs no write access, so a read-only open serves all.
+func blockIoctl(dev, ioctl string, do func(fd int) error) error {
+	f, err := os.Open(dev)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := do(int(f.Fd())); err != nil {
+		return fmt.Errorf("%s %s: %w", ioctl, dev, err)
+	}
+	return nil
+}
+
+// blockGet reads one value off a block device with a get ioctl (request
+// req, named ioctl in errors); the zero value on failure.
+func blockGet[T any](dev, ioctl string, get func(fd int, req uint) (T, error), req uint) (T, error) {
+	var v T
+	err := blockIoctl(dev, ioctl, func(fd int) (err error) {
+		v, err = get(fd, req)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// Sectors returns the size of a block device in 512-byte sectors.
+func Sectors(dev string) (uint64, error) {
+	n, err := blockGet(dev, "BLKGETSIZE64", unix.IoctlGetUint64, unix.BLKGETSIZE64)
+	return n / 512, err
+}
+
+// LogicalBlockSize returns a block device's logical sector size in bytes.
+func LogicalBlockSize(dev string) (int, error) {
+	return blockGet(dev, "BLKSSZGET", unix.IoctlGetInt, unix.BLKSSZGET)
+}
+
+// SetReadOnly marks a block device read-only in the kernel (blockdev
+// --setro): any write to it, by anyone, fails. Used on a block-device origin
+// so that not even a bug can write to the base.
+func SetReadOnly(dev string) error {
+	return blockIoctl(dev, "BLKROSET", func(fd int) error {
+		return unix.IoctlSetPointerInt(fd, unix.BLKROSET, 1)
+	})
+}
