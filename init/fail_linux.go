@@ -15,16 +15,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// phaseError is a failure as the user reads it: which step, on which device
-// or parameter, what happened, and what to do about it.
-type phaseError struct {
-	Phase  string
-	Device string
+// bootError is a failure as the user reads it: which step, on which device
+// or parameter, what happened, and what to do about it. Steps leave Phase
+// empty: boot's step loop names it after the step.
+type bootError struct {
+	Phase  string // the step that failed
+	Device string // the device, file or parameter it failed on; may be empty
 	Err    error
-	Hint   string
+	Hint   string // what the user can do; may be empty
 }
 
-func (e *phaseError) Error() string {
+func (e *bootError) Error() string {
 	s := e.Phase + ": "
 	if e.Device != "" {
 		s += e.Device + ": "
@@ -32,17 +33,14 @@ func (e *phaseError) Error() string {
 	return s + e.Err.Error()
 }
 
-func (e *phaseError) Unwrap() error { return e.Err }
+func (e *bootError) Unwrap() error { return e.Err }
 
-func fail(phase, device string, err error, hint string, args ...any) error {
-	return &phaseError{Phase: phase, Device: device, Err: err, Hint: fmt.Sprintf(hint, args...)}
-}
-
-// failed reports err and carries out the configured action. PID 1 must not
-// return from here: an exiting init is a kernel panic the user cannot read.
+// onFailure reports err on every console and carries out sandbox.onfail.
+// PID 1 must not return from here: an exiting init is a kernel panic the
+// user cannot read.
 // The whole block is logged at levelFail, so that it reaches every console
 // (the kernel prints it even under quiet) and stays in dmesg.
-func failed(log *logger, action string, err error) {
+func onFailure(log *logger, action string, err error) {
 	defer func() {
 		// Nothing here may end PID 1: a panic halts with what was said.
 		if recover() != nil {
@@ -60,14 +58,26 @@ func failed(log *logger, action string, err error) {
 		}
 	}
 	fmt.Fprintf(w, "  action: %s\n", action)
+	if action == config.OnFailHalt {
+		fmt.Fprintf(w, "  halted: the message above stays on screen; power off or reset the machine\n")
+	}
+	stopMachine(action)
+}
+
+// stopMachine carries out reboot (or kexec, which systemd may ask for),
+// poweroff or halt, for sandbox.onfail and for systemd's shutdown
+// hand-back. It never returns: should the kernel refuse, PID 1 stays, idle,
+// with what was said on screen.
+func stopMachine(verb string) {
 	unix.Sync()
-	switch action {
-	case config.OnFailReboot:
+	switch verb {
+	case "reboot", "kexec":
 		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
-	case config.OnFailPoweroff:
+	case "halt":
+		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_HALT)
+	default: // poweroff, and any verb a later systemd may add
 		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	}
-	fmt.Fprintf(w, "  halted: the message above stays on screen; power off or reset the machine\n")
 	halt()
 }
 
@@ -80,9 +90,9 @@ func halt() {
 // writeReport writes the failure block, one line a Fprintf: the phase, the
 // device, each error, the hint.
 func writeReport(w io.Writer, err error) {
-	var pe *phaseError
+	var pe *bootError
 	if !errors.As(err, &pe) {
-		pe = &phaseError{Phase: "boot", Err: err}
+		pe = &bootError{Phase: "boot", Err: err}
 	}
 	fmt.Fprintf(w, "FAILED in phase %q\n", pe.Phase)
 	if pe.Device != "" {
@@ -179,10 +189,10 @@ func rescueShell(log *logger) bool {
 			continue
 		}
 		cmds = append(cmds, cmd)
-		go func() {
+		goSafe(log, "the rescue shell", func() {
+			defer func() { exited <- struct{}{} }()
 			_ = cmd.Wait()
-			exited <- struct{}{}
-		}()
+		})
 	}
 	if len(cmds) > 0 {
 		<-exited

@@ -9,8 +9,7 @@ import (
 
 func TestWriteReport(t *testing.T) {
 	var b bytes.Buffer
-	err := fail("cd", "LABEL=LIVE", errors.Join(errors.New("no device with label LIVE"), errors.New("sr0: no medium")),
-		"is the CD in the drive? (sandbox.wait=%d)", 10)
+	err := &bootError{Phase: "cd", Device: "LABEL=LIVE", Err: errors.Join(errors.New("no device with label LIVE"), errors.New("sr0: no medium")), Hint: "is the CD in the drive? (sandbox.wait=10)"}
 	writeReport(&b, err)
 	want := `FAILED in phase "cd"
   device: LABEL=LIVE
@@ -23,7 +22,7 @@ func TestWriteReport(t *testing.T) {
 		t.Errorf("report:\n%s\nwant:\n%s", b.String(), want)
 	}
 
-	// Not a phaseError; no device nor hint; an error of two lines.
+	// Not a bootError; no device nor hint; an error of two lines.
 	b.Reset()
 	writeReport(&b, errors.New("first\nsecond"))
 	want = `FAILED in phase "boot"
@@ -35,9 +34,9 @@ func TestWriteReport(t *testing.T) {
 		t.Errorf("report:\n%s\nwant:\n%s", b.String(), want)
 	}
 
-	// A phaseError without an error does not panic.
+	// A bootError without an error does not panic.
 	b.Reset()
-	writeReport(&b, &phaseError{Phase: "x"})
+	writeReport(&b, &bootError{Phase: "x"})
 	if !strings.HasPrefix(b.String(), `FAILED in phase "x"`) {
 		t.Errorf("report: %q", b.String())
 	}
@@ -48,7 +47,7 @@ func TestWriteReport(t *testing.T) {
 func TestReportThroughLogger(t *testing.T) {
 	f := newFakeSystem(t, "7 4 1 7", "on", "ttyS0")
 	l := f.logger(t, "ttyS0")
-	writeReport(l.writer(levelFail), fail("cd", "", errors.New("nope"), "wait longer"))
+	writeReport(l.writer(levelFail), &bootError{Phase: "cd", Err: errors.New("nope"), Hint: "wait longer"})
 	want := "<2>sandbox-init: FAILED in phase \"cd\"\n<2>sandbox-init:   error: nope\n<2>sandbox-init:   hint: wait longer\n" +
 		"<2>sandbox-init:   the base image was not written to; the real system was not started\n"
 	if got := f.dev1(t, "kmsg"); got != want {

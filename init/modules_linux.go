@@ -38,23 +38,27 @@ type modules struct {
 // (host adapters: the way to the CD or disk) before anything else, the
 // configuration included: every configuration needs them, and their probes
 // are the longest wait of the boot. A problem is kept for the modules step
-// to report, once the failure action is known.
-func (s *sandbox) startDrivers() {
+// to report, under the failure action the configuration (read next) asks
+// for.
+func (s *sandbox) startDrivers() error {
+	s.driversErr = s.startHardwareDrivers()
+	return nil
+}
+
+func (s *sandbox) startHardwareDrivers() error {
 	rel, err := kmod.Release()
 	if err != nil {
-		s.driversErr = fail("modules", "", err, "")
-		return
+		return &bootError{Err: err}
 	}
 	dir := filepath.Join("/lib/modules", rel)
 	l, err := kmod.NewLoader(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		// A kernel with everything built in needs no modules.
 		s.log.Printf("no %s/modules.dep: assuming the drivers are built in", dir)
-		return
+		return nil
 	}
 	if err != nil {
-		s.driversErr = fail("modules", dir, err, "the initramfs's modules.dep is broken: rebuild the initramfs")
-		return
+		return &bootError{Device: dir, Err: err, Hint: "the initramfs's modules.dep is broken: rebuild the initramfs"}
 	}
 	m := &modules{l: l, rel: rel, start: time.Now(), hwDone: make(chan struct{}), ready: make(chan struct{})}
 	l.Loaded = func(name string, took time.Duration) {
@@ -75,14 +79,14 @@ func (s *sandbox) startDrivers() {
 	// hardware (ATA port resets), as a hand-ordered insmod list would.
 	m.first = m.probe(hw)
 	if err := l.Start(m.first...); err != nil {
-		s.driversErr = fail("modules", "", err, "")
-		return
+		return &bootError{Err: err}
 	}
-	go func() {
+	goSafe(s.log, "the driver probe", func() {
 		defer close(m.hwDone)
 		m.probeMore(hw, m.first)
-	}()
+	})
 	s.mods = m
+	return nil
 }
 
 // loadModules starts what the configuration needs: loop, isofs, brd or
@@ -97,11 +101,6 @@ func (s *sandbox) loadModules() error {
 		return nil // everything built in
 	}
 	l := m.l
-	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
-		if err := s.sizeCOW(); err != nil {
-			return err
-		}
-	}
 	if s.cfg.COW == "ram0" {
 		// rd_size is sandbox.cowsize's: later parameters win in the
 		// kernel's parser, so ours comes last. One RAM disk unless the
@@ -115,7 +114,7 @@ func (s *sandbox) loadModules() error {
 	required, optional := s.cfg.Modules()
 	for _, mod := range required {
 		if _, err := l.Deps.Closure(mod); err != nil {
-			return fail("modules", mod, err, "this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, m.rel)
+			return &bootError{Device: mod, Err: err, Hint: fmt.Sprintf("this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, m.rel)}
 		}
 	}
 	var class, fs []string
@@ -140,23 +139,23 @@ func (s *sandbox) loadModules() error {
 	// at the lowest priority during the adapters' probes; a step that
 	// needs a module before then starts it at once (need). The class
 	// drivers (sr_mod) are on the way to the CD: normal priority.
-	go func() {
+	goSafe(s.log, "the module start", func() {
 		for _, f := range m.first {
 			_ = l.Wait(l.Deps.Need[f]...)
 		}
 		_ = l.Start(class...)
 		_ = l.StartBackground(required...)
 		_ = l.StartBackground(fs...)
-	}()
-	go func() {
+	})
+	goSafe(s.log, "the driver wait", func() {
+		defer close(m.ready) // device waits count from here, even after a bug
 		<-m.hwDone
 		// USB sticks and SD cards appear behind their controller only
 		// once its driver runs: their drivers follow the controller's.
 		follow := m.followers()
 		_ = l.Start(follow...)
 		_ = l.Wait(append(class, follow...)...)
-		close(m.ready)
-	}()
+	})
 	return nil
 }
 
@@ -229,8 +228,8 @@ func (m *modules) probeMore(candidates, started []string) {
 	}
 }
 
-// need waits for modules a step uses, and names a failure by its phase.
-func (s *sandbox) need(phase string, names ...string) error {
+// need waits for modules a step uses.
+func (s *sandbox) need(names ...string) error {
 	if s.mods == nil {
 		return nil
 	}
@@ -241,22 +240,20 @@ func (s *sandbox) need(phase string, names ...string) error {
 		}
 	}
 	if err := s.mods.l.Wait(want...); err != nil {
-		return fail(phase, strings.Join(names, " "), err, "a module did not load: dmesg says why; was the initramfs built for kernel %s?", s.mods.rel)
+		return &bootError{Device: strings.Join(names, " "), Err: err, Hint: fmt.Sprintf("a module did not load: dmesg says why; was the initramfs built for kernel %s?", s.mods.rel)}
 	}
 	return nil
 }
 
-// finishModules waits for every module still loading, and for the
-// watcher's start, and logs them.
+// finishModules waits for every module still loading, and logs them.
 func (s *sandbox) finishModules() error {
-	s.awaitHelpers()
 	m := s.mods
 	if m == nil {
 		return nil
 	}
 	<-m.hwDone
 	if err := m.l.WaitAll(); err != nil {
-		return fail("modules", "", err, "a module did not load: dmesg says why; was the initramfs built for kernel %s?", m.rel)
+		return &bootError{Err: err, Hint: fmt.Sprintf("a module did not load: dmesg says why; was the initramfs built for kernel %s?", m.rel)}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -264,18 +261,21 @@ func (s *sandbox) finishModules() error {
 	return nil
 }
 
-// sizeCOW resolves sandbox.cowsize against this machine's RAM.
+// sizeCOW resolves sandbox.cowsize against this machine's RAM, for a RAM
+// COW store (brd's rd_size, zram's disksize); a disk has its own size.
 func (s *sandbox) sizeCOW() error {
+	if s.cfg.COW != "ram0" && s.cfg.COW != "zram" {
+		return nil
+	}
 	mem, err := memTotal()
 	if err != nil {
-		return fail("cow", "/proc/meminfo", err, "")
+		return &bootError{Device: "/proc/meminfo", Err: err}
 	}
 	s.state.COWBytes = s.cfg.COWSize.Resolve(mem) &^ (1<<12 - 1)
 	if s.state.COWBytes < 1<<20 {
-		return fail("cow", s.cfg.COW, fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.FormatBytes(mem)),
-			"give sandbox.cowsize= a larger size")
+		return &bootError{Device: s.cfg.COW, Err: fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.HumanBytes(mem)), Hint: "give sandbox.cowsize= a larger size"}
 	}
-	s.log.Printf("COW store: %s, %s (sandbox.cowsize=%s of %s RAM)", s.cfg.COW, config.FormatBytes(s.state.COWBytes), s.cfg.COWSize, config.FormatBytes(mem))
+	s.log.Printf("COW store: %s, %s (sandbox.cowsize=%s of %s RAM)", s.cfg.COW, config.HumanBytes(s.state.COWBytes), s.cfg.COWSize, config.HumanBytes(mem))
 	return nil
 }
 
@@ -307,15 +307,13 @@ func (s *sandbox) loadFS(dev, fstype string) error {
 		mods = kmod.Match(s.mods.l.Aliases, "fs-"+fstype)
 	}
 	if len(mods) == 0 {
-		return fail("mount", dev, fmt.Errorf("the root image holds %s, which kernel %s cannot mount: this initramfs has no %s module for it", fstype, rel, fstype),
-			"rebuild the initramfs for this kernel with 'mklive initramfs -kernel TREE -modules %s' (TREE: the kernel package unpacked with dpkg -x, or / on the system that runs it), or boot a kernel with %s built in", fstype, fstype)
+		return &bootError{Device: dev, Err: fmt.Errorf("the root image holds %s, which kernel %s cannot mount: this initramfs has no %s module for it", fstype, rel, fstype), Hint: fmt.Sprintf("rebuild the initramfs for this kernel with 'mklive initramfs -kernel TREE -modules %s' (TREE: the kernel package unpacked with dpkg -x, or / on the system that runs it), or boot a kernel with %s built in", fstype, fstype)}
 	}
 	if err := s.mods.l.Wait(mods...); err != nil {
-		return fail("mount", dev, err, "the %s module did not load: dmesg says why; was the initramfs built for kernel %s?", strings.Join(mods, " "), rel)
+		return &bootError{Device: dev, Err: err, Hint: fmt.Sprintf("the %s module did not load: dmesg says why; was the initramfs built for kernel %s?", strings.Join(mods, " "), rel)}
 	}
 	if !mountutil.KernelHasFS(fstype) {
-		return fail("mount", dev, fmt.Errorf("module %s loaded, but kernel %s still lists no %s file system", strings.Join(mods, " "), rel, fstype),
-			"name the file system with sandbox.fstype= (cat /proc/filesystems in the rescue shell lists what there is)")
+		return &bootError{Device: dev, Err: fmt.Errorf("module %s loaded, but kernel %s still lists no %s file system", strings.Join(mods, " "), rel, fstype), Hint: "name the file system with sandbox.fstype= (cat /proc/filesystems in the rescue shell lists what there is)"}
 	}
 	return nil
 }

@@ -19,44 +19,52 @@ import (
 // root later.
 const cdDir = "/cd"
 
-// findOrigin provides the snapshot's read-only origin: the root image file on
-// the CD through a read-only loop device (the how-to's Live CD), or a block
-// device given by sandbox.origin (the how-to's /dev/sda1).
-func (s *sandbox) findOrigin() error {
-	if s.cfg.Origin != "" {
-		dev := s.cfg.Origin
-		if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
-			err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
-				"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
-			return fail("origin", dev, err, "%s", hint)
-		}
-		if err := mountutil.SetReadOnly(dev); err != nil {
-			return fail("origin", dev, err, "sandbox.origin= must name a block device")
-		}
-		s.log.Printf("origin %s set read-only (BLKROSET)", dev)
-		s.state.Origin = dev
-		return nil
+// useOrigin takes the block device sandbox.origin names as the snapshot's
+// origin (the how-to's /dev/sda1), set read-only in the kernel.
+func (s *sandbox) useOrigin() error {
+	dev := s.cfg.Origin
+	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
+		err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
+			"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
+		return &bootError{Device: dev, Err: err, Hint: hint}
 	}
-	cd, err := s.findCD() // and mounts it on cdDir
+	if err := mountutil.SetReadOnly(dev); err != nil {
+		return &bootError{Device: dev, Err: err, Hint: "sandbox.origin= must name a block device"}
+	}
+	s.log.Printf("origin %s set read-only (BLKROSET)", dev)
+	s.state.Origin = dev
+	return nil
+}
+
+// mountCD finds the CD and mounts it read-only on cdDir (the how-to's
+// Live CD).
+func (s *sandbox) mountCD() error {
+	cd, err := s.findCD()
 	if err != nil {
-		return err
-	}
-	if err := s.need("loop", "loop"); err != nil {
 		return err
 	}
 	s.state.CD = cd
+	return nil
+}
+
+// attachImage loop-attaches the root image file on the CD, read-only: the
+// snapshot's origin.
+func (s *sandbox) attachImage() error {
+	if err := s.need("loop"); err != nil {
+		return err
+	}
+	cd := s.state.CD
 	image := filepath.Join(cdDir, s.cfg.Image)
 	st, err := os.Stat(image)
 	if err != nil {
-		return fail("image", cd, fmt.Errorf("no %s on the CD: %w", s.cfg.Image, err),
-			"the CD has: %s; set sandbox.image= to the root image's path", listDir(cdDir))
+		return &bootError{Device: cd, Err: fmt.Errorf("no %s on the CD: %w", s.cfg.Image, err), Hint: fmt.Sprintf("the CD has: %s; set sandbox.image= to the root image's path", listDir(cdDir))}
 	}
 	if !st.Mode().IsRegular() {
-		return fail("image", cd, fmt.Errorf("%s on the CD is not a regular file", s.cfg.Image), "set sandbox.image= to the root image file")
+		return &bootError{Device: cd, Err: fmt.Errorf("%s on the CD is not a regular file", s.cfg.Image), Hint: "set sandbox.image= to the root image file"}
 	}
 	loop, err := mountutil.LoopAttach(image)
 	if err != nil {
-		return fail("loop", s.cfg.Image, err, "loop needs the loop module; the image must be a file of at least 1 KiB")
+		return &bootError{Device: s.cfg.Image, Err: err, Hint: "loop needs the loop module; the image must be a file of at least 1 KiB"}
 	}
 	s.hold = append(s.hold, loop)
 	s.state.Loop = loop.Path
@@ -79,7 +87,7 @@ func (s *sandbox) findCD() (string, error) {
 		if !isofsReady {
 			// Only now: waiting earlier would start isofs at full
 			// priority while the drive's own drivers still load.
-			if isofsErr = s.need("cd", "isofs"); isofsErr != nil {
+			if isofsErr = s.need("isofs"); isofsErr != nil {
 				return false
 			}
 			isofsReady = true
@@ -114,7 +122,7 @@ func (s *sandbox) findCD() (string, error) {
 		return false, nil
 	}
 	if err := os.MkdirAll(cdDir, 0o755); err != nil {
-		return "", fail("cd", cdDir, err, "")
+		return "", &bootError{Device: cdDir, Err: err}
 	}
 
 	start := time.Now()
@@ -122,25 +130,9 @@ func (s *sandbox) findCD() (string, error) {
 		if err == isofsErr {
 			return "", err
 		}
-		var why, hint string
-		hint = "insert the Live CD, name the drive with sandbox.cd=/dev/sr0, or wait longer with sandbox.wait=30"
-		switch {
-		case strings.HasPrefix(want, "/dev/") && isBlock(want):
-			why = fmt.Sprintf("%s holds no ISO 9660 disc (%v)", want, mountErr)
-		case strings.HasPrefix(want, "/dev/"):
-			why = fmt.Sprintf("%s did not appear", want)
-			hint = "check the device name (ls /sys/class/block lists what there is), or wait longer with sandbox.wait=30"
-		case len(seen) == 0:
-			why = "no CD drive or disk appeared"
-			hint = "attach a CD drive, or add its driver to the initramfs (mklive -modules); a slow drive: sandbox.wait=30"
-		case strings.HasPrefix(want, "LABEL="):
-			why = fmt.Sprintf("no disc labelled %q among %s", strings.TrimPrefix(want, "LABEL="), strings.Join(seen, " "))
-			hint = "insert the Live CD whose volume id is that label, or fix sandbox.cd=LABEL="
-		default:
-			why = fmt.Sprintf("no drive or disk among %s holds an ISO 9660 disc", strings.Join(seen, " "))
-		}
+		why, hint := cdNotFound(want, strings.HasPrefix(want, "/dev/") && isBlock(want), seen, mountErr)
 		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
-		return "", fail("cd", s.cfg.CD, err, "%s", hint)
+		return "", &bootError{Device: s.cfg.CD, Err: err, Hint: hint}
 	}
 	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
 	return want, nil

@@ -84,18 +84,7 @@ func shutdown(log *logger, verb string) {
 		}
 		c.Close()
 	}
-	unix.Sync()
-	cmd := unix.LINUX_REBOOT_CMD_POWER_OFF
-	switch verb {
-	case "reboot", "kexec":
-		cmd = unix.LINUX_REBOOT_CMD_RESTART
-	case "halt":
-		cmd = unix.LINUX_REBOOT_CMD_HALT
-	}
-	_ = unix.Reboot(cmd)
-	for {
-		time.Sleep(time.Hour)
-	}
+	stopMachine(verb)
 }
 
 // mountsUnder lists the mount points at or below dir, deepest first.

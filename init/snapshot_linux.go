@@ -15,7 +15,7 @@ import (
 // prepareCOW checks the copy-on-write device: it must exist and hold at
 // least a few chunks, or the snapshot dies on its first writes.
 func (s *sandbox) prepareCOW() error {
-	if err := s.need("cow", "brd", "zram", "lzo_rle", "lzo", "lz4", "lz4hc", "zstd"); err != nil {
+	if err := s.need("brd", "zram", "lzo_rle", "lzo", "lz4", "lz4hc", "zstd"); err != nil {
 		return err
 	}
 	dev := s.cfg.COW
@@ -31,20 +31,18 @@ func (s *sandbox) prepareCOW() error {
 	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 		err, hint := s.whyMissing(fmt.Errorf("COW device did not appear within %v", s.cfg.Wait),
 			"for ram0 the brd module must be in the initramfs; for a disk, check it is attached")
-		return fail("cow", dev, err, "%s", hint)
+		return &bootError{Device: dev, Err: err, Hint: hint}
 	}
 	sectors, err := mountutil.Sectors(dev)
 	if err != nil {
-		return fail("cow", dev, err, "")
+		return &bootError{Device: dev, Err: err}
 	}
 	if bs, err := mountutil.LogicalBlockSize(dev); err == nil && (uint64(s.cfg.Chunk)*512)%uint64(bs) != 0 {
-		return fail("cow", dev, fmt.Errorf("chunk size %d sectors (%d bytes) is not a multiple of the COW device's %d-byte blocks", s.cfg.Chunk, s.cfg.Chunk*512, bs),
-			"use sandbox.chunk=%d or larger (a power of two)", bs/512)
+		return &bootError{Device: dev, Err: fmt.Errorf("chunk size %d sectors (%d bytes) is not a multiple of the COW device's %d-byte blocks", s.cfg.Chunk, s.cfg.Chunk*512, bs), Hint: fmt.Sprintf("use sandbox.chunk=%d or larger (a power of two)", bs/512)}
 	}
-	min := uint64(s.cfg.Chunk) * 4
-	if sectors < min {
-		return fail("cow", dev, fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk),
-			"use a larger COW device (sandbox.cowsize=) or a smaller sandbox.chunk=")
+	least := uint64(s.cfg.Chunk) * 4
+	if sectors < least {
+		return &bootError{Device: dev, Err: fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk), Hint: "use a larger COW device (sandbox.cowsize=) or a smaller sandbox.chunk="}
 	}
 	s.state.COW = dev
 	s.state.COWBytes = sectors * 512
@@ -56,15 +54,14 @@ func (s *sandbox) prepareCOW() error {
 func (s *sandbox) setupZram() error {
 	sys := "/sys/block/zram0"
 	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock("/dev/zram0"), nil }); err != nil {
-		return fail("cow", "/dev/zram0", fmt.Errorf("zram0 did not appear within %v", s.cfg.Wait), "the zram module must be in the initramfs")
+		return &bootError{Device: "/dev/zram0", Err: fmt.Errorf("zram0 did not appear within %v", s.cfg.Wait), Hint: "the zram module must be in the initramfs"}
 	}
 	if err := os.WriteFile(sys+"/comp_algorithm", []byte(s.cfg.ZAlgo), 0); err != nil {
 		avail, _ := os.ReadFile(sys + "/comp_algorithm")
-		return fail("cow", "/dev/zram0", fmt.Errorf("compressor %s: %w", s.cfg.ZAlgo, err),
-			"this kernel offers: %s; set sandbox.zalgo= to one of them (its module must be in the initramfs)", strings.TrimSpace(string(avail)))
+		return &bootError{Device: "/dev/zram0", Err: fmt.Errorf("compressor %s: %w", s.cfg.ZAlgo, err), Hint: fmt.Sprintf("this kernel offers: %s; set sandbox.zalgo= to one of them (its module must be in the initramfs)", strings.TrimSpace(string(avail)))}
 	}
 	if err := os.WriteFile(sys+"/disksize", []byte(strconv.FormatUint(s.state.COWBytes, 10)), 0); err != nil {
-		return fail("cow", "/dev/zram0", fmt.Errorf("disksize %d: %w", s.state.COWBytes, err), "is zram0 already in use? give sandbox.cowsize= a smaller size")
+		return &bootError{Device: "/dev/zram0", Err: fmt.Errorf("disksize %d: %w", s.state.COWBytes, err), Hint: "is zram0 already in use? give sandbox.cowsize= a smaller size"}
 	}
 	return nil
 }
@@ -72,30 +69,28 @@ func (s *sandbox) setupZram() error {
 // makeSnapshot creates the how-to's "0 SZ snapshot ORIGIN COW N CHUNK" with
 // raw device-mapper ioctls and makes /dev/mapper/NAME, since no udev runs.
 func (s *sandbox) makeSnapshot() error {
-	defer s.release() // DM holds the loop device now, or failed: either way drop ours
-	if err := s.need("snapshot", "dm_snapshot"); err != nil {
+	if err := s.need("dm_snapshot"); err != nil {
 		return err
 	}
 	size, err := mountutil.Sectors(s.state.Origin)
 	if err != nil {
-		return fail("snapshot", s.state.Origin, err, "")
+		return &bootError{Device: s.state.Origin, Err: err}
 	}
 	t, err := dm.Snapshot(size, s.state.Origin, s.state.COW, s.cfg.Persistent, s.cfg.Chunk)
 	if err != nil {
-		return fail("snapshot", s.state.Origin, err, "check sandbox.chunk= and sandbox.cow=")
+		return &bootError{Device: s.state.Origin, Err: err, Hint: "check sandbox.chunk= and sandbox.cow="}
 	}
 	c, err := dm.Open()
 	if err != nil {
-		return fail("snapshot", dm.ControlPath, err, "the dm-mod and dm-snapshot modules must be in the initramfs")
+		return &bootError{Device: dm.ControlPath, Err: err, Hint: "the dm-mod and dm-snapshot modules must be in the initramfs"}
 	}
 	defer c.Close()
 	dev, err := c.Create(s.cfg.Name, false, t)
 	if err != nil {
-		return fail("snapshot", s.cfg.Name, fmt.Errorf("table %q: %w", t, err),
-			"the kernel log (dmesg | grep device-mapper) has the reason; check sandbox.chunk= against the devices' block sizes")
+		return &bootError{Device: s.cfg.Name, Err: fmt.Errorf("table %q: %w", t, err), Hint: "the kernel log (dmesg | grep device-mapper) has the reason; check sandbox.chunk= against the devices' block sizes"}
 	}
 	if err := dm.MakeNode(dev); err != nil {
-		return fail("snapshot", dev.Path(), err, "")
+		return &bootError{Device: dev.Path(), Err: err}
 	}
 	s.state.Device = dev.Path()
 	s.state.DMMinor = dev.Minor
@@ -114,12 +109,11 @@ func (s *sandbox) mountRoot() error {
 	if fstype == "auto" {
 		var err error
 		if fstype, err = mountutil.DetectFS(s.state.Device); err != nil {
-			return fail("mount", s.state.Device, err, "the root image must hold a file system this kernel supports (ext2/ext4 here); or name it with sandbox.fstype=")
+			return &bootError{Device: s.state.Device, Err: err, Hint: "the root image must hold a file system this kernel supports (ext2/ext4 here); or name it with sandbox.fstype="}
 		}
 	}
 	if readOnlyFS[fstype] {
-		return fail("mount", s.state.Device, fmt.Errorf("the root image holds %s, a read-only file system: it cannot be written", fstype),
-			"the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'")
+		return &bootError{Device: s.state.Device, Err: fmt.Errorf("the root image holds %s, a read-only file system: it cannot be written", fstype), Hint: "the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'"}
 	}
 	if err := s.loadFS(s.state.Device, fstype); err != nil {
 		return err
@@ -129,15 +123,14 @@ func (s *sandbox) mountRoot() error {
 		if bs, _ := mountutil.LogicalBlockSize(s.state.COW); bs > 1024 {
 			hint = fmt.Sprintf("the COW device %s has %d-byte sectors: the root file system's block size must be at least that (mke2fs -b 4096, as mklive does); or dmesg says why", s.state.COW, bs)
 		}
-		return fail("mount", s.state.Device, err, "%s", hint)
+		return &bootError{Device: s.state.Device, Err: err, Hint: hint}
 	}
 	// Some file systems (iso9660, squashfs) mount read-only whatever was
 	// asked: a sandbox on them would refuse every write. Say so now.
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(newRoot, &sfs); err == nil && sfs.Flags&unix.ST_RDONLY != 0 {
 		_ = unix.Unmount(newRoot, 0)
-		return fail("mount", s.state.Device, fmt.Errorf("%s mounted read-only: it cannot be written", fstype),
-			"the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'")
+		return &bootError{Device: s.state.Device, Err: fmt.Errorf("%s mounted read-only: it cannot be written", fstype), Hint: "the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'"}
 	}
 	s.state.FSType = fstype
 	s.log.Printf("%s mounted read-write on %s (%s)", s.state.Device, newRoot, fstype)
@@ -152,7 +145,7 @@ func (s *sandbox) moveCD() error {
 	}
 	dst := filepath.Join(newRoot, s.cfg.CDMount)
 	if err := mountutil.Move(cdDir, dst); err != nil {
-		return fail("move", s.state.CD, err, "sandbox.cdmount= must be a directory the new root can hold")
+		return &bootError{Device: s.state.CD, Err: err, Hint: "sandbox.cdmount= must be a directory the new root can hold"}
 	}
 	s.state.CDMount = s.cfg.CDMount
 	return nil

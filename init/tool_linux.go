@@ -16,7 +16,7 @@ func tool(args []string) int {
 		return watch(args[1:])
 	}
 	if len(args) == 0 || args[0] != "status" {
-		fmt.Fprintln(os.Stderr, "usage: sandbox-init status [NAME]\n(as PID 1 in an initramfs, sandbox-init boots the sandbox)")
+		fmt.Fprintln(os.Stderr, "usage: sandbox-init status [NAME]\n       sandbox-init watch NAME INTERVAL [CONSOLES] (the COW watcher, started by PID 1)\n(as PID 1 in an initramfs, sandbox-init boots the sandbox)")
 		return 2
 	}
 	name := "sandbox"

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"golang.org/x/sys/unix"
@@ -42,48 +43,60 @@ var thresholds = []float64{80, 90, 95}
 // instruction. The step returns at once; awaitHelpers collects the outcome.
 func (s *sandbox) startHelpers() error {
 	if err := os.MkdirAll("/run/sandbox", 0o755); err != nil {
-		return fail("watcher", "/run/sandbox", err, "")
+		return &bootError{Device: "/run/sandbox", Err: err}
 	}
 	var files []*os.File
 	if s.cfg.Watch != 0 {
-		for _, o := range []struct {
+		// The child's fds by number: 0-2 the standard ones, then the
+		// directories at the numbers watch() reads them from.
+		type open struct {
 			path string
 			flag int
-		}{
-			{os.DevNull, os.O_RDWR},
-			{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
-			{"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
-			{"/dev", os.O_RDONLY | unix.O_DIRECTORY},
-			{"/proc", os.O_RDONLY | unix.O_DIRECTORY},
-			{"/run/sandbox", os.O_RDONLY | unix.O_DIRECTORY},
-		} {
+		}
+		opens := map[int]open{
+			0:        {os.DevNull, os.O_RDWR},
+			1:        {"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
+			2:        {"/dev/console", os.O_WRONLY | unix.O_NOCTTY},
+			fdDev:    {"/dev", os.O_RDONLY | unix.O_DIRECTORY},
+			fdProc:   {"/proc", os.O_RDONLY | unix.O_DIRECTORY},
+			fdRunDir: {"/run/sandbox", os.O_RDONLY | unix.O_DIRECTORY},
+		}
+		files = make([]*os.File, len(opens))
+		for fd, o := range opens {
 			f, err := os.OpenFile(o.path, o.flag, 0)
 			if err != nil {
 				for _, f := range files {
-					f.Close()
+					if f != nil {
+						f.Close()
+					}
 				}
-				return fail("watcher", o.path, err, "set sandbox.watch=0 to boot without the COW watcher")
+				return &bootError{Device: o.path, Err: err, Hint: "set sandbox.watch=0 to boot without the COW watcher"}
 			}
-			files = append(files, f)
+			files[fd] = f
 		}
 	}
 	done := make(chan error, 1)
 	s.helpers = done
-	go func() {
+	goSafe(s.log, "the helpers' start", func() {
 		// The thread is never unlocked: it ends with this goroutine.
 		runtime.LockOSThread()
 		kmod.IdleThread() // the watcher inherits SCHED_IDLE
+		sent := false
 		defer func() {
 			for _, f := range files {
 				f.Close()
 			}
+			if !sent { // a bug: awaitHelpers must not wait forever
+				done <- errors.New("internal error")
+			}
 		}()
+		send := func(err error) { done <- err; sent = true }
 		if err := installShutdown(s.cfg.Name); err != nil {
-			done <- fmt.Errorf("%s: %w", shutdownPath, err)
+			send(fmt.Errorf("%s: %w", shutdownPath, err))
 			return
 		}
 		if s.cfg.Watch == 0 {
-			done <- nil
+			send(nil)
 			return
 		}
 		// From the copy in /run/initramfs: one binary in RAM for both.
@@ -93,25 +106,26 @@ func (s *sandbox) startHelpers() error {
 			s.state.Watcher = p.Pid
 			err = p.Release()
 		}
-		done <- err
-	}()
+		send(err)
+	})
 	return nil
 }
 
 // awaitHelpers reports how the helpers' start went. A helper that did not
 // start does not stop the boot: the sandbox works, only unwatched, or
 // without the tidy end.
-func (s *sandbox) awaitHelpers() {
+func (s *sandbox) awaitHelpers() error {
 	if s.helpers == nil {
-		return
+		return nil
 	}
 	if err := <-s.helpers; err != nil {
 		s.log.Warnf("WARNING: the COW watcher or the shutdown hand-back did not start (%v): no warnings when the COW store fills; see sandbox-init status", err)
-		return
+		return nil
 	}
 	if s.state.Watcher != 0 {
 		s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", s.state.Watcher, s.cfg.Name, s.cfg.Watch, usagePath)
 	}
+	return nil
 }
 
 // usage is usage.json.
@@ -127,13 +141,17 @@ type usage struct {
 // watch is "sandbox-init watch NAME EVERY [CONSOLES]": CONSOLES are the
 // active consoles, "tty0,ttyS0", that its warnings must reach.
 func watch(args []string) int {
-	if len(args) != 2 && len(args) != 3 {
+	badArgs := func() int {
+		fmt.Fprintln(os.Stderr, "usage: sandbox-init watch NAME INTERVAL [CONSOLES]\n(PID 1 starts it with fds 3, 4, 5 open on /dev, /proc, /run/sandbox; not for use by hand)")
 		return 2
+	}
+	if len(args) != 2 && len(args) != 3 {
+		return badArgs()
 	}
 	name := args[0]
 	every, err := time.ParseDuration(args[1])
 	if err != nil || every <= 0 {
-		return 2
+		return badArgs()
 	}
 	openat := func(dir int, name string, flag int) *os.File {
 		fd, err := unix.Openat(dir, name, flag|unix.O_CLOEXEC, 0)
@@ -187,7 +205,7 @@ func watch(args []string) int {
 				}
 				for next < len(thresholds) && u.Percent >= thresholds[next] {
 					say(levelWarn, "WARNING: COW store %.0f%% full (%s of %s): when it is full the sandbox dies; save your work outside it",
-						thresholds[next], mib(st.Used), mib(st.Total))
+						thresholds[next], config.HumanBytes(st.Used*512), config.HumanBytes(st.Total*512))
 					next++
 				}
 			}
@@ -196,7 +214,6 @@ func watch(args []string) int {
 	}
 }
 
-func mib(sectors uint64) string { return fmt.Sprintf("%.1f MiB", float64(sectors)/2048) }
 
 // writeUsage replaces usage.json atomically, so readers never see half.
 func writeUsage(u usage) {
