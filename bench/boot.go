@@ -4,15 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/testvm"
 )
 
 // Kernel console lines both variants print, used as landmarks of the
 // initramfs stage without touching either init.
 const (
 	reRunInit = `Run /init as init process`
-	reRealIni = `realinit: first line`
+	reRealIni = testvm.RealInitLine
 	reCD      = `sr \d+:\d+:\d+:\d+: \[sr0\]` // sr_mod registered the CD drive
 	reRootMnt = `EXT4-fs \(dm-0\): mounted`   // the snapshot is mounted
 )
@@ -56,7 +58,7 @@ func last(xs []float64) float64 { return xs[len(xs)-1] }
 
 // record takes one boot's numbers from its console.
 func (v *variant) record(name string, c console) error {
-	if !strings.Contains(c.text, "\nBENCH done") {
+	if !c.Contains("\nBENCH done") {
 		return fmt.Errorf("%s: the real init did not finish (no \"BENCH done\")%s", name, c.tail())
 	}
 	tRun, err := c.mustStamp(name, reRunInit)
@@ -67,16 +69,35 @@ func (v *variant) record(name string, c console) error {
 	if err != nil {
 		return err
 	}
+	v.recordLandmarks(c, tRun, tReal)
+	v.recordMemory(c)
+	if m := regexp.MustCompile(`sandbox-init: ([^\n]*\d+ modules[^\n]*)`).FindStringSubmatch(c.Text); m != nil {
+		v.modules = m[1]
+	}
+	if v.phases == nil {
+		return nil
+	}
+	return v.recordPhases(name, c, tRun, tReal)
+}
+
+// recordLandmarks takes the kernel-stamped times: Run /init at tRun, the
+// real init at tReal, and the landmarks between.
+func (v *variant) recordLandmarks(c console, tRun, tReal float64) {
 	v.add("cost", tReal-tRun)
 	v.add("kernel", tReal)
 	v.add("runinit", tRun)
-	if t, ok := c.stamp(reCD); ok {
+	if t, ok := c.KernelStamp(reCD); ok {
 		v.add("cd", t-tRun)
 	}
-	if t, ok := c.stamp(reRootMnt); ok {
+	if t, ok := c.KernelStamp(reRootMnt); ok {
 		v.add("root", t-tRun)
 		v.add("tail", tReal-t)
 	}
+}
+
+// recordMemory takes the guest's RAM use at the real init and QEMU's peak
+// RSS then.
+func (v *variant) recordMemory(c console) {
 	total, ok1 := c.meminfo("MemTotal")
 	free, ok2 := c.meminfo("MemFree")
 	if ok1 && ok2 {
@@ -85,27 +106,24 @@ func (v *variant) record(name string, c console) error {
 	if x, ok := c.meminfo("Shmem"); ok {
 		v.add("shmem", x/1024)
 	}
-	if c.hwmKiB > 0 {
-		v.add("hwm", float64(c.hwmKiB)/1024)
+	if c.hwm > 0 {
+		v.add("hwm", float64(c.hwm)/(1<<20))
 	}
-	if m := regexp.MustCompile(`sandbox-init: ([^\n]*\d+ modules[^\n]*)`).FindStringSubmatch(c.text); m != nil {
-		v.modules = m[1]
-	}
-	if v.phases == nil {
-		return nil
-	}
+}
+
+// recordPhases takes our init's phases (state.json) and what lies outside
+// them.
+func (v *variant) recordPhases(name string, c console, tRun, tReal float64) error {
 	// The switch_root line, stamped by the kernel (dmesg) and by our init
 	// on the console (its own clock): the tail after the phases, and how far
 	// the two clocks disagree.
 	var tSwitch float64
 	if line, ok := c.value("kmsg_switch"); ok {
-		if m := regexp.MustCompile(`^\[\s*(\d+\.\d+)\]`).FindStringSubmatch(line); m != nil {
-			tSwitch, _ = strconv.ParseFloat(m[1], 64)
-		}
+		tSwitch, _ = testvm.Console{Text: line}.KernelStamp("")
 	}
 	if tSwitch > 0 {
 		v.add("switch", (tReal-tSwitch)*1000)
-		if own, ok := c.stamp(`sandbox-init: switch_root`); ok {
+		if own, ok := c.KernelStamp(`sandbox-init: switch_root`); ok {
 			v.add("skew", (tSwitch-own)*1000)
 		}
 	}
@@ -161,7 +179,7 @@ func bootTables(img *images, ours, recipe *variant) []table {
 	row("  landmark: Run /init → dm-0 mounted (s)", "root", "%.3f")
 	row("  landmark: dm-0 mounted → real init (s)", "tail", "%.3f")
 	size := func(label string, a, b int64) {
-		t.rows = append(t.rows, []string{label, fmt.Sprintf("%d (%s)", a, mib(a)), fmt.Sprintf("%d (%s)", b, mib(b)),
+		t.rows = append(t.rows, []string{label, fmt.Sprintf("%d (%s)", a, config.HumanBytes(uint64(a))), fmt.Sprintf("%d (%s)", b, config.HumanBytes(uint64(b))),
 			fmt.Sprintf("%.2f", float64(a)/float64(b))})
 	}
 	size("initramfs, compressed (bytes): ours zstd, recipe gzip -9", img.ours.gz, img.recipe.gz)
@@ -179,7 +197,7 @@ func bootTables(img *images, ours, recipe *variant) []table {
 	}
 	if ours.modules != "" {
 		t.notes = append(t.notes, fmt.Sprintf("Modules: our init's log says %q; the recipe insmods %d, one after the other: %s.",
-			ours.modules, len(recipeModules), strings.Join(recipeModules, " ")))
+			ours.modules, len(recipe.initrd.modules), strings.Join(recipe.initrd.modules, " ")))
 	}
 	p := table{
 		title: fmt.Sprintf("sandbox-init phases (/run/sandbox/state.json, %d boots; ms, median (min–max))", n),
@@ -210,6 +228,3 @@ func bootTables(img *images, ours, recipe *variant) []table {
 	}
 	return []table{t, p}
 }
-
-// mib prints bytes as MiB, for the size rows.
-func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }

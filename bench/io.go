@@ -10,7 +10,8 @@ import (
 type ioConfig struct {
 	name   string
 	initrd initramfs
-	chunk  int // 0: the recipe's table, fixed at 8
+	chunk  int    // 0: the recipe's table, fixed at 8
+	store  string // sandbox.store: PO or N
 	s      map[string][]float64
 	ram1   map[string]bool // how the guest got /dev/ram1
 }
@@ -25,7 +26,13 @@ func benchIO(img *images) ([]table, error) {
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("-chunks %q: want sector counts such as 1,8,16", *flagChunks)
 		}
-		cs = append(cs, &ioConfig{name: fmt.Sprintf("ours chunk=%d", n), initrd: img.ours, chunk: n})
+		for _, st := range strings.Split(*flagStores, ",") {
+			st = strings.ToUpper(strings.TrimSpace(st))
+			if st != "PO" && st != "N" {
+				return nil, fmt.Errorf("-stores %q: want PO, N or PO,N", *flagStores)
+			}
+			cs = append(cs, &ioConfig{name: fmt.Sprintf("ours %s chunk=%d", st, n), initrd: img.ours, chunk: n, store: st})
+		}
 	}
 	cs = append(cs, &ioConfig{name: "recipe (chunk 8)", initrd: img.recipe})
 	for i := 1; i <= *flagN; i++ {
@@ -37,7 +44,7 @@ func benchIO(img *images) ([]table, error) {
 			// reports whether it was honoured (BENCH ram1=native).
 			extra := []string{"brd.rd_nr=3", "bench.io", fmt.Sprintf("bench.mib=%d", *flagMiB)}
 			if c.chunk > 0 {
-				extra = append(extra, fmt.Sprintf("sandbox.chunk=%d", c.chunk))
+				extra = append(extra, fmt.Sprintf("sandbox.chunk=%d", c.chunk), "sandbox.store="+c.store)
 			}
 			name := fmt.Sprintf("io-%s-%d", strings.NewReplacer(" ", "", "(", "", ")", "").Replace(c.name), i)
 			con, err := img.boot(name, c.initrd.path, extra...)
@@ -47,20 +54,20 @@ func benchIO(img *images) ([]table, error) {
 			if err := c.record(name, con); err != nil {
 				return nil, err
 			}
-			logf("io %d/%d %-17s sandbox %.1f MiB/s, raw brd %.1f MiB/s, ext2 on brd %.1f MiB/s", i, *flagN, c.name, last(c.s["cow"]), last(c.s["raw"]), last(c.s["fs"]))
+			logf("io %d/%d %-20s sandbox %.1f MiB/s, raw brd %.1f MiB/s, ext2 on brd %.1f MiB/s", i, *flagN, c.name, last(c.s["cow"]), last(c.s["raw"]), last(c.s["fs"]))
 		}
 	}
 	return ioTables(cs), nil
 }
 
 func (c *ioConfig) record(name string, con console) error {
-	if !strings.Contains(con.text, "\nBENCH done") {
+	if !con.Contains("\nBENCH done") {
 		return fmt.Errorf("%s: the real init did not finish (no \"BENCH done\")%s", name, con.tail())
 	}
 	if c.chunk > 0 {
 		st, _ := con.value("state")
-		if !strings.Contains(st, fmt.Sprintf(` N %d"`, c.chunk)) {
-			return fmt.Errorf("%s: the snapshot table in state.json does not have chunk %d: %s", name, c.chunk, st)
+		if !strings.Contains(st, fmt.Sprintf(` %s %d"`, c.store, c.chunk)) {
+			return fmt.Errorf("%s: the snapshot table in state.json does not have store %s, chunk %d: %s", name, c.store, c.chunk, st)
 		}
 	}
 	n := float64(*flagMiB)

@@ -4,37 +4,44 @@
 //	go run ./bench [-n 5] [-md]   boot time, initramfs size, memory, our phases
 //	go run ./bench -io [-n 3]     sandbox write throughput and RAM cost per chunk size
 //
-// It only runs host tools (go, mke2fs, xorriso, cpio, gzip, apt-get, dpkg,
-// qemu-system-x86_64); scripts/bench.sh installs them first.
+// It boots Debian 12's cloud kernel from scripts/setup.sh's cache (-kernel
+// picks another), through internal/testvm, which builds the test root and
+// the CD the VM tests use too. It only runs host tools (go, mke2fs,
+// xorriso, cpio, gzip, apt-get, dpkg, qemu-system-x86_64);
+// scripts/bench.sh installs them first.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/sandbox-init/sandbox-init/internal/testvm"
 )
 
 var (
 	flagN       = flag.Int("n", 5, "boots per variant (the variants alternate, so noise hits both alike)")
 	flagIO      = flag.Bool("io", false, "measure sandbox write throughput per chunk size (-chunks) and raw brd instead of boot time")
 	flagChunks  = flag.String("chunks", "1,8,16,32", "chunk sizes in sectors for -io")
+	flagStores  = flag.String("stores", "PO", "snapshot stores for -io (sandbox.store): PO, N or PO,N")
 	flagMiB     = flag.Int("mib", 64, "MiB written by each dd in -io mode")
 	flagMD      = flag.Bool("md", false, "print the tables as Markdown")
 	flagTimeout = flag.Duration("timeout", 90*time.Second, "limit for one QEMU boot")
 	flagKeep    = flag.Bool("keep", false, "keep the work directory (images and every console log)")
+	flagKernel  = flag.String("kernel", testvm.Cloud12, "the kernel of the cache to boot: "+strings.Join(testvm.Kernels, ", ")+" ($SANDBOX_KERNEL_ROOT, a kernel tree, overrides it)")
 )
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io] [-md] [-mib M] [-timeout D] [-keep]\n")
+		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *flagN < 1 || *flagMiB < 1 {
+	if *flagN < 1 || *flagMiB < 1 || !slices.Contains(testvm.Kernels, *flagKernel) {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -45,7 +52,7 @@ func main() {
 }
 
 func run() error {
-	repo, err := repoRoot()
+	repo, err := testvm.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -84,33 +91,6 @@ func run() error {
 		fmt.Println()
 	}
 	return nil
-}
-
-// repoRoot finds the module root from the working directory, so both
-// "go run ./bench" at the root and scripts/bench.sh work.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && strings.Contains(string(b), "module github.com/sandbox-init/sandbox-init\n") {
-			return d, nil
-		}
-		if d == filepath.Dir(d) {
-			return "", fmt.Errorf("%s is not inside the sandbox-init repository", dir)
-		}
-	}
-}
-
-// cacheDir is the setup's cache folder (scripts/setup.sh): SANDBOX_CACHE or
-// REPO/.cache.
-func cacheDir(repo string) string {
-	if c := os.Getenv("SANDBOX_CACHE"); c != "" {
-		return c
-	}
-	return filepath.Join(repo, ".cache")
 }
 
 // loadavg is the host's 1-minute load average.

@@ -65,16 +65,17 @@ func build(dir string) error {
 		return err
 	}
 	built = env{dir: dir, cache: testvm.CacheDir(repo), kernels: map[string]kernelImages{}}
-	initBin := filepath.Join(dir, "init")
-	if err := mklive.BuildInit(repo, initBin); err != nil {
+	im, err := testvm.BuildImages(testvm.ImageSpec{Repo: repo, Dir: dir, GuestInit: guestInit, RootLabel: "testroot", CDLabel: "SANDBOXTEST"})
+	if err != nil {
 		return err
 	}
+	built.rootImage, built.cdISO = im.Root, im.CD
 	for _, name := range testvm.Kernels {
 		k, err := testvm.Kernel(built.cache, name)
 		if err != nil {
 			return err
 		}
-		rep, err := defaultInitramfs(k, filepath.Join(dir, "initramfs-"+name+".img"), nil)
+		rep, err := im.Initramfs(k, filepath.Join(dir, "initramfs-"+name+".img"), nil)
 		if err != nil {
 			return err
 		}
@@ -83,42 +84,13 @@ func build(dir string) error {
 	}
 	built.kernel = built.kernels[testvm.Cloud12].kernel
 	built.initramfs = built.kernels[testvm.Cloud12].initramfs
-	tree := filepath.Join(dir, "tree")
-	initTool, err := os.ReadFile(initBin)
-	if err != nil {
-		return err
-	}
-	if err := mklive.BusyboxTree(tree, "", map[string]string{
-		"sbin/init":        guestInit,
-		"bin/sandbox-init": string(initTool),
-	}); err != nil {
-		return err
-	}
-	img := filepath.Join(dir, "root.ext2")
-	if _, err := mklive.BuildRootImage(mklive.RootImageSpec{Tree: tree, Out: img, Label: "testroot"}); err != nil {
-		return err
-	}
-	iso := filepath.Join(dir, "cd.iso")
-	if err := dataISO(iso, "SANDBOXTEST", map[string]string{"initrd-ext2": img}); err != nil {
-		return err
-	}
-	built.rootImage, built.cdISO = img, iso
 	return nil
 }
 
 // defaultInitramfs builds the initramfs mklive makes by default for a
-// kernel (every driver it has), changed by edit.
+// kernel (every driver it has) with the test init, changed by edit.
 func defaultInitramfs(k mklive.Kernel, out string, edit func(*mklive.InitramfsSpec)) (mklive.InitramfsReport, error) {
-	d, err := k.Deps()
-	if err != nil {
-		return mklive.InitramfsReport{}, err
-	}
-	req, opt := mklive.DefaultModules(d)
-	spec := mklive.InitramfsSpec{Init: filepath.Join(built.dir, "init"), Kernel: k, Required: req, Optional: opt, Out: out}
-	if edit != nil {
-		edit(&spec)
-	}
-	return mklive.BuildInitramfs(spec)
+	return testvm.DefaultInitramfs(k, filepath.Join(built.dir, "init"), out, edit)
 }
 
 // guestInit is the test root's /sbin/init: it reports what the booted
@@ -131,20 +103,33 @@ echo "realinit: first line" >/dev/kmsg
 off() { sync; echo o >/proc/sysrq-trigger; while :; do :; done; }
 case "$guest" in
 fill)
-	# Write 256 KiB at a time, slowly enough for the watcher to see each
-	# level, until the sandbox breaks. Only shell builtins after the
-	# failure: exec'ing anything may need a read of the dead root.
+	# Write 256 KiB at a time, every $fillsleep seconds (0.2: slowly
+	# enough for a watcher that looks every 50 ms to see each level), until
+	# the COW store is full. With store N only shell builtins follow the
+	# failure: exec'ing anything may need a read of the dead root. With
+	# fillcheck set (store PO) the system must live on: read back the base
+	# and what was written, with the page cache dropped, and try a write.
+	echo kept-before-the-fill >/kept && sync
+	base=$(sha256sum /bin/busybox)
 	i=0
-	while [ $i -lt 64 ]; do
+	while [ $i -lt 160 ]; do
 		if ! dd if=/dev/urandom of=/fill$i bs=256K count=1 conv=fsync 2>/dev/null; then
 			echo "GUEST fillerror=$i"
 			break
 		fi
 		i=$((i + 1))
-		sleep 0.2
+		sleep ${fillsleep:-0.2}
 	done
 	sleep 2
 	read -r u </run/sandbox/usage.json && echo "GUEST usage=$u"
+	if [ -n "$fillcheck" ]; then
+		echo 3 >/proc/sys/vm/drop_caches
+		echo "GUEST kept=$(cat /kept 2>&1)"
+		[ "$(sha256sum /bin/busybox)" = "$base" ] && echo "GUEST basesame=yes" || echo "GUEST basesame=no"
+		echo "GUEST ls=$(ls / | wc -l)"
+		dd if=/dev/zero of=/more bs=64K count=1 conv=fsync 2>/dev/null && echo "GUEST newwrite=ok" || echo "GUEST newwrite=refused"
+		/bin/sandbox-init status | sed -n 's/^cow: /GUEST cowstatus=/p'
+	fi
 	echo "GUEST done"
 	off
 	;;
@@ -182,19 +167,7 @@ off
 `
 
 // dataISO writes a plain (non-bootable) ISO 9660 image holding files.
-func dataISO(out, label string, files map[string]string) error {
-	stage, err := os.MkdirTemp(filepath.Dir(out), "stage-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(stage)
-	for name, src := range files {
-		if err := os.Link(src, filepath.Join(stage, name)); err != nil {
-			return err
-		}
-	}
-	return mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", stage)
-}
+var dataISO = testvm.DataISO
 
 // vm describes one boot, by default a direct kernel boot of the cloud
 // kernel and its initramfs.
@@ -219,7 +192,7 @@ func bootVM(t *testing.T, v vm) console {
 	t.Helper()
 	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session}
 	if m.Timeout == 0 {
-		m.Timeout = 60 * time.Second
+		m.Timeout = 120 * time.Second // a loaded 2-core host: TCG boots slow down several times
 	}
 	if !v.noKernel {
 		name := v.kernel

@@ -1,13 +1,10 @@
 package testvm
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 
 // Machine is one boot.
 type Machine struct {
+	Name      string   // labels the logged console lines and errors; Boot: the test's name
 	Kernel    string   // vmlinuz for a direct kernel boot; "" boots the firmware (the drives' boot loader)
 	Initramfs string   // with Kernel
 	Append    []string // the kernel command line, with Kernel
@@ -31,14 +29,19 @@ type Machine struct {
 	// Session, when set, runs while the machine is up: it may type on the
 	// serial console or the keyboard and read the screen.
 	Session func(*Session)
+	// Line, when set, sees each serial console line as it arrives, with
+	// the QEMU process: to measure the host side at a point of the boot.
+	Line func(line string, p *Process)
 }
 
 // Session is a running machine, for Machine.Session.
 type Session struct {
-	T       testing.TB
-	vm      *qemu.VM
-	monitor string
-	timeout time.Duration
+	T        testing.TB // the test under Boot; nil under Run
+	*Process            // QEMU
+	vm       *qemu.VM
+	monitor  string
+	timeout  time.Duration
+	stopped  bool
 }
 
 // Expect waits until the serial console shows text.
@@ -54,125 +57,131 @@ func (s *Session) SendLine(line string) { _, _ = s.vm.Console.SendLine(line) }
 func (s *Session) Screen() (string, error) { return ScreenText(s.monitor) }
 
 // Stop ends the machine now.
-func (s *Session) Stop() { _ = s.vm.Kill() }
-
-// Console is what a boot showed.
-type Console struct {
-	Text   string // the serial console
-	Screen string // the VGA text screen when Machine.Screen was reached
+func (s *Session) Stop() {
+	s.stopped = true
+	_ = s.vm.Kill()
 }
 
 // Boot starts the machine and returns what it showed once it is gone. The
 // guest powers itself off, or Machine.Screen stops it.
 func Boot(t testing.TB, m Machine) Console {
 	t.Helper()
+	if m.Name == "" {
+		m.Name = t.Name()
+	}
+	c, exit, err := boot(m, t.TempDir(), t, t.Logf, func(err error) { t.Error(err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exit != nil {
+		t.Logf("VM exited with %v", exit)
+	}
+	return c
+}
+
+// Run is Boot outside of a test: it returns what the machine showed once
+// it is gone, and an error when QEMU could not start, failed, or was not
+// gone by Machine.Timeout (which Boot only logs). logf, when not nil, gets
+// the console's lines as they come and QEMU's command line at the end.
+func Run(m Machine, logf func(string, ...any)) (Console, error) {
+	if m.Name == "" {
+		m.Name = "vm"
+	}
+	dir, err := os.MkdirTemp("", "testvm-")
+	if err != nil {
+		return Console{}, err
+	}
+	defer os.RemoveAll(dir)
+	var errs []error
+	c, exit, err := boot(m, dir, nil, logf, func(err error) { errs = append(errs, err) })
+	if err != nil {
+		return c, err
+	}
+	return c, errors.Join(append(errs, exit)...)
+}
+
+// boot runs the machine with its sockets in dir. err is a failure to
+// start; exit is QEMU's failure when nothing stopped it on purpose; fail
+// gets what went wrong on the way (the screen not reached).
+func boot(m Machine, dir string, t testing.TB, logf func(string, ...any), fail func(error)) (c Console, exit, err error) {
 	if m.Timeout == 0 {
 		m.Timeout = 90 * time.Second
 	}
 	if m.MemoryMiB == 0 {
 		m.MemoryMiB = 512
 	}
+	s := &Session{T: t, Process: &Process{pidfile: filepath.Join(dir, "qemu.pid")},
+		monitor: filepath.Join(dir, "monitor.sock"), timeout: m.Timeout}
 	var out syncBuffer
+	fns, err := m.options(s, &out, logf)
+	if err != nil {
+		return c, nil, err
+	}
+	start := time.Now()
+	if s.vm, err = qemu.Start(qemu.ArchAMD64, fns...); err != nil {
+		return c, nil, fmt.Errorf("starting QEMU for %s: %w", m.Name, err)
+	}
+	if m.Screen != "" {
+		c.Screen = s.screenAt(m.Screen, fail)
+	}
+	if m.Session != nil {
+		m.Session(s)
+	}
+	werr := s.vm.Wait()
+	c.Text = out.String()
+	if logf != nil {
+		logf("QEMU command line to reproduce %s:\n%s", m.Name, s.vm.CmdlineQuoted())
+	}
+	switch {
+	case werr == nil || s.stopped || c.Contains("reboot: Power down"):
+		return c, nil, nil
+	case time.Since(start) >= m.Timeout:
+		return c, fmt.Errorf("%s: not gone after %v (%w)", m.Name, m.Timeout, werr), nil
+	}
+	return c, fmt.Errorf("%s: QEMU: %w", m.Name, werr), nil
+}
+
+// options are the machine's QEMU options, its monitor and pid file s's.
+func (m Machine) options(s *Session, out *syncBuffer, logf func(string, ...any)) ([]qemu.Fn, error) {
 	fns := []qemu.Fn{
 		qemu.WithQEMUCommand(fmt.Sprintf("qemu-system-x86_64 -m %d -no-reboot -smp 1", m.MemoryMiB)),
 		qemu.WithVMTimeout(m.Timeout),
-		qemu.WithSerialOutput(&out),
+		qemu.WithSerialOutput(out),
 	}
 	var args []string
 	for i, d := range m.Drives {
 		a, err := d.args(i)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		args = append(args, a...)
 	}
-	monitor := filepath.Join(t.TempDir(), "monitor.sock")
-	args = append(args, "-monitor", "unix:"+monitor+",server,nowait")
+	args = append(args, "-monitor", "unix:"+s.monitor+",server,nowait", "-pidfile", s.pidfile)
 	fns = append(fns, qemu.ArbitraryArgs(append(args, m.QEMU...)...))
 	if m.Kernel != "" {
 		fns = append(fns, qemu.WithKernel(m.Kernel), qemu.WithInitramfs(m.Initramfs), qemu.WithAppendKernel(m.Append...))
 	}
-	vm := qemu.StartT(t, t.Name(), qemu.ArchAMD64, fns...)
-	s := &Session{T: t, vm: vm, monitor: monitor, timeout: m.Timeout}
-	var c Console
-	if m.Screen != "" {
-		if err := s.Expect(m.Screen); err != nil {
-			t.Errorf("the console never showed %q: %v", m.Screen, err)
-		} else {
-			time.Sleep(300 * time.Millisecond) // let the screen catch up with the serial port
-			scr, err := s.Screen()
-			if err != nil {
-				t.Errorf("reading the screen: %v", err)
-			}
-			c.Screen = scr
-		}
-		s.Stop()
+	if logf != nil {
+		fns = append(fns, qemu.LogSerialByLine(qemu.DefaultPrint(m.Name, logf)))
 	}
-	if m.Session != nil {
-		m.Session(s)
+	if m.Line != nil {
+		fns = append(fns, qemu.LogSerialByLine(func(line string) { m.Line(line, s.Process) }))
 	}
-	err := vm.Wait()
-	c.Text = out.String()
-	if err != nil && m.Screen == "" && m.Session == nil && !strings.Contains(c.Text, "reboot: Power down") {
-		t.Logf("VM exited with %v", err)
-	}
-	return c
+	return fns, nil
 }
 
-// Value returns the value of the first "PREFIX key=value" line.
-func (c Console) Value(prefix, key string) (string, bool) {
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(prefix+" "+key) + `=(.*?)\r?$`)
-	m := re.FindStringSubmatch(c.Text)
-	if m == nil {
-		return "", false
+// screenAt waits for text on the serial console, reads the screen and
+// stops the machine.
+func (s *Session) screenAt(text string, fail func(error)) string {
+	defer s.Stop()
+	if err := s.Expect(text); err != nil {
+		fail(fmt.Errorf("the console never showed %q: %w", text, err))
+		return ""
 	}
-	return m[1], true
-}
-
-// Contains reports whether the serial console showed s.
-func (c Console) Contains(s string) bool { return strings.Contains(c.Text, s) }
-
-// Count is how many times the serial console showed s.
-func (c Console) Count(s string) int { return strings.Count(c.Text, s) }
-
-// KernelStamp returns the kernel timestamp, in seconds, of the first
-// console line matching re.
-func (c Console) KernelStamp(re string) (float64, bool) {
-	m := regexp.MustCompile(`\[\s*(\d+\.\d+)\] .*` + re).FindStringSubmatch(c.Text)
-	if m == nil {
-		return 0, false
+	time.Sleep(300 * time.Millisecond) // let the screen catch up with the serial port
+	scr, err := s.Screen()
+	if err != nil {
+		fail(fmt.Errorf("reading the screen: %w", err))
 	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	return f, err == nil
-}
-
-// InitCost is the init's own cost: from the kernel's "Run /init" to the
-// real init's first kmsg line ("realinit: first line").
-func (c Console) InitCost() (time.Duration, bool) {
-	run, ok1 := c.KernelStamp(`Run /init as init process`)
-	real, ok2 := c.KernelStamp(`realinit: first line`)
-	if !ok1 || !ok2 {
-		return 0, false
-	}
-	return time.Duration((real - run) * float64(time.Second)), true
-}
-
-// syncBuffer is a WriteCloser QEMU's output goes to while tests read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Close() error { return nil }
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	return scr
 }

@@ -1,8 +1,11 @@
 // Package testvm is the one harness of sandbox-init's VM tests and
-// benchmark: it finds the kernels scripts/setup.sh fetched, attaches the
-// test media to the bus a test names (IDE, SATA, virtio, USB, NVMe, SD), and
-// boots QEMU (TCG: KVM does not work on the machines this project is tested
-// on), returning what the serial console and the screen showed.
+// benchmark: it finds the kernels scripts/setup.sh fetched, builds the
+// images they boot (the static init, a kernel's initramfs, a busybox test
+// root with the caller's /sbin/init as an ext2 image on a data CD),
+// attaches the test media to the bus a test names (IDE, SATA, virtio, USB,
+// NVMe, SD), and boots QEMU (TCG: KVM does not work on the machines this
+// project is tested on), returning what the serial console and the screen
+// showed: Boot in a test, Run outside one.
 package testvm
 
 import (
