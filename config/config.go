@@ -47,8 +47,15 @@ type Config struct {
 	COWSize Size
 	// Chunk is the snapshot's chunk size in 512-byte sectors.
 	Chunk uint32
-	// Persistent selects the snapshot's P (true) or N (false) store.
+	// Persistent keeps the changes across boots on a disk COW store (the
+	// snapshot's P store, its header kept); otherwise every boot starts
+	// with an empty store.
 	Persistent bool
+	// Store is the snapshot's exception store: "PO" (persistent format
+	// with overflow: a full COW store refuses new writes and the rest
+	// stays readable) or "N" (the how-to's: a full store invalidates the
+	// snapshot and every read of / fails).
+	Store string
 	// Name is the device-mapper name of the snapshot (/dev/mapper/Name).
 	Name string
 
@@ -76,6 +83,7 @@ func Default() Config {
 		COW:     "ram0",
 		COWSize: Size{Percent: 50},
 		Chunk:   32, // 16 KiB: see the README's benchmark
+		Store:   "PO",
 		Name:    "sandbox",
 		FSType:  "auto",
 		Wait:    10 * time.Second,
@@ -188,6 +196,10 @@ func (c *Config) check(seen map[string]bool) error {
 	if c.Persistent && (c.COW == "ram0" || c.COW == "zram") {
 		return &ParamError{Key: Prefix + "persistent", Value: "P", Problem: "needs a COW device that survives a reboot, not " + c.COW,
 			Accepts: "sandbox.cow=/dev/<disk> with sandbox.persistent=P"}
+	}
+	if c.Persistent && c.Store == "N" {
+		return &ParamError{Key: Prefix + "store", Value: c.Store, Problem: "keeps nothing on the COW device, so sandbox.persistent=P cannot work",
+			Accepts: "sandbox.store=PO (the default) with sandbox.persistent=P"}
 	}
 	if c.Origin != "" && (seen[Prefix+"cd"] || seen[Prefix+"image"]) {
 		return &ParamError{Key: Prefix + "origin", Value: c.Origin, Problem: "takes the base from a block device, so sandbox.cd and sandbox.image would be ignored",

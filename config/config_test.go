@@ -17,7 +17,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("Parse of a line without sandbox.* = %+v, want the defaults %+v", c, Default())
 	}
 	d := Default()
-	if d.COW != "ram0" || d.Image != "/initrd-ext2" || d.CDMount != "/mnt2" || d.Persistent || d.Chunk != 32 || d.COWSize.Percent != 50 {
+	if d.COW != "ram0" || d.Image != "/initrd-ext2" || d.CDMount != "/mnt2" || d.Persistent || d.Store != "PO" || d.Chunk != 32 || d.COWSize.Percent != 50 {
 		t.Errorf("defaults drifted from the README: %+v", d)
 	}
 }
@@ -30,7 +30,7 @@ func TestParseAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", COW: "/dev/vdb",
-		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Name: "live", FSType: "ext4",
+		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Store: "PO", Name: "live", FSType: "ext4",
 		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot, ZAlgo: "lzo-rle", Watch: time.Second}
 	if c != want {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -104,6 +104,8 @@ func TestErrors(t *testing.T) {
 		{"sandbox.chunk=8 sandbox.chunk=16", []string{"given twice"}},
 		{"sandbox.chunk", []string{"has no value"}},
 		{"sandbox.persistent=P", []string{"survives a reboot"}},
+		{"sandbox.store=P", []string{"not a snapshot store", "PO"}},
+		{"sandbox.store=N sandbox.persistent=P sandbox.cow=/dev/sdb", []string{"sandbox.persistent=P cannot work"}},
 		{"sandbox.origin=/dev/sda sandbox.image=/x", []string{"either sandbox.origin or sandbox.cd/sandbox.image"}},
 		{"sandbox.origin=/dev/sda sandbox.cow=/dev/sda", []string{"origin device too"}},
 		{"init=relative", []string{"init=", "absolute path"}},

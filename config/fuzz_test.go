@@ -29,6 +29,9 @@ func FuzzParse(f *testing.F) {
 		if !strings.HasPrefix(c.Init, "/") || !strings.HasPrefix(c.Image, "/") || !strings.HasPrefix(c.CDMount, "/") {
 			t.Errorf("accepted relative paths: %+v", c)
 		}
+		if c.Store != "PO" && c.Store != "N" {
+			t.Errorf("accepted store %q", c.Store)
+		}
 		if c.Persistent && (c.COW == "ram0" || c.COW == "zram") {
 			t.Errorf("accepted a persistent RAM COW")
 		}

@@ -48,6 +48,7 @@ var params = []param{
 	}},
 	{"chunk", "a power of two from 1 to 2097152 (sectors of 512 bytes)", setChunk},
 	{"persistent", "N, P, 0, 1, no, yes, false or true", setPersistent},
+	{"store", "PO (a full COW store refuses new writes, the sandbox lives on) or N (the how-to's: a full store invalidates the snapshot)", setStore},
 	{"name", "1 to 127 characters of a-z A-Z 0-9 _ . -", setName},
 	{"fstype", "auto or a file system name such as ext2, ext4, squashfs", setFSType},
 	{"wait", "a duration from 0 to 10m: seconds (15) or with a unit (500ms, 2m)", func(c *Config, v string) error {
@@ -162,6 +163,15 @@ func setPersistent(c *Config, v string) error {
 		return errors.New("is not a yes/no value")
 	}
 	return nil
+}
+
+func setStore(c *Config, v string) error {
+	switch strings.ToUpper(v) {
+	case "PO", "N":
+		c.Store = strings.ToUpper(v)
+		return nil
+	}
+	return errors.New("is not a snapshot store")
 }
 
 // setName takes a device-mapper name: one that is also a file name under

@@ -13,7 +13,7 @@ import (
 func (c Config) Params() map[string]string {
 	p := map[string]string{
 		"cdmount": c.CDMount, "cow": c.COW, "cowsize": c.COWSize.String(),
-		"chunk": strconv.FormatUint(uint64(c.Chunk), 10), "persistent": "N", "name": c.Name,
+		"chunk": strconv.FormatUint(uint64(c.Chunk), 10), "persistent": "N", "store": c.Store, "name": c.Name,
 		"fstype": c.FSType, "wait": c.Wait.String(), "init": c.Init, "onfail": c.OnFail, "watch": c.Watch.String(),
 	}
 	if c.Persistent {

@@ -24,10 +24,13 @@ func (t Target) String() string {
 	return fmt.Sprintf("%d %d %s %s", t.Start, t.Length, t.Type, t.Params)
 }
 
-// Snapshot returns the how-to's target "0 SZ snapshot ORIGIN COW N|P CHUNK".
-// It refuses what the kernel would refuse, with the reason, so the user reads
-// a sentence rather than EINVAL.
-func Snapshot(sectors uint64, origin, cow string, persistent bool, chunk uint32) (Target, error) {
+// Snapshot returns the how-to's target "0 SZ snapshot ORIGIN COW STORE
+// CHUNK". store is the exception store (snapshot.rst): N (in memory; a full
+// COW store invalidates the snapshot), P (on the COW device, with a header)
+// or PO (P, and a full store only refuses new writes: status "Overflow").
+// It refuses what the kernel would refuse, with the reason, so the user
+// reads a sentence rather than EINVAL.
+func Snapshot(sectors uint64, origin, cow, store string, chunk uint32) (Target, error) {
 	switch {
 	case sectors == 0:
 		return Target{}, fmt.Errorf("origin %s is empty (0 sectors)", origin)
@@ -39,18 +42,16 @@ func Snapshot(sectors uint64, origin, cow string, persistent bool, chunk uint32)
 		return Target{}, fmt.Errorf("origin and COW are the same device %s", origin)
 	case chunk == 0 || chunk&(chunk-1) != 0:
 		return Target{}, fmt.Errorf("chunk size %d is not a power of two", chunk)
+	case store != "N" && store != "P" && store != "PO":
+		return Target{}, fmt.Errorf("exception store %q: want N, P or PO", store)
 	}
-	mode := "N"
-	if persistent {
-		mode = "P"
-	}
-	return Target{Length: sectors, Type: "snapshot", Params: fmt.Sprintf("%s %s %s %d", origin, cow, mode, chunk)}, nil
+	return Target{Length: sectors, Type: "snapshot", Params: fmt.Sprintf("%s %s %s %d", origin, cow, store, chunk)}, nil
 }
 
 // SnapshotStatus is a snapshot target's status line, decoded.
 type SnapshotStatus struct {
 	Invalid  bool   // the COW store overflowed or failed: the snapshot is dead
-	Overflow bool   // the kernel reports "Overflow" (snapshot-merge targets)
+	Overflow bool   // a PO store is full: new writes fail, reads work
 	Used     uint64 // sectors of the COW store in use, data and metadata
 	Total    uint64 // sectors of the COW store
 	Metadata uint64 // sectors used for metadata

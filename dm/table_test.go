@@ -7,16 +7,23 @@ import (
 
 func TestSnapshot(t *testing.T) {
 	// The how-to's table: "0 81920 snapshot /dev/loop0 /dev/ram0 N 1".
-	tg, err := Snapshot(81920, "/dev/loop0", "/dev/ram0", false, 1)
+	tg, err := Snapshot(81920, "/dev/loop0", "/dev/ram0", "N", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := tg.String(); got != "0 81920 snapshot /dev/loop0 /dev/ram0 N 1" {
 		t.Errorf("table = %q", got)
 	}
-	tg, _ = Snapshot(100, "/dev/sda1", "/dev/sdb", true, 16)
+	tg, _ = Snapshot(100, "/dev/sda1", "/dev/sdb", "P", 16)
 	if got := tg.String(); got != "0 100 snapshot /dev/sda1 /dev/sdb P 16" {
 		t.Errorf("persistent table = %q", got)
+	}
+	tg, _ = Snapshot(100, "/dev/loop0", "/dev/ram0", "PO", 32)
+	if got := tg.String(); got != "0 100 snapshot /dev/loop0 /dev/ram0 PO 32" {
+		t.Errorf("overflow table = %q", got)
+	}
+	if _, err := Snapshot(100, "/dev/loop0", "/dev/ram0", "NO", 32); err == nil {
+		t.Errorf("store NO was accepted")
 	}
 	for _, bad := range []struct {
 		sectors     uint64
@@ -31,7 +38,7 @@ func TestSnapshot(t *testing.T) {
 		{8, "/dev/a b", "/dev/ram0", 8, "spaces"},
 		{8, "", "/dev/ram0", 8, "origin and a COW"},
 	} {
-		if _, err := Snapshot(bad.sectors, bad.origin, bad.cow, false, bad.chunk); err == nil || !strings.Contains(err.Error(), bad.want) {
+		if _, err := Snapshot(bad.sectors, bad.origin, bad.cow, "N", bad.chunk); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("Snapshot(%+v) = %v, want an error with %q", bad, err, bad.want)
 		}
 	}

@@ -128,27 +128,7 @@ func rescueShell(log *logger) bool {
 		fmt.Fprintf(w, "  no shell in this initramfs (rebuild it with a shell to get one)\n")
 		return false
 	}
-	fg := ""
-	if b, err := os.ReadFile("/sys/class/tty/tty0/active"); err == nil {
-		fg = strings.TrimSpace(string(b))
-	}
-	var vtcons []string
-	names, _ := filepath.Glob("/sys/class/vtconsole/vtcon*/name")
-	for _, n := range names {
-		if b, err := os.ReadFile(n); err == nil {
-			vtcons = append(vtcons, string(b))
-		}
-	}
-	log.mu.Lock()
-	consoles := log.consoles
-	log.mu.Unlock()
-	var ttys []*os.File
-	var where []string
-	for _, p := range shellPlaces(consoles, fg, hasScreen(vtcons)) {
-		if tty, err := os.OpenFile(p.path, os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
-			ttys, where = append(ttys, tty), append(where, p.where)
-		}
-	}
+	ttys, where := shellTerminals(log)
 	fmt.Fprintf(w, "  action: shell (exit the shell to power off)\n")
 	switch len(ttys) {
 	case 0: // not even /dev/console: PID 1's own stdin, as before
@@ -205,6 +185,32 @@ func rescueShell(log *logger) bool {
 		tty.Close()
 	}
 	return len(cmds) > 0
+}
+
+// shellTerminals opens the terminals the rescue shells run on
+// (shellPlaces: the screen's foreground VT, the serial console), and says
+// where each is for the message.
+func shellTerminals(log *logger) (ttys []*os.File, where []string) {
+	fg := ""
+	if b, err := os.ReadFile("/sys/class/tty/tty0/active"); err == nil {
+		fg = strings.TrimSpace(string(b))
+	}
+	var vtcons []string
+	names, _ := filepath.Glob("/sys/class/vtconsole/vtcon*/name")
+	for _, n := range names {
+		if b, err := os.ReadFile(n); err == nil {
+			vtcons = append(vtcons, string(b))
+		}
+	}
+	log.mu.Lock()
+	consoles := log.consoles
+	log.mu.Unlock()
+	for _, p := range shellPlaces(consoles, fg, hasScreen(vtcons)) {
+		if tty, err := os.OpenFile(p.path, os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
+			ttys, where = append(ttys, tty), append(where, p.where)
+		}
+	}
+	return ttys, where
 }
 
 // unwrapAll flattens errors.Join trees so each problem gets its own line.

@@ -44,6 +44,15 @@ func (s *sandbox) prepareCOW() error {
 	if sectors < least {
 		return &bootError{Device: dev, Err: fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk), Hint: "use a larger COW device (sandbox.cowsize=) or a smaller sandbox.chunk="}
 	}
+	// A PO store keeps its exceptions on the COW device, behind a header:
+	// on a disk, an earlier boot's store would come back. Unless
+	// sandbox.persistent asks for that, clear the header (a RAM disk is
+	// new, zeros already) so the store starts empty.
+	if s.cfg.Store != "N" && !s.cfg.Persistent && dev != "/dev/ram0" && dev != "/dev/zram0" {
+		if err := mountutil.ZeroStart(dev, int(s.cfg.Chunk)*512); err != nil {
+			return &bootError{Device: dev, Err: err, Hint: "the COW disk must be writable: it is scratch space"}
+		}
+	}
 	s.state.COW = dev
 	s.state.COWBytes = sectors * 512
 	return nil
@@ -76,7 +85,7 @@ func (s *sandbox) makeSnapshot() error {
 	if err != nil {
 		return &bootError{Device: s.state.Origin, Err: err}
 	}
-	t, err := dm.Snapshot(size, s.state.Origin, s.state.COW, s.cfg.Persistent, s.cfg.Chunk)
+	t, err := dm.Snapshot(size, s.state.Origin, s.state.COW, s.cfg.Store, s.cfg.Chunk)
 	if err != nil {
 		return &bootError{Device: s.state.Origin, Err: err, Hint: "check sandbox.chunk= and sandbox.cow="}
 	}

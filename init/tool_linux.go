@@ -55,9 +55,12 @@ func tool(args []string) int {
 				fmt.Fprintln(os.Stderr, "sandbox-init:", err)
 				return 1
 			}
-			if st.Invalid || st.Overflow {
-				fmt.Println("cow: INVALID (the COW store overflowed; writes fail)")
-			} else {
+			switch {
+			case st.Invalid:
+				fmt.Println("cow: INVALID (the COW store filled up: every read and write of / fails)")
+			case st.Overflow:
+				fmt.Println("cow: FULL (new writes fail; what is there reads fine)")
+			default:
 				fmt.Printf("cow: %.1f%% used (%d of %d sectors, %d metadata)\n", st.Percent(), st.Used, st.Total, st.Metadata)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -134,31 +135,20 @@ type usage struct {
 	TotalSectors    uint64  `json:"total_sectors"`
 	MetadataSectors uint64  `json:"metadata_sectors"`
 	Percent         float64 `json:"percent"`
-	Invalid         bool    `json:"invalid"`
+	Invalid         bool    `json:"invalid"`  // an N store filled: the snapshot is dead
+	Overflow        bool    `json:"overflow"` // a PO store filled: new writes fail, reads work
 	Uptime          float64 `json:"uptime_s"`
 }
 
 // watch is "sandbox-init watch NAME EVERY [CONSOLES]": CONSOLES are the
 // active consoles, "tty0,ttyS0", that its warnings must reach.
 func watch(args []string) int {
-	badArgs := func() int {
-		fmt.Fprintln(os.Stderr, "usage: sandbox-init watch NAME INTERVAL [CONSOLES]\n(PID 1 starts it with fds 3, 4, 5 open on /dev, /proc, /run/sandbox; not for use by hand)")
-		return 2
-	}
 	if len(args) != 2 && len(args) != 3 {
-		return badArgs()
+		return watchUsage()
 	}
-	name := args[0]
 	every, err := time.ParseDuration(args[1])
 	if err != nil || every <= 0 {
-		return badArgs()
-	}
-	openat := func(dir int, name string, flag int) *os.File {
-		fd, err := unix.Openat(dir, name, flag|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil
-		}
-		return os.NewFile(uintptr(fd), name)
+		return watchUsage()
 	}
 	// The watcher logs as PID 1 does, with the same code: to kmsg at the
 	// line's level, and straight to every active console when the kernel
@@ -170,50 +160,152 @@ func watch(args []string) int {
 	log := newLogger(os.Stdout)
 	log.attach(fdDev, fdProc, consoles)
 	log.learnClock()
-	say := log.logf
-	var ctl *dm.Client // device-mapper's node appears when dm-mod loads
-	seen := false      // the snapshot has existed
-	next := 0
+	w := &watcher{name: args[0], every: every, say: log.logf}
 	for {
-		if ctl == nil {
-			if f := openat(fdDev, "mapper/control", unix.O_RDWR); f != nil {
-				ctl = dm.NewClient(f)
-			} else {
-				time.Sleep(every)
-				continue
-			}
+		sleep, done := w.look()
+		if done {
+			return w.exit
 		}
-		ts, err := ctl.Status(name)
-		if errors.Is(err, unix.ENXIO) {
-			if seen {
-				return 0 // the snapshot was removed: nothing left to watch
-			}
-			time.Sleep(every) // not made yet
-			continue
-		}
-		seen = seen || err == nil
-		if err == nil && len(ts) == 1 {
-			st, perr := dm.ParseSnapshotStatus(ts[0].Params)
-			if perr == nil {
-				u := usage{UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(), Invalid: st.Invalid || st.Overflow,
-					Uptime: float64(uptime().Milliseconds()) / 1000}
-				writeUsage(u)
-				if u.Invalid {
-					say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
-						"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time.", name)
-					return 1
-				}
-				for next < len(thresholds) && u.Percent >= thresholds[next] {
-					say(levelWarn, "WARNING: COW store %.0f%% full (%s of %s): when it is full the sandbox dies; save your work outside it",
-						thresholds[next], config.HumanBytes(st.Used*512), config.HumanBytes(st.Total*512))
-					next++
-				}
-			}
-		}
-		time.Sleep(every)
+		time.Sleep(sleep)
 	}
 }
 
+func watchUsage() int {
+	fmt.Fprintln(os.Stderr, "usage: sandbox-init watch NAME INTERVAL [CONSOLES]\n(PID 1 starts it with fds 3, 4, 5 open on /dev, /proc, /run/sandbox; not for use by hand)")
+	return 2
+}
+
+// watcher is the COW watcher's state between two looks.
+type watcher struct {
+	name  string
+	every time.Duration
+	say   func(level int, format string, args ...any)
+	ctl   *dm.Client // device-mapper's node appears when dm-mod loads
+	seen  bool       // the snapshot has existed
+	full  bool       // the overflow was reported
+	next  int        // the next warning level, an index in thresholds
+	fill  fillRate
+	exit  int // the exit status once done
+}
+
+// look reads the snapshot's status once, writes usage.json, says what
+// needs saying, and returns how long to sleep, or done.
+func (w *watcher) look() (sleep time.Duration, done bool) {
+	if w.ctl == nil {
+		fd, err := unix.Openat(fdDev, "mapper/control", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return w.every, false
+		}
+		w.ctl = dm.NewClient(os.NewFile(uintptr(fd), "control"))
+	}
+	ts, err := w.ctl.Status(w.name)
+	if errors.Is(err, unix.ENXIO) {
+		// Not made yet; or removed, and nothing is left to watch.
+		return w.every, w.seen
+	}
+	if err != nil || len(ts) != 1 {
+		return w.every, false
+	}
+	if !w.seen {
+		// The boot is past its slow part: leave SCHED_IDLE (started so
+		// to keep the boot fast), or a busy writer, which is what fills
+		// the store, would starve the watcher.
+		normalPriority()
+		w.seen = true
+	}
+	st, err := dm.ParseSnapshotStatus(ts[0].Params)
+	if err != nil {
+		return w.every, false
+	}
+	now := time.Now()
+	writeUsage(usage{UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
+		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(uptime().Milliseconds()) / 1000})
+	switch {
+	case st.Invalid:
+		w.say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
+			"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time "+
+			"(sandbox.store=PO, the default, keeps a full sandbox readable).", w.name)
+		w.exit = 1
+		return 0, true
+	case st.Overflow:
+		if !w.full {
+			w.say(levelFail, "ALERT: the COW store is FULL: the sandbox %s refuses new writes (they fail with an I/O error); "+
+				"what was written and the base still read fine. Save your work to another disk, then power off; "+
+				"give sandbox.cowsize= more room next time.", w.name)
+			w.full, w.next = true, len(thresholds) // the levels below full are moot now
+		}
+		return w.every, false
+	}
+	for w.next < len(thresholds) && st.Percent() >= thresholds[w.next] {
+		w.say(levelWarn, "WARNING: COW store %.0f%% full (%s of %s): when it is full, writes to / fail; save your work outside it",
+			thresholds[w.next], config.HumanBytes(st.Used*512), config.HumanBytes(st.Total*512))
+		w.next++
+	}
+	level := 100.0
+	if w.next < len(thresholds) {
+		level = thresholds[w.next]
+	}
+	return nextLook(w.every, st.Used, st.Total, w.fill.add(now, st.Used), level), false
+}
+
+// normalPriority puts every thread of the watcher back in the normal
+// scheduling class: SCHED_IDLE is per thread, and each of the Go runtime's
+// threads inherited it.
+func normalPriority() {
+	fd, err := unix.Openat(fdProc, "self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	dir := os.NewFile(uintptr(fd), "task")
+	defer dir.Close()
+	tids, _ := dir.Readdirnames(-1)
+	for _, t := range tids {
+		if tid, err := strconv.Atoi(t); err == nil {
+			_ = unix.SchedSetAttr(tid, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}, 0)
+		}
+	}
+}
+
+// fillRate measures how fast the COW store fills, in sectors a second, over
+// the last second or more of looks: the store grows in bursts (exceptions
+// are allocated as writes reach the device), so two close looks can show
+// no growth while the writer is at full speed.
+type fillRate struct {
+	t    []time.Time
+	used []uint64
+}
+
+// add records a look and returns the rate.
+func (f *fillRate) add(t time.Time, used uint64) float64 {
+	f.t, f.used = append(f.t, t), append(f.used, used)
+	// Keep the newest look older than a second, and the ones after it.
+	for len(f.t) > 2 && t.Sub(f.t[1]) >= time.Second {
+		f.t, f.used = f.t[1:], f.used[1:]
+	}
+	dt := t.Sub(f.t[0]).Seconds()
+	if dt <= 0 || used <= f.used[0] {
+		return 0
+	}
+	return float64(used-f.used[0]) / dt
+}
+
+// nextLook is how long the watcher sleeps before it looks again: its
+// interval, or less when the store fills fast enough to reach the next
+// warning level (level, in percent) sooner, so a fast writer cannot jump
+// past 90% and 95% between two looks: a third of the time the current rate
+// (sectors a second) needs to get there, at least 10 ms.
+func nextLook(every time.Duration, used, total uint64, rate, level float64) time.Duration {
+	const least = 10 * time.Millisecond
+	if rate <= 0 || total == 0 {
+		return every
+	}
+	target := level / 100 * float64(total)
+	if float64(used) >= target {
+		return least
+	}
+	d := time.Duration((target - float64(used)) / rate / 3 * float64(time.Second))
+	return max(least, min(every, d))
+}
 
 // writeUsage replaces usage.json atomically, so readers never see half.
 func writeUsage(u usage) {

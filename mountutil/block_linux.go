@@ -56,3 +56,18 @@ func SetReadOnly(dev string) error {
 		return unix.IoctlSetPointerInt(fd, unix.BLKROSET, 1)
 	})
 }
+
+// ZeroStart writes n zero bytes at the start of a block device and flushes
+// them: it clears a header (a snapshot store's) so that nothing from an
+// earlier use is found again.
+func ZeroStart(dev string, n int) error {
+	f, err := os.OpenFile(dev, os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, n), 0); err != nil {
+		return fmt.Errorf("clear the first %d bytes of %s: %w", n, dev, err)
+	}
+	return f.Sync()
+}

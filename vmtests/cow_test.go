@@ -7,14 +7,58 @@ import (
 	"testing"
 )
 
-// TestCOWExhaustion fills a small COW store past its end. The watcher must
-// warn at 80, 90 and 95% before the snapshot dies, say clearly that it is
-// invalid, and the base (a writable disk here) must be byte-for-byte intact.
+// TestCOWExhaustion fills a small COW store past its end with the default
+// store, PO, and a writer at a few MiB/s: it crosses 80, 90 and 95% within
+// one of the watcher's 1 s intervals, so the watcher must look sooner. The
+// watcher must warn at 80, 90 and 95% before the writes fail, say the store
+// is full, and the system must live on: the base and what was written read
+// back (page cache dropped), new writes are refused, the machine powers off
+// cleanly, and the base disk is byte-for-byte intact.
 func TestCOWExhaustion(t *testing.T) {
 	t.Parallel()
 	disk, before := writableBase(t)
 	c := bootVM(t, vm{
-		append: []string{"sandbox.origin=/dev/sda", "sandbox.cowsize=8M", "sandbox.watch=50ms", "guest=fill"},
+		append: []string{"sandbox.origin=/dev/sda", "sandbox.cowsize=12M", "guest=fill", "fillsleep=0.05", "fillcheck=1"},
+		qemu:   []string{"-drive", "file=" + disk + ",format=raw,if=ide"},
+	})
+	expectMarks(t, c,
+		"sandbox-init: WARNING: COW store 80% full",
+		"sandbox-init: WARNING: COW store 90% full",
+		"sandbox-init: WARNING: COW store 95% full",
+		"sandbox-init: ALERT: the COW store is FULL")
+	c.mustGuest(t, "fillerror")
+	for key, want := range map[string]string{"kept": "kept-before-the-fill", "basesame": "yes", "newwrite": "refused"} {
+		if got := c.mustGuest(t, key); got != want {
+			t.Errorf("after the overflow, %s = %q, want %q", key, got, want)
+		}
+	}
+	if got := c.mustGuest(t, "cowstatus"); !strings.HasPrefix(got, "FULL") {
+		t.Errorf("sandbox-init status says cow: %q", got)
+	}
+	if u := c.mustGuest(t, "usage"); !strings.Contains(u, `"overflow":true`) || !strings.Contains(u, `"invalid":false`) {
+		t.Errorf("usage.json = %s", u)
+	}
+	for _, bad := range []string{"Kernel panic", "Attempted to kill init", "INVALID"} {
+		if c.contains(bad) {
+			t.Errorf("console shows %q", bad)
+		}
+	}
+	if !c.contains("GUEST done") || !c.contains("reboot: Power down") {
+		t.Errorf("the system did not live on to a clean power-off")
+	}
+	if after := sha256File(t, disk); after != before {
+		t.Fatalf("the base disk changed")
+	}
+}
+
+// TestCOWExhaustionN: the how-to's N store, chosen with sandbox.store=N,
+// dies when full: the warnings still come first, then the alert that the
+// snapshot is invalid; the base is intact.
+func TestCOWExhaustionN(t *testing.T) {
+	t.Parallel()
+	disk, before := writableBase(t)
+	c := bootVM(t, vm{
+		append: []string{"sandbox.origin=/dev/sda", "sandbox.cowsize=8M", "sandbox.store=N", "sandbox.watch=50ms", "guest=fill"},
 		qemu:   []string{"-drive", "file=" + disk + ",format=raw,if=ide"},
 	})
 	marks := []string{
@@ -23,6 +67,18 @@ func TestCOWExhaustion(t *testing.T) {
 		"sandbox-init: WARNING: COW store 95% full",
 		"sandbox-init: ALERT: the COW store is full and the snapshot sandbox is INVALID",
 	}
+	expectMarks(t, c, marks...)
+	if i := strings.Index(c.Text, "GUEST fillerror="); i >= 0 && i < strings.Index(c.Text, marks[0]) {
+		t.Errorf("the writes failed before the first warning")
+	}
+	if after := sha256File(t, disk); after != before {
+		t.Fatalf("the base disk changed")
+	}
+}
+
+// expectMarks checks that the console shows each mark, in order.
+func expectMarks(t *testing.T, c console, marks ...string) {
+	t.Helper()
 	last := -1
 	for _, m := range marks {
 		i := strings.Index(c.Text, m)
@@ -34,12 +90,6 @@ func TestCOWExhaustion(t *testing.T) {
 			t.Errorf("%q came out of order", m)
 		}
 		last = i
-	}
-	if i := strings.Index(c.Text, "GUEST fillerror="); i >= 0 && i < strings.Index(c.Text, marks[0]) {
-		t.Errorf("the writes failed before the first warning")
-	}
-	if after := sha256File(t, disk); after != before {
-		t.Fatalf("the base disk changed")
 	}
 }
 
@@ -59,7 +109,7 @@ func TestZramCOW(t *testing.T) {
 	if got := c.mustGuest(t, "cow"); !strings.Contains(got, "of 131072 sectors") {
 		t.Errorf("cow = %q, want a 64 MiB store", got)
 	}
-	if !c.contains("sandbox-init: COW store: zram, 64M") {
+	if !c.contains("sandbox-init: COW store: zram, 64 MiB") {
 		t.Errorf("the COW size was not logged")
 	}
 }
@@ -81,8 +131,8 @@ func TestPersistentCOW(t *testing.T) {
 	if got := c.mustGuest(t, "persisted"); got != "kept across boots" {
 		t.Fatalf("first boot: persisted = %q", got)
 	}
-	if !c.contains(" snapshot /dev/loop0 /dev/sda P 32") {
-		t.Errorf("first boot did not make a P snapshot")
+	if !c.contains(" snapshot /dev/loop0 /dev/sda PO 32") {
+		t.Errorf("first boot did not make a persistent (PO) snapshot")
 	}
 	c = bootVM(t, vm{append: append(args, "guest=persist-read"), qemu: drives})
 	if got := c.mustGuest(t, "persisted"); got != "kept across boots" {

@@ -33,3 +33,40 @@ func TestRescueShell(t *testing.T) {
 		}
 	}
 }
+
+// TestRescueShellStops: busybox's reboot, poweroff and halt in the rescue
+// shell signal PID 1 (SIGTERM, SIGUSR2, SIGUSR1), which Go would otherwise
+// exit on: a kernel panic. Each must do what it says.
+func TestRescueShellStops(t *testing.T) {
+	rep := initramfsWith(t, func(s *mklive.InitramfsSpec) { s.Shell = mklive.BusyboxBinary })
+	for _, tc := range []struct{ cmd, want string }{
+		{"reboot", "reboot: Restarting system"},
+		{"poweroff", "reboot: Power down"},
+		{"halt", "reboot: System halted"},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			t.Parallel()
+			c := bootVM(t, vm{initramfs: rep.Path, timeout: 90 * time.Second,
+				append: []string{"sandbox.chunk=3", "sandbox.onfail=shell"},
+				session: func(s *testvm.Session) {
+					defer s.Stop() // halt leaves the machine on
+					if err := s.Expect("(sandbox-init rescue) # "); err != nil {
+						t.Errorf("no rescue shell prompt: %v", err)
+						return
+					}
+					s.SendLine(tc.cmd)
+					if err := s.Expect(tc.want); err != nil {
+						t.Errorf("%s did not end in %q: %v", tc.cmd, tc.want, err)
+					}
+				}})
+			for _, bad := range []string{"Kernel panic", "Attempted to kill init"} {
+				if c.Contains(bad) {
+					t.Errorf("console shows %q", bad)
+				}
+			}
+			if !c.Contains("sandbox-init: ") || !strings.Contains(c.Text, "received: "+tc.cmd) {
+				t.Errorf("sandbox-init did not say it got the signal for %s", tc.cmd)
+			}
+		})
+	}
+}
