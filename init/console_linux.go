@@ -72,13 +72,12 @@ func shellPlaces(consoles []string, fgVT string, screen bool) []shellPlace {
 		out = append(out, shellPlace{"/dev/" + c, c + " (the screen)"})
 		break
 	}
+	// The serial port by its own name, never /dev/console: a shell there
+	// gets no controlling terminal (the kernel refuses /dev/console as
+	// one), so Ctrl-C would not reach the command it runs.
 	for i := len(consoles) - 1; i >= 0; i-- {
 		if c := consoles[i]; !isVT(c) {
-			p := shellPlace{"/dev/" + c, c}
-			if i == len(consoles)-1 {
-				p.path = "/dev/console"
-			}
-			return append(out, p)
+			return append(out, shellPlace{"/dev/" + c, c})
 		}
 	}
 	if len(out) == 0 {

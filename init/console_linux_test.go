@@ -38,19 +38,19 @@ func TestShellPlaces(t *testing.T) {
 		want     []shellPlace
 	}{
 		// A PC with a monitor and a serial port: both.
-		{[]string{"tty0", "ttyS0"}, "tty1", false, []shellPlace{{"/dev/tty1", "tty1 (the screen)"}, {"/dev/console", "ttyS0"}}},
-		{[]string{"tty0", "ttyS0"}, "tty3", false, []shellPlace{{"/dev/tty3", "tty3 (the screen)"}, {"/dev/console", "ttyS0"}}},
-		{[]string{"tty0", "ttyS0"}, "", false, []shellPlace{{"/dev/tty1", "tty1 (the screen)"}, {"/dev/console", "ttyS0"}}},
+		{[]string{"tty0", "ttyS0"}, "tty1", false, []shellPlace{{"/dev/tty1", "tty1 (the screen)"}, {"/dev/ttyS0", "ttyS0"}}},
+		{[]string{"tty0", "ttyS0"}, "tty3", false, []shellPlace{{"/dev/tty3", "tty3 (the screen)"}, {"/dev/ttyS0", "ttyS0"}}},
+		{[]string{"tty0", "ttyS0"}, "", false, []shellPlace{{"/dev/tty1", "tty1 (the screen)"}, {"/dev/ttyS0", "ttyS0"}}},
 		// /dev/console is the screen: the serial port by its own name.
 		{[]string{"ttyS0", "tty0"}, "tty1", false, []shellPlace{{"/dev/tty1", "tty1 (the screen)"}, {"/dev/ttyS0", "ttyS0"}}},
 		{[]string{"ttyS0", "tty2"}, "tty1", false, []shellPlace{{"/dev/tty2", "tty2 (the screen)"}, {"/dev/ttyS0", "ttyS0"}}},
 		// One console.
 		{[]string{"tty0"}, "garbage", false, []shellPlace{{"/dev/tty1", "tty1 (the screen)"}}},
-		{[]string{"ttyS0"}, "tty1", false, []shellPlace{{"/dev/console", "ttyS0"}}},
-		{[]string{"hvc0", "ttyS1"}, "", false, []shellPlace{{"/dev/console", "ttyS1"}}},
+		{[]string{"ttyS0"}, "tty1", false, []shellPlace{{"/dev/ttyS0", "ttyS0"}}},
+		{[]string{"hvc0", "ttyS1"}, "", false, []shellPlace{{"/dev/ttyS1", "ttyS1"}}},
 		{nil, "", false, []shellPlace{{"/dev/console", "the console"}}},
 		// No display: the VT leads nowhere.
-		{[]string{"tty0", "ttyS0"}, "tty1", true, []shellPlace{{"/dev/console", "ttyS0"}}},
+		{[]string{"tty0", "ttyS0"}, "tty1", true, []shellPlace{{"/dev/ttyS0", "ttyS0"}}},
 		{[]string{"ttyS0", "tty0"}, "tty1", true, []shellPlace{{"/dev/ttyS0", "ttyS0"}}},
 		{[]string{"tty0"}, "tty1", true, []shellPlace{{"/dev/console", "tty0"}}},
 	} {
