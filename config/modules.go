@@ -26,8 +26,9 @@ var (
 
 // RootFSModules are the file systems a root image may hold, as modules:
 // mklive builds ext2 or ext4 images, and ext4 mounts both. Debian's cloud
-// kernel has ext4 built in, its standard kernel as a module.
-var RootFSModules = []string{"ext4"}
+// kernel has ext4 built in, its standard kernel as a module. squashfs
+// holds the compressed container (LiveOS/squashfs.img) around the image.
+var RootFSModules = []string{"ext4", "squashfs"}
 
 // diskDrivers is everything that can bring a disk or a CD.
 func diskDrivers() []string {

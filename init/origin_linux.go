@@ -62,6 +62,9 @@ func (s *sandbox) attachImage() error {
 	if !st.Mode().IsRegular() {
 		return &bootError{Device: cd, Err: fmt.Errorf("%s on the CD is not a regular file", s.cfg.Image), Hint: "set sandbox.image= to the root image file"}
 	}
+	if isSquashfs(image) {
+		return s.attachContainer(image)
+	}
 	loop, err := mountutil.LoopAttach(image)
 	if err != nil {
 		return &bootError{Device: s.cfg.Image, Err: err, Hint: "loop needs the loop module; the image must be a file of at least 1 KiB"}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"golang.org/x/sys/unix"
@@ -142,7 +143,14 @@ func (s *sandbox) mountRoot() error {
 		return &bootError{Device: s.state.Device, Err: fmt.Errorf("%s mounted read-only: it cannot be written", fstype), Hint: "the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'"}
 	}
 	s.state.FSType = fstype
-	s.log.Printf("%s mounted read-write on %s (%s)", s.state.Device, newRoot, fstype)
+	s.state.RootFreeBytes = sfs.Bavail * uint64(sfs.Bsize)
+	s.log.Printf("%s mounted read-write on %s (%s, %s free)", s.state.Device, newRoot, fstype, config.HumanBytes(s.state.RootFreeBytes))
+	if s.state.RootFreeBytes < s.state.COWBytes {
+		// What the user can write is the smaller of the two: say which.
+		s.log.Warnf("WARNING: the root file system has %s free, less than the COW store's %s: writes to / stop there (No space left on device); "+
+			"mklive's Live CDs give the image room (a sparse image in a compressed container)",
+			config.HumanBytes(s.state.RootFreeBytes), config.HumanBytes(s.state.COWBytes))
+	}
 	return nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
+	"golang.org/x/sys/unix"
 )
 
 // tool runs when sandbox-init is started as an ordinary command in the
@@ -46,6 +48,10 @@ func tool(args []string) int {
 	}
 	for _, t := range table {
 		fmt.Printf("table: %s\n", t)
+	}
+	var sfs unix.Statfs_t
+	if unix.Statfs("/", &sfs) == nil {
+		fmt.Printf("root: %s free of %s\n", config.HumanBytes(sfs.Bavail*uint64(sfs.Bsize)), config.HumanBytes(sfs.Blocks*uint64(sfs.Bsize)))
 	}
 	for _, t := range status {
 		fmt.Printf("status: %s\n", t)

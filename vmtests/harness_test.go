@@ -150,6 +150,7 @@ esac
 echo "GUEST pid=$$"
 echo "GUEST root=$(awk '$2 == "/" {print $1, $3, substr($4, 1, 2)}' /proc/mounts)"
 echo "GUEST cd=$(awk '$2 == "/mnt2" {print $1, $3, substr($4, 1, 2)}' /proc/mounts)"
+echo "GUEST live=$(awk '$3 == "squashfs" {print $2}' /proc/mounts)"
 echo "GUEST initramfs_init=$(test -e /init && echo present || echo gone)"
 echo "GUEST shmem_kb=$(awk '/^Shmem:/ {print $2}' /proc/meminfo)"
 echo "GUEST slaves=$(ls /sys/block/dm-0/slaves | tr '\n' ' ')"
