@@ -8,12 +8,19 @@ const DemoInit = `#!/bin/sh
 export PATH=/bin HOME=/root
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "sandbox-init demo: the real init runs as PID $$"
+# The base image on the CD: /initrd-ext2, or the compressed container
+# the kernel command line names.
+base=/mnt2/initrd-ext2
+for w in $(cat /proc/cmdline); do
+	case "$w" in sandbox.image=*) base="/mnt2${w#sandbox.image=}" ;; esac
+done
 say "the root file system is the device-mapper snapshot"
-grep -E ' / | /mnt2 ' /proc/mounts
+grep -E ' / | /mnt2 | squashfs ' /proc/mounts
+df -h /
 say "the snapshot, read back from the kernel"
 sandbox-init status
-say "the base image on the CD, before any write"
-before=$(sha256sum /mnt2/initrd-ext2 | cut -d' ' -f1)
+say "the base image on the CD ($base), before any write"
+before=$(sha256sum "$base" | cut -d' ' -f1)
 echo "sha256 $before"
 say "writing into the sandbox: a file, and 8 MiB of data"
 echo "written at $(cat /proc/uptime | cut -d' ' -f1)s of uptime" >/root/hello.txt
@@ -22,7 +29,7 @@ dd if=/dev/urandom of=/root/data bs=1M count=8 2>&1 | tail -n 1
 sync
 sandbox-init status
 say "the base image on the CD, after the writes"
-after=$(sha256sum /mnt2/initrd-ext2 | cut -d' ' -f1)
+after=$(sha256sum "$base" | cut -d' ' -f1)
 echo "sha256 $after"
 if [ "$before" = "$after" ]; then echo "BASE UNCHANGED: the writes live only in RAM"; else echo "BASE CHANGED"; fi
 for w in $(cat /proc/cmdline); do

@@ -1,7 +1,9 @@
 package mklive
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,11 +13,12 @@ import (
 type ISOSpec struct {
 	Kernel    string // vmlinuz
 	Initramfs string
-	RootImage string // copied to ImagePath on the CD
-	ImagePath string // default /initrd-ext2, the how-to's name
+	RootImage string // copied to ImagePath on the CD: an image or its container
+	ImagePath string // default /initrd-ext2 (PlainImagePath), the how-to's name
 	Label     string // ISO 9660 volume id (sandbox.cd=LABEL=...)
 	Cmdline   string // kernel parameters
 	Out       string
+	Log       func(format string, args ...any) // when set, hears how far xorriso is
 }
 
 // isolinux's files in Debian's isolinux and syslinux-common packages;
@@ -32,7 +35,10 @@ var isolinuxFiles = map[string]string{
 // image written to a USB stick (or attached as a disk) boots too.
 func BuildISO(s ISOSpec) error {
 	if s.ImagePath == "" {
-		s.ImagePath = "/initrd-ext2"
+		s.ImagePath = PlainImagePath
+	}
+	if s.Log == nil {
+		s.Log = func(string, ...any) {}
 	}
 	if s.Label == "" {
 		s.Label = "SANDBOX"
@@ -64,9 +70,13 @@ func BuildISO(s ISOSpec) error {
 		"boot/initrd.img":       s.Initramfs,
 		s.ImagePath[1:]:         s.RootImage,
 	}
+	var total uint64
 	for dst, src := range files {
 		if err := link(src, filepath.Join(stage, dst)); err != nil {
 			return err
+		}
+		if st, err := os.Stat(src); err == nil {
+			total += uint64(st.Size())
 		}
 	}
 	cfg := "SERIAL 0 115200\nDEFAULT sandbox\nTIMEOUT 1\nPROMPT 0\n" + entry("sandbox", s.Cmdline)
@@ -82,7 +92,7 @@ func BuildISO(s ISOSpec) error {
 		return err
 	}
 	_ = os.Remove(s.Out)
-	return Run("xorriso", "-as", "mkisofs", "-quiet", "-o", s.Out,
+	return RunProgress(s.Log, "ISO", total, "xorriso", "-as", "mkisofs", "-quiet", "-o", s.Out,
 		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r",
 		"-isohybrid-mbr", isolinuxFiles["isohdpfx.bin"],
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
@@ -95,7 +105,7 @@ func entry(label, cmdline string) string {
 }
 
 // link puts src at dst, hard-linking when it can (the root image may be
-// large) and copying otherwise.
+// large) and copying otherwise, holes kept.
 func link(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
@@ -103,9 +113,48 @@ func link(src, dst string) error {
 	if err := os.Link(src, dst); err == nil {
 		return nil
 	}
-	b, err := os.ReadFile(src)
+	return copySparse(src, dst)
+}
+
+// copySparse copies a file a block at a time, seeking over blocks of
+// zeros, so that a sparse image stays sparse and is never held in memory.
+func copySparse(src, dst string) error {
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, b, 0o644)
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	buf, zeros := make([]byte, 1<<20), make([]byte, 1<<20)
+	var size int64
+	for {
+		n, rerr := io.ReadFull(in, buf)
+		if n > 0 {
+			if bytes.Equal(buf[:n], zeros[:n]) {
+				_, err = out.Seek(int64(n), io.SeekCurrent)
+			} else {
+				_, err = out.Write(buf[:n])
+			}
+			if err != nil {
+				out.Close()
+				return err
+			}
+			size += int64(n)
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			out.Close()
+			return rerr
+		}
+	}
+	if err := out.Truncate(size); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -1,7 +1,9 @@
 // Package mklive builds what a sandbox-init Live CD is made of: the root
-// image (mke2fs -d), the initramfs (our static init plus exactly the kernel
-// modules it needs) and the bootable ISO (isolinux, xorriso). It is the
-// how-to's "Making a Live CD" section as code.
+// image (mke2fs -d), by default a sparse ext4 image with room to write in a
+// compressed squashfs container (mksquashfs; Fedora's LiveOS layout), the
+// initramfs (our static init plus exactly the kernel modules it needs) and
+// the bootable ISO (isolinux, xorriso). It is the how-to's "Making a Live
+// CD" section as code.
 package mklive
 
 import (
@@ -11,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/kmod"
@@ -21,6 +25,10 @@ import (
 // so a missing one is reported with the fix.
 var tools = map[string]string{
 	"mke2fs":             "e2fsprogs",
+	"dumpe2fs":           "e2fsprogs",
+	"debugfs":            "e2fsprogs",
+	"mksquashfs":         "squashfs-tools",
+	"unsquashfs":         "squashfs-tools",
 	"depmod":             "kmod",
 	"xorriso":            "xorriso",
 	"grub-mkstandalone":  "grub-efi-amd64-bin (with grub-common)",
@@ -62,6 +70,83 @@ func Run(name string, args ...string) error {
 	return nil
 }
 
+// progressEvery is how often a long step (mke2fs, mksquashfs, xorriso)
+// says how far it is.
+var progressEvery = 10 * time.Second
+
+// RunProgress runs a long external step like Run, and every progressEvery
+// logs a plain line saying how far it is: the share of total (the bytes
+// the step reads: the tree, the image, the CD's files) the program has
+// read so far and what it has written (/proc/PID/io), with the time
+// taken. A reader ahead of a slow compressor waits, so the share read
+// moves unevenly; what is written moves on.
+func RunProgress(log func(format string, args ...any), what string, total uint64, name string, args ...string) error {
+	p, err := Need(name)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(p, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
+			}
+			return nil
+		case <-tick.C:
+			read, written, ok := ioCounts(cmd.Process.Pid)
+			switch {
+			case ok && total > 0:
+				log("%s: %d%% read, %s written, %s so far", what, min(99, read*100/total), config.HumanBytes(written), Took(start))
+			case ok:
+				log("%s: %s written, %s so far", what, config.HumanBytes(written), Took(start))
+			default:
+				log("%s: %s so far", what, Took(start))
+			}
+		}
+	}
+}
+
+// ioCounts is what a process has read and written so far (rchar and
+// wchar in /proc/PID/io: read(2), write(2) and their kin, holes of sparse
+// files included).
+func ioCounts(pid int) (read, written uint64, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	var seen int
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "rchar":
+			read, seen = n, seen+1
+		case "wchar":
+			written, seen = n, seen+1
+		}
+	}
+	return read, written, seen == 2
+}
+
+// Took is the time since start, for the build's log: "12.3 s".
+func Took(start time.Time) string {
+	return fmt.Sprintf("%.1f s", time.Since(start).Seconds())
+}
+
 // ConfiguredModules is what an initramfs carries for one configuration (a
 // Live CD's kernel command line): its own modules, and the drivers for any
 // machine's CD or disk. A different sandbox.cow or sandbox.origin typed at
@@ -96,6 +181,8 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 	disk.Origin = "/dev/sda"
 	zram := cd
 	zram.COW = "zram"
+	iso := cd
+	iso.ISO = "/x.iso" // an ISO file on a disk: vfat, exfat and their code pages
 	add := func(dst *[]string, names ...string) {
 		for _, n := range names {
 			if !slices.Contains(*dst, n) {
@@ -103,7 +190,7 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 			}
 		}
 	}
-	for _, c := range []config.Config{cd, disk} {
+	for _, c := range []config.Config{cd, disk, iso} {
 		r, o := c.Modules()
 		add(&required, r...)
 		add(&optional, o...)

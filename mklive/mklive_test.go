@@ -158,7 +158,7 @@ kernel/drivers/scsi/sd_mod.ko:
 // Every tool the build or the VM tests run names the Debian package that
 // has it, for Need's error.
 func TestToolPackages(t *testing.T) {
-	for _, tool := range []string{"mke2fs", "depmod", "xorriso", "grub-mkstandalone", "mformat", "mmd", "mcopy", "go", "qemu-system-x86_64"} {
+	for _, tool := range []string{"mke2fs", "dumpe2fs", "debugfs", "mksquashfs", "unsquashfs", "depmod", "xorriso", "grub-mkstandalone", "mformat", "mmd", "mcopy", "go", "qemu-system-x86_64"} {
 		if tools[tool] == "" {
 			t.Errorf("tools has no package for %s", tool)
 		}

@@ -2,13 +2,18 @@
 //
 //	mklive initramfs -kernel DIR -o initramfs.img
 //	mklive rootfs    -tree DIR -o root.img
-//	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso
-//	mklive demo      -kernel DIR -o DIR [-shell] [-boot]
+//	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none]
+//	mklive demo      -kernel DIR -o DIR [-shell] [-boot] [-container zstd|xz|none]
 //
 // DIR for -kernel is a kernel package unpacked with dpkg -x (boot/vmlinuz-V
 // and lib/modules/V); scripts/setup.sh leaves one in .cache/kernel/root.
 // -kver picks the version when DIR has several (on / it defaults to the
 // running kernel).
+//
+// -container (iso, demo) is how the root image goes on the CD: zstd (the
+// default) or xz make it a sparse ext4 image of generous size (4 GiB, or 4
+// times the tree) inside a squashfs at /LiveOS/squashfs.img; none stores
+// an ext2 image sized from the tree as it is, at /initrd-ext2.
 package main
 
 import (
@@ -118,7 +123,7 @@ func cmdRootfs(args []string) error {
 	fs := flag.NewFlagSet("rootfs", flag.ExitOnError)
 	tree := fs.String("tree", "", "root file system directory")
 	out := fs.String("o", "root.img", "output image")
-	img := imageFlags(fs, "ext2 or ext4", "image size (e.g. 64M); default: computed from the tree")
+	img := imageFlags(fs, "ext2", "ext2 or ext4", "image size (e.g. 64M); default: computed from the tree")
 	bytes, err := img.parse(fs, args, "tree")
 	if err != nil {
 		return err
@@ -138,10 +143,14 @@ func cmdISO(args []string) error {
 	out := fs.String("o", "live.iso", "output ISO")
 	label := fs.String("label", "SANDBOX", "ISO volume label")
 	appendArgs := fs.String("append", "", "extra kernel parameters")
-	img := imageFlags(fs, "file system of the root image made from a directory: ext2 or ext4",
-		"size of the root image made from a directory (e.g. 256M); default: computed")
+	container := containerFlag(fs)
+	img := imageFlags(fs, "", "file system of the root image made from a directory: ext2 or ext4 (default: ext4 in a container, ext2 without)",
+		"size of the root image made from a directory (e.g. 256M); default: max(4G, 4 × the tree) in a container, the tree with a quarter more without")
 	bytes, err := img.parse(fs, args, "root")
 	if err != nil {
+		return err
+	}
+	if err := mklive.CheckContainer(*container); err != nil {
 		return err
 	}
 	k, cleanup, err := c.setup()
@@ -150,7 +159,7 @@ func cmdISO(args []string) error {
 		return err
 	}
 	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *img.fstype, Size: bytes, Label: *label, Append: *appendArgs,
-		Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: *out, Log: step})
+		Container: *container, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: *out, Log: step})
 }
 
 func cmdDemo(args []string) error {
@@ -159,7 +168,11 @@ func cmdDemo(args []string) error {
 	dir := fs.String("o", "out", "output directory")
 	shell := fs.Bool("shell", false, "end the demo in a shell inside the sandbox")
 	boot := fs.Bool("boot", false, "boot the ISO in QEMU (TCG) from -cdrom alone")
+	container := containerFlag(fs)
 	fs.Parse(args)
+	if err := mklive.CheckContainer(*container); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
@@ -178,7 +191,7 @@ func cmdDemo(args []string) error {
 	if *shell {
 		appendArgs = "shell"
 	}
-	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: tree, Append: appendArgs,
+	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: tree, Append: appendArgs, Container: *container,
 		Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: out, Log: step}); err != nil {
 		return err
 	}
@@ -193,13 +206,19 @@ func cmdDemo(args []string) error {
 	return cmd.Run()
 }
 
+// containerFlag defines -container on fs.
+func containerFlag(fs *flag.FlagSet) *string {
+	return fs.String("container", "zstd", "how the root image goes on the CD: zstd or xz (a sparse ext4 image of generous size in a squashfs so compressed, at /LiveOS/squashfs.img), or none (the image as it is, at /initrd-ext2)")
+}
+
 // rootImage are the flags of the commands that make a root image (rootfs,
 // and iso from a directory): its file system and its size.
 type rootImage struct{ fstype, size *string }
 
-// imageFlags defines -fstype and -size on fs, with each command's help.
-func imageFlags(fs *flag.FlagSet, fstypeHelp, sizeHelp string) rootImage {
-	return rootImage{fstype: fs.String("fstype", "ext2", fstypeHelp), size: fs.String("size", "", sizeHelp)}
+// imageFlags defines -fstype (default fstype) and -size on fs, with each
+// command's help.
+func imageFlags(fs *flag.FlagSet, fstype, fstypeHelp, sizeHelp string) rootImage {
+	return rootImage{fstype: fs.String("fstype", fstype, fstypeHelp), size: fs.String("size", "", sizeHelp)}
 }
 
 // parse parses args; the flag named need, which says what to make the image
