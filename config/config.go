@@ -40,6 +40,13 @@ type Config struct {
 	Origin string
 	// CDMount is where the CD's mount ends up inside the new root.
 	CDMount string
+	// ISO, when set, is a Live CD's ISO file kept on a disk, which takes
+	// the CD's place: "[LABEL=X:|UUID=Y:|/dev/X:]/path/file.iso" (without a
+	// device, every disk and partition is searched). See ISOFile.
+	ISO string
+	// ToRAM copies the root image (or its container) into RAM before the
+	// snapshot, so the medium can go: "no", "yes" or "auto".
+	ToRAM string
 
 	// COW is the copy-on-write store: "ram0" (brd), "zram", or a /dev path.
 	COW string
@@ -74,6 +81,16 @@ type Config struct {
 	Watch time.Duration
 }
 
+// ISOFile splits ISO into the device to search (LABEL=X, UUID=Y, a /dev
+// path, or "" for every disk) and the file's path on it.
+func (c Config) ISOFile() (dev, file string) {
+	if strings.HasPrefix(c.ISO, "/") && !strings.HasPrefix(c.ISO, "/dev/") {
+		return "", c.ISO
+	}
+	dev, file, _ = strings.Cut(c.ISO, ":")
+	return dev, file
+}
+
 // Default returns the configuration used when the command line says nothing.
 func Default() Config {
 	return Config{
@@ -84,6 +101,7 @@ func Default() Config {
 		COWSize: Size{Percent: 50},
 		Chunk:   32, // 16 KiB: see the README's benchmark
 		Store:   "PO",
+		ToRAM:   "no",
 		Name:    "sandbox",
 		FSType:  "auto",
 		Wait:    10 * time.Second,
@@ -200,6 +218,14 @@ func (c *Config) check(seen map[string]bool) error {
 	if c.Persistent && c.Store == "N" {
 		return &ParamError{Key: Prefix + "store", Value: c.Store, Problem: "keeps nothing on the COW device, so sandbox.persistent=P cannot work",
 			Accepts: "sandbox.store=PO (the default) with sandbox.persistent=P"}
+	}
+	if c.ISO != "" && (c.Origin != "" || seen[Prefix+"cd"]) {
+		return &ParamError{Key: Prefix + "iso", Value: c.ISO, Problem: "takes the CD's place, so sandbox.cd and sandbox.origin cannot be given with it",
+			Accepts: "sandbox.iso= alone, or sandbox.cd=, or sandbox.origin="}
+	}
+	if c.ToRAM != "no" && c.Origin != "" {
+		return &ParamError{Key: Prefix + "toram", Value: c.ToRAM, Problem: "copies the CD's image, and sandbox.origin has none",
+			Accepts: "sandbox.toram=no with sandbox.origin"}
 	}
 	if c.Origin != "" && (seen[Prefix+"cd"] || seen[Prefix+"image"]) {
 		return &ParamError{Key: Prefix + "origin", Value: c.Origin, Problem: "takes the base from a block device, so sandbox.cd and sandbox.image would be ignored",

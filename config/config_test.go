@@ -29,7 +29,7 @@ func TestParseAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", COW: "/dev/vdb",
+	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", ToRAM: "no", COW: "/dev/vdb",
 		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Store: "PO", Name: "live", FSType: "ext4",
 		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot, ZAlgo: "lzo-rle", Watch: time.Second}
 	if c != want {
@@ -105,6 +105,13 @@ func TestErrors(t *testing.T) {
 		{"sandbox.chunk", []string{"has no value"}},
 		{"sandbox.persistent=P", []string{"survives a reboot"}},
 		{"sandbox.store=P", []string{"not a snapshot store", "PO"}},
+		{"sandbox.iso=live.iso", []string{"not an absolute path"}},
+		{"sandbox.iso=LABEL=:/live.iso", []string{"empty label"}},
+		{"sandbox.iso=/dev/sdb1:live.iso", []string{"file part", "absolute path"}},
+		{"sandbox.iso=/dev/../x:/a.iso", []string{"names no device"}},
+		{"sandbox.iso=/a.iso sandbox.cd=/dev/sr0", []string{"takes the CD's place"}},
+		{"sandbox.toram=maybe", []string{"not no, yes or auto"}},
+		{"sandbox.toram=yes sandbox.origin=/dev/sda", []string{"sandbox.origin has none"}},
 		{"sandbox.store=N sandbox.persistent=P sandbox.cow=/dev/sdb", []string{"sandbox.persistent=P cannot work"}},
 		{"sandbox.origin=/dev/sda sandbox.image=/x", []string{"either sandbox.origin or sandbox.cd/sandbox.image"}},
 		{"sandbox.origin=/dev/sda sandbox.cow=/dev/sda", []string{"origin device too"}},
@@ -237,5 +244,27 @@ func TestCommandLineRoundTrip(t *testing.T) {
 	}
 	if got := Default().Params()["sandbox.cowsize"]; got != "50%" {
 		t.Errorf("default cowsize renders as %q", got)
+	}
+}
+
+func TestISOFile(t *testing.T) {
+	for v, want := range map[string][2]string{
+		"/isos/live.iso":             {"", "/isos/live.iso"},
+		"LABEL=STICK:/isos/live.iso": {"LABEL=STICK", "/isos/live.iso"},
+		"UUID=1234-ABCD:/live.iso":   {"UUID=1234-ABCD", "/live.iso"},
+		"/dev/sdb1:/live.iso":        {"/dev/sdb1", "/live.iso"},
+	} {
+		c, err := Parse("sandbox.iso=" + v)
+		if err != nil {
+			t.Errorf("sandbox.iso=%s: %v", v, err)
+			continue
+		}
+		if dev, file := c.ISOFile(); dev != want[0] || file != want[1] {
+			t.Errorf("ISOFile(%q) = %q, %q; want %q, %q", v, dev, file, want[0], want[1])
+		}
+		again, err := Parse(c.CommandLine())
+		if err != nil || again != c {
+			t.Errorf("round trip of %q: %+v, %v", v, again, err)
+		}
 	}
 }

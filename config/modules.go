@@ -30,6 +30,10 @@ var (
 // holds the compressed container (LiveOS/squashfs.img) around the image.
 var RootFSModules = []string{"ext4", "squashfs"}
 
+// isoDiskFS are the file systems (and vfat's code pages) of the disks that
+// hold ISO files (sandbox.iso).
+var isoDiskFS = []string{"vfat", "nls_cp437", "nls_utf8", "nls_iso8859_1", "exfat"}
+
 // diskDrivers is everything that can bring a disk or a CD.
 func diskDrivers() []string {
 	var out []string
@@ -48,6 +52,11 @@ func (c Config) Modules() (required, optional []string) {
 		required = append(required, "loop", "isofs")
 	}
 	optional = append(diskDrivers(), RootFSModules...)
+	if c.ISO != "" {
+		// The disk that holds the ISO file: a USB stick is vfat or exFAT
+		// more often than ext4, and vfat names need code pages.
+		optional = append(optional, isoDiskFS...)
+	}
 	switch c.COW {
 	case "ram0":
 		required = append(required, "brd")

@@ -35,6 +35,10 @@ var params = []param{
 		c.Origin = v
 		return devPath(v)
 	}},
+	{"iso", "a Live CD's ISO file on a disk: /path/file.iso (every disk searched), LABEL=<label>:/path/file.iso, UUID=<uuid>:/path/file.iso or /dev/sdb1:/path/file.iso", setISO},
+	{"toram", "no, yes (copy the image into RAM, then release the medium) or auto (yes when RAM holds the image, the COW store and 512 MiB more)", func(c *Config, v string) error {
+		return setOneOf(&c.ToRAM, v, "is not no, yes or auto", "no", "yes", "auto")
+	}},
 	{"cdmount", "an absolute directory path in the new root, e.g. /mnt2", func(c *Config, v string) error {
 		return setAbs(&c.CDMount, v, "would hide the whole new root")
 	}},
@@ -138,6 +142,29 @@ func setOneOf(dst *string, v, problem string, choices ...string) error {
 		return errors.New(problem)
 	}
 	*dst = v
+	return nil
+}
+
+func setISO(c *Config, v string) error {
+	c.ISO = v
+	dev, file := c.ISOFile()
+	switch {
+	case strings.HasPrefix(dev, "LABEL=") || strings.HasPrefix(dev, "UUID="):
+		if len(dev) == len("LABEL=") || dev == "UUID=" {
+			return errors.New("has an empty label or UUID")
+		}
+	case dev != "":
+		if err := devPath(dev); err != nil {
+			return fmt.Errorf("names no device before ':' (%s)", err)
+		}
+	}
+	p, err := absPath(file)
+	if err != nil {
+		return fmt.Errorf("has a file part that %s", err)
+	}
+	if p != file || p == "/" || strings.Contains(file, ":") {
+		return errors.New("has a file part that is not a clean path to a file")
+	}
 	return nil
 }
 

@@ -19,9 +19,16 @@ func (c Config) Params() map[string]string {
 	if c.Persistent {
 		p["persistent"] = "P"
 	}
-	if c.Origin != "" {
+	p["toram"] = c.ToRAM
+	if c.ISO != "" {
+		p["iso"] = c.ISO
+	}
+	switch {
+	case c.Origin != "":
 		p["origin"] = c.Origin
-	} else {
+	case c.ISO != "":
+		p["image"] = c.Image // the ISO file takes sandbox.cd's place
+	default:
 		p["cd"], p["image"] = c.CD, c.Image
 	}
 	if c.COW == "zram" {
@@ -49,7 +56,7 @@ func (c Config) CommandLine() string {
 			b.WriteByte(' ')
 		}
 		v := p[k]
-		if strings.ContainsAny(v, " \t\"") {
+		if strings.ContainsAny(v, " \t\n\r\v\f\"") { // every byte Fields splits on
 			v = `"` + v + `"`
 		}
 		b.WriteString(k + "=" + v)

@@ -83,15 +83,19 @@ func HumanBytes(n uint64) string {
 }
 
 // MemTotal reads MemTotal, in bytes, from the text of /proc/meminfo.
-func MemTotal(meminfo string) (uint64, error) {
+func MemTotal(meminfo string) (uint64, error) { return MemField(meminfo, "MemTotal") }
+
+// MemField reads one field of /proc/meminfo's text (MemTotal,
+// MemAvailable, …), in bytes.
+func MemField(meminfo, field string) (uint64, error) {
 	for _, line := range strings.Split(meminfo, "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("MemTotal %q: %w", rest, err)
+				return 0, fmt.Errorf("%s %q: %w", field, rest, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, errors.New("no MemTotal line in /proc/meminfo")
+	return 0, fmt.Errorf("no %s line in /proc/meminfo", field)
 }

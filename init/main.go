@@ -64,9 +64,14 @@ func boot(log *logger, cfg *config.Config) error {
 	if s.cfg.Origin != "" {
 		steps = append(steps, step{"origin", s.useOrigin}) // the block device, set read-only
 	} else {
-		steps = append(steps,
-			step{"cd", s.mountCD},        // find the CD and mount it read-only on /cd
-			step{"image", s.attachImage}) // the root image file, loop-attached read-only
+		medium := step{"cd", s.mountCD} // find the CD and mount it read-only on /cd
+		if s.cfg.ISO != "" {
+			medium = step{"iso", s.mountISOFile} // the ISO file on a disk, loop-mounted read-only on /cd
+		}
+		steps = append(steps, medium,
+			step{"toram", s.toRAM},         // sandbox.toram: the image copied into RAM
+			step{"image", s.attachImage},   // the root image file, loop-attached read-only
+			step{"eject", s.releaseMedium}) // after toram: the CD unmounted, free to eject
 	}
 	steps = append(steps,
 		step{"cow", s.prepareCOW},          // the RAM disk (or disk) that takes the changes
@@ -122,6 +127,9 @@ type sandbox struct {
 	// (under the configured sandbox.onfail, which is not read yet then).
 	driversErr error
 	helpers    chan error // the helpers' start, once it is over
+	// imageFile is the root image (or container) to attach: on the CD,
+	// or its copy in RAM (toRAM).
+	imageFile string
 }
 
 // mountAPI mounts /proc, /sys, /dev and /run, and from then on copies the

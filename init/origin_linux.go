@@ -55,6 +55,9 @@ func (s *sandbox) attachImage() error {
 	}
 	cd := s.state.CD
 	image := filepath.Join(cdDir, s.cfg.Image)
+	if s.imageFile != "" {
+		image = s.imageFile
+	}
 	st, err := os.Stat(image)
 	if err != nil {
 		return &bootError{Device: cd, Err: fmt.Errorf("no %s on the CD: %w", s.cfg.Image, err), Hint: fmt.Sprintf("the CD has: %s; set sandbox.image= to the root image's path", listDir(cdDir))}

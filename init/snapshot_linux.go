@@ -157,7 +157,7 @@ func (s *sandbox) mountRoot() error {
 // moveCD moves the CD's mount under the new root, as the how-to's
 // "mount --move /mnt2 /mnt/mnt2": the booted system sees its CD there.
 func (s *sandbox) moveCD() error {
-	if s.state.CD == "" {
+	if s.state.CD == "" || s.state.CDReleased {
 		return nil
 	}
 	dst := filepath.Join(newRoot, s.cfg.CDMount)

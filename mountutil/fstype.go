@@ -43,6 +43,8 @@ func FSType(b []byte) string {
 		return "romfs"
 	case at(32769, "CD001"):
 		return "iso9660"
+	case at(3, "EXFAT   "):
+		return "exfat"
 	case len(b) >= 512 && b[510] == 0x55 && b[511] == 0xAA && (at(54, "FAT") || at(82, "FAT32")):
 		return "vfat"
 	}

@@ -27,6 +27,7 @@ func TestFSType(t *testing.T) {
 		{"f2fs", put(1024, le(0xF2F52010)), "f2fs"},
 		{"iso9660", put(32769, []byte("CD001")), "iso9660"},
 		{"vfat", fat, "vfat"},
+		{"exfat", put(3, []byte("EXFAT   ")), "exfat"},
 		{"zeros", make([]byte, FSProbeBytes), ""},
 		{"short", []byte{1, 2, 3}, ""},
 		{"boot sector without FAT", put(510, []byte{0x55, 0xAA}), ""},

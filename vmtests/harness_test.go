@@ -141,6 +141,22 @@ persist-read)
 	echo "GUEST persisted=$(cat /persisted 2>&1)"
 	echo "GUEST done"; off
 	;;
+eject)
+	# sandbox.toram: the system runs from RAM, so the CD can go. The test
+	# ejects it (QEMU's monitor: it fails while the drive is locked); then
+	# read the base (page cache dropped) and write.
+	base=$(sha256sum /bin/busybox)
+	echo "GUEST eject-now"
+	read -r answer # the test types a line once the tray is open
+	# Opening the drive makes the kernel look at the disc: no medium now.
+	dd if=/dev/sr0 of=/dev/null bs=2048 count=1 2>/dev/null && echo "GUEST media=present" || echo "GUEST media=gone"
+	echo 3 >/proc/sys/vm/drop_caches
+	[ "$(sha256sum /bin/busybox)" = "$base" ] && echo "GUEST basesame=yes" || echo "GUEST basesame=no"
+	echo after-eject >/after && sync && echo "GUEST after=$(cat /after)"
+	test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d ' \n' </run/sandbox/state.json)"
+	echo "GUEST done"
+	off
+	;;
 hold)
 	# Stay up and quiet, so the test can read the screen as boot left it.
 	echo "GUEST hold"

@@ -46,7 +46,8 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	iso := filepath.Join(dir, "demo.iso")
-	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: built.kernel, Init: filepath.Join(built.dir, "init"), Root: tree, Out: iso}); err != nil {
+	// As scripts/demo.sh builds it: the root in a compressed container.
+	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: built.kernel, Init: filepath.Join(built.dir, "init"), Root: tree, Container: "zstd", Out: iso}); err != nil {
 		t.Fatal(err)
 	}
 	c := bootVM(t, vm{noKernel: true, qemu: []string{"-cdrom", iso}})

@@ -1,6 +1,7 @@
 package vmtests
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,14 +19,16 @@ func debianRoot() string {
 }
 
 // systemdCheck runs as a oneshot unit once the Debian root is up: it reports
-// on the console, writes 32 MiB (twice brd's default size, which a real
-// systemd boot could not survive), and powers off.
+// on the console, writes 160 MiB (ten times brd's default size, which a
+// real systemd boot could not survive, and more than the 100 MiB an
+// uncompressed image of this root had free), and powers off.
 const systemdCheck = `#!/bin/sh
 exec >/dev/console 2>&1
 echo "SYSTEMD pid1=$(cat /proc/1/comm)"
 echo "SYSTEMD root=$(awk '$2 == "/" {print $1, $3, substr($4, 1, 2)}' /proc/mounts)"
 echo "SYSTEMD cd=$(awk '$2 == "/mnt2" {print $1, $3}' /proc/mounts)"
-dd if=/dev/zero of=/var/tmp/big bs=1M count=32 conv=fsync 2>/dev/null && echo "SYSTEMD write=$(stat -c %s /var/tmp/big)"
+echo "SYSTEMD rootfree_kb=$(df -k / | awk 'NR == 2 {print $4}')"
+dd if=/dev/zero of=/var/tmp/big bs=1M count=160 conv=fsync 2>/dev/null && echo "SYSTEMD write=$(stat -c %s /var/tmp/big)"
 sleep 1.5
 echo "SYSTEMD usage=$(cat /run/sandbox/usage.json)"
 systemctl poweroff
@@ -75,7 +78,7 @@ func TestDebianSystemd(t *testing.T) {
 	}
 	iso := filepath.Join(dir, "debian.iso")
 	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: built.kernel, Init: filepath.Join(built.dir, "init"), Root: tree,
-		Label: "DEBIANLIVE", Append: "sandbox.onfail=poweroff", Out: iso, Log: t.Logf}); err != nil {
+		Label: "DEBIANLIVE", Append: "sandbox.onfail=poweroff", Container: "zstd", Out: iso, Log: t.Logf}); err != nil {
 		t.Fatal(err)
 	}
 	os.RemoveAll(tree)
@@ -84,14 +87,27 @@ func TestDebianSystemd(t *testing.T) {
 		"pid1":  "systemd",
 		"root":  "/dev/mapper/sandbox ext4 rw",
 		"cd":    "/dev/sr0 iso9660",
-		"write": "33554432",
+		"write": "167772160",
 	} {
 		if got, ok := systemdValue(c, key); got != want {
 			t.Errorf("SYSTEMD %s = %q (reported: %v), want %q", key, got, ok, want)
 		}
 	}
-	if u, _ := systemdValue(c, "usage"); !strings.Contains(u, `"invalid":false`) {
+	u, _ := systemdValue(c, "usage")
+	if !strings.Contains(u, `"invalid":false`) {
 		t.Errorf("usage.json after the write: %q", u)
+	}
+	// Room to write: / has at least the COW store's size free.
+	var usage struct {
+		Total uint64 `json:"total_sectors"`
+	}
+	free, _ := systemdValue(c, "rootfree_kb")
+	var freeKB uint64
+	if _, err := fmtSscan(free, &freeKB); err != nil || json.Unmarshal([]byte(u), &usage) != nil || freeKB*2 < usage.Total {
+		t.Errorf("/ has %s KiB free, the COW store %d sectors: the image leaves no room (%v)", free, usage.Total, err)
+	}
+	if !c.contains("container /LiveOS/squashfs.img (squashfs on /dev/loop0) holds LiveOS/rootfs.img") {
+		t.Errorf("the root did not come from the compressed container")
 	}
 	if !c.contains("Welcome to ") || c.contains("FAILED in phase") {
 		t.Errorf("systemd did not come up in the sandbox")

@@ -56,6 +56,18 @@ func (s *Session) SendLine(line string) { _, _ = s.vm.Console.SendLine(line) }
 // Screen reads the VGA text screen.
 func (s *Session) Screen() (string, error) { return ScreenText(s.monitor) }
 
+// Monitor runs a QEMU human-monitor command ("eject ide1-cd0"); a command
+// that prints anything (QEMU's way of saying no) is an error.
+func (s *Session) Monitor(cmd string) error {
+	m, err := dialMonitor(s.monitor, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	_, err = m.run(cmd)
+	return err
+}
+
 // Stop ends the machine now.
 func (s *Session) Stop() {
 	s.stopped = true
