@@ -30,9 +30,10 @@ var (
 // holds the compressed container (LiveOS/squashfs.img) around the image.
 var RootFSModules = []string{"ext4", "squashfs"}
 
-// isoDiskFS are the file systems (and vfat's code pages) of the disks that
-// hold ISO files (sandbox.iso).
-var isoDiskFS = []string{"vfat", "nls_cp437", "nls_utf8", "nls_iso8859_1", "exfat"}
+// ISODiskModules are the file systems (and vfat's code pages) of the disks
+// that hold ISO files (sandbox.iso): a Live CD whose command line does not
+// ask for one goes without them.
+var ISODiskModules = []string{"vfat", "nls_cp437", "nls_utf8", "nls_iso8859_1", "exfat"}
 
 // diskDrivers is everything that can bring a disk or a CD.
 func diskDrivers() []string {
@@ -55,7 +56,7 @@ func (c Config) Modules() (required, optional []string) {
 	if c.ISO != "" {
 		// The disk that holds the ISO file: a USB stick is vfat or exFAT
 		// more often than ext4, and vfat names need code pages.
-		optional = append(optional, isoDiskFS...)
+		optional = append(optional, ISODiskModules...)
 	}
 	switch c.COW {
 	case "ram0":

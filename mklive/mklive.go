@@ -163,8 +163,12 @@ func ConfiguredModules(d *kmod.Deps, c config.Config) (required, optional []stri
 }
 
 // isDriver tells the CD and disk drivers among DefaultModules' optional ones
-// from the COW store's (zram and its compressors).
+// from the COW store's (zram and its compressors) and sandbox.iso's disk
+// file systems.
 func isDriver(m string) bool {
+	if slices.Contains(config.ISODiskModules, m) {
+		return false
+	}
 	switch m {
 	case "zram", "lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842":
 		return false
