@@ -198,6 +198,13 @@ func (l *Loader) startJob(name string, nice int, soft bool) *job {
 	l.jobs[name] = j
 	go func() {
 		defer close(j.done)
+		defer func() {
+			// A bug here must not end the process: the loader runs in
+			// PID 1. The module's waiters get it as the module's error.
+			if r := recover(); r != nil {
+				j.err = fmt.Errorf("module %s: internal error: %v", name, r)
+			}
+		}()
 		if nice != 0 {
 			// Scheduling is per thread on Linux. The thread is never
 			// unlocked: it ends with this goroutine, so no other goroutine

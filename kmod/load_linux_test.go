@@ -165,3 +165,15 @@ func TestLoaderHardAfterSoft(t *testing.T) {
 		t.Error("a needed module's failure was not reported")
 	}
 }
+
+// A panic while loading a module (a bug) is that module's error: the
+// loader runs in PID 1, which must not die of it, and its waiters must not
+// wait forever.
+func TestLoaderPanic(t *testing.T) {
+	l := softLoader(t, &fakeInsert{})
+	l.Insert = func(file, params string) error { panic("boom") }
+	err := within(t, "Wait", func() error { return l.Wait("jbd2") })
+	if err == nil || !strings.Contains(err.Error(), "internal error: boom") {
+		t.Errorf("Wait after a panic = %v", err)
+	}
+}
