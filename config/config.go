@@ -44,6 +44,11 @@ type Config struct {
 	// the CD's place: "[LABEL=X:|UUID=Y:|/dev/X:]/path/file.iso" (without a
 	// device, every disk and partition is searched). See ISOFile.
 	ISO string
+	// Grow gives an ext2/3/4 root image room: "no", "auto" (grow the file
+	// system at boot until its free space is the COW store's size) or a
+	// size the file system grows to. The base is not touched: it grows on
+	// a larger device made of the origin and zeros, under the snapshot.
+	Grow string
 	// ToRAM copies the root image (or its container) into RAM before the
 	// snapshot, so the medium can go: "no", "yes" or "auto".
 	ToRAM string
@@ -102,6 +107,7 @@ func Default() Config {
 		Chunk:   32, // 16 KiB: see the README's benchmark
 		Store:   "PO",
 		ToRAM:   "no",
+		Grow:    "no",
 		Name:    "sandbox",
 		FSType:  "auto",
 		Wait:    10 * time.Second,

@@ -29,7 +29,7 @@ func TestParseAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", ToRAM: "no", COW: "/dev/vdb",
+	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", ToRAM: "no", Grow: "no", COW: "/dev/vdb",
 		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Store: "PO", Name: "live", FSType: "ext4",
 		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot, ZAlgo: "lzo-rle", Watch: time.Second}
 	if c != want {
@@ -111,6 +111,7 @@ func TestErrors(t *testing.T) {
 		{"sandbox.iso=/dev/../x:/a.iso", []string{"names no device"}},
 		{"sandbox.iso=/a.iso sandbox.cd=/dev/sr0", []string{"takes the CD's place"}},
 		{"sandbox.toram=maybe", []string{"not no, yes or auto"}},
+		{"sandbox.grow=50%", []string{"not no, auto or a size"}},
 		{"sandbox.toram=yes sandbox.origin=/dev/sda", []string{"sandbox.origin has none"}},
 		{"sandbox.store=N sandbox.persistent=P sandbox.cow=/dev/sdb", []string{"sandbox.persistent=P cannot work"}},
 		{"sandbox.origin=/dev/sda sandbox.image=/x", []string{"either sandbox.origin or sandbox.cd/sandbox.image"}},

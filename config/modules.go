@@ -53,6 +53,12 @@ func (c Config) Modules() (required, optional []string) {
 		required = append(required, "loop", "isofs")
 	}
 	optional = append(diskDrivers(), RootFSModules...)
+	// dm-zero (a few KiB) gives sandbox.grow its zeros: every initramfs
+	// carries it, so the parameter can be typed at the boot prompt.
+	optional = append(optional, "dm_zero")
+	if c.Grow != "no" {
+		required = append(required, "dm_zero")
+	}
 	if c.ISO != "" {
 		// The disk that holds the ISO file: a USB stick is vfat or exFAT
 		// more often than ext4, and vfat names need code pages.

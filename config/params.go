@@ -36,6 +36,16 @@ var params = []param{
 		return devPath(v)
 	}},
 	{"iso", "a Live CD's ISO file on a disk: /path/file.iso (every disk searched), LABEL=<label>:/path/file.iso, UUID=<uuid>:/path/file.iso or /dev/sdb1:/path/file.iso", setISO},
+	{"grow", "no, auto (grow an ext2/3/4 root at boot until its free space is the COW store's size) or a size to grow it to (4G)", func(c *Config, v string) error {
+		c.Grow = v
+		if v == "no" || v == "auto" {
+			return nil
+		}
+		if s, err := ParseSize(v); err != nil || s.Percent > 0 {
+			return errors.New("is not no, auto or a size")
+		}
+		return nil
+	}},
 	{"toram", "no, yes (copy the image into RAM, then release the medium) or auto (yes when RAM holds the image, the COW store and 512 MiB more)", func(c *Config, v string) error {
 		return setOneOf(&c.ToRAM, v, "is not no, yes or auto", "no", "yes", "auto")
 	}},

@@ -19,7 +19,7 @@ func (c Config) Params() map[string]string {
 	if c.Persistent {
 		p["persistent"] = "P"
 	}
-	p["toram"] = c.ToRAM
+	p["toram"], p["grow"] = c.ToRAM, c.Grow
 	if c.ISO != "" {
 		p["iso"] = c.ISO
 	}

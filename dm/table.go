@@ -116,3 +116,21 @@ func ParseSnapshotStatus(s string) (SnapshotStatus, error) {
 	}
 	return st, nil
 }
+
+// Grown returns the table of a device that is origin (sectors long)
+// followed by extra sectors of zeros (the linear and zero targets): a base
+// with room to grow a file system into, the origin itself never written.
+func Grown(origin string, sectors, extra uint64) ([]Target, error) {
+	switch {
+	case sectors == 0:
+		return nil, fmt.Errorf("origin %s is empty (0 sectors)", origin)
+	case extra == 0:
+		return nil, fmt.Errorf("growing %s by 0 sectors", origin)
+	case strings.ContainsAny(origin, " \t\n"):
+		return nil, fmt.Errorf("device paths cannot contain spaces: %q", origin)
+	}
+	return []Target{
+		{Start: 0, Length: sectors, Type: "linear", Params: origin + " 0"},
+		{Start: sectors, Length: extra, Type: "zero"},
+	}, nil
+}

@@ -91,3 +91,23 @@ func FuzzParseSnapshotStatus(f *testing.F) {
 		}
 	})
 }
+
+func TestGrown(t *testing.T) {
+	tb, err := Grown("/dev/loop0", 47104, 262144)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, tg := range tb {
+		lines = append(lines, tg.String())
+	}
+	if got := strings.Join(lines, "\n"); got != "0 47104 linear /dev/loop0 0\n47104 262144 zero " {
+		t.Errorf("table:\n%s", got)
+	}
+	if _, err := Grown("/dev/loop0", 0, 8); err == nil {
+		t.Error("an empty origin was accepted")
+	}
+	if _, err := Grown("/dev/loop0", 8, 0); err == nil {
+		t.Error("growing by nothing was accepted")
+	}
+}

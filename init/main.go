@@ -75,6 +75,7 @@ func boot(log *logger, cfg *config.Config) error {
 	}
 	steps = append(steps,
 		step{"cow", s.prepareCOW},          // the RAM disk (or disk) that takes the changes
+		step{"grow", s.growBase},           // sandbox.grow: the image and zeros, room to grow into
 		step{"snapshot", s.makeSnapshot},   // 0 SZ snapshot ORIGIN COW N CHUNK, /dev/mapper/NAME
 		step{"release", s.release},         // DM holds the loop device now: drop our fd
 		step{"mount", s.mountRoot},         // the snapshot, read-write, on /newroot
@@ -130,6 +131,9 @@ type sandbox struct {
 	// imageFile is the root image (or container) to attach: on the CD,
 	// or its copy in RAM (toRAM).
 	imageFile string
+	// growBlocks is the size, in file-system blocks, growRoot grows the
+	// root to (sandbox.grow); 0 for none.
+	growBlocks uint64
 }
 
 // mountAPI mounts /proc, /sys, /dev and /run, and from then on copies the

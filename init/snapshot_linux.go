@@ -143,6 +143,11 @@ func (s *sandbox) mountRoot() error {
 		return &bootError{Device: s.state.Device, Err: fmt.Errorf("%s mounted read-only: it cannot be written", fstype), Hint: "the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'"}
 	}
 	s.state.FSType = fstype
+	if err := s.growRoot(); err != nil {
+		_ = unix.Unmount(newRoot, 0)
+		return err
+	}
+	_ = unix.Statfs(newRoot, &sfs)
 	s.state.RootFreeBytes = sfs.Bavail * uint64(sfs.Bsize)
 	s.log.Printf("%s mounted read-write on %s (%s, %s free)", s.state.Device, newRoot, fstype, config.HumanBytes(s.state.RootFreeBytes))
 	if s.state.RootFreeBytes < s.state.COWBytes {

@@ -21,6 +21,9 @@ type state struct {
 	// ImageInRAM is the image's copy in RAM (sandbox.toram), and
 	// CDReleased tells the CD was let go of after the copy.
 	ImageInRAM string `json:"image_in_ram,omitempty"`
+	// GrownBase is the image with zeros after it that the root's file
+	// system grew into (sandbox.grow), the snapshot's origin then.
+	GrownBase  string `json:"grown_base,omitempty"`
 	CDReleased bool   `json:"cd_released,omitempty"`
 	Origin     string `json:"origin"` // the snapshot's origin device
 	COW        string `json:"cow"`    // the COW device

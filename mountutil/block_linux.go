@@ -3,6 +3,7 @@ package mountutil
 import (
 	"fmt"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -70,4 +71,23 @@ func ZeroStart(dev string, n int) error {
 		return fmt.Errorf("clear the first %d bytes of %s: %w", n, dev, err)
 	}
 	return f.Sync()
+}
+
+// ext4ResizeFS is EXT4_IOC_RESIZE_FS, _IOW('f', 16, __u64): grow a mounted
+// ext2/3/4 file system to a number of blocks (online resize).
+const ext4ResizeFS = 0x40086610
+
+// GrowExt4 grows the ext2/3/4 file system mounted on dir to blocks blocks
+// of its device, online.
+func GrowExt4(dir string, blocks uint64) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n := blocks
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), ext4ResizeFS, uintptr(unsafe.Pointer(&n))); errno != 0 {
+		return fmt.Errorf("EXT4_IOC_RESIZE_FS %s to %d blocks: %w", dir, blocks, errno)
+	}
+	return nil
 }

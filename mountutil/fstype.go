@@ -50,3 +50,30 @@ func FSType(b []byte) string {
 	}
 	return ""
 }
+
+// ExtSpace reads an ext2/3/4 superblock (b: the device's first
+// FSProbeBytes) for its block size, its size and the space free to users
+// (free blocks less the reserved ones), in bytes; ok is false for anything
+// else.
+func ExtSpace(b []byte) (blockSize, size, avail uint64, ok bool) {
+	if FSType(b) != "ext4" || len(b) < 1024+0x160 {
+		return 0, 0, 0, false
+	}
+	sb := b[1024:]
+	u32 := func(off int) uint64 { return uint64(binary.LittleEndian.Uint32(sb[off:])) }
+	blocks, reserved, free := u32(0x04), u32(0x08), u32(0x0C)
+	if u32(0x60)&0x80 != 0 { // INCOMPAT_64BIT: the high halves count
+		blocks |= u32(0x150) << 32
+		reserved |= u32(0x154) << 32
+		free |= u32(0x158) << 32
+	}
+	logSize := u32(0x18)
+	if logSize > 6 { // 64 KiB blocks at most
+		return 0, 0, 0, false
+	}
+	blockSize = 1024 << logSize
+	if free > reserved {
+		avail = (free - reserved) * blockSize
+	}
+	return blockSize, blocks * blockSize, avail, true
+}

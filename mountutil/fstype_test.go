@@ -44,3 +44,20 @@ func FuzzFSType(f *testing.F) {
 		_ = FSType(b) // must not panic on any length
 	})
 }
+
+func TestExtSpace(t *testing.T) {
+	b := make([]byte, FSProbeBytes)
+	sb := b[1024:]
+	binary.LittleEndian.PutUint16(sb[0x38:], 0xEF53)
+	binary.LittleEndian.PutUint32(sb[0x04:], 6000) // blocks
+	binary.LittleEndian.PutUint32(sb[0x08:], 100)  // reserved
+	binary.LittleEndian.PutUint32(sb[0x0C:], 1100) // free
+	binary.LittleEndian.PutUint32(sb[0x18:], 2)    // 4 KiB blocks
+	bs, size, avail, ok := ExtSpace(b)
+	if !ok || bs != 4096 || size != 6000*4096 || avail != 1000*4096 {
+		t.Errorf("ExtSpace = %d, %d, %d, %v", bs, size, avail, ok)
+	}
+	if _, _, _, ok := ExtSpace(make([]byte, FSProbeBytes)); ok {
+		t.Error("zeros read as ext4")
+	}
+}

@@ -174,7 +174,8 @@ for s in /sys/block/dm-0/slaves/*; do echo "GUEST ro_${s##*/}=$(cat $s/ro)"; don
 echo "GUEST dmname=$(cat /sys/block/dm-0/dm/name)"
 echo "GUEST watcher=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <$f; echo; done | grep '^sandbox-init watch' | cut -d' ' -f1-3)"
 echo sandbox-write-test >/written && sync && echo "GUEST write=$(cat /written)"
-dd if=/dev/urandom of=/big bs=1M count=4 2>/dev/null && sync && echo "GUEST bigwrite=$(stat -c %s /big)"
+echo "GUEST rootfree_kb=$(df -k / | awk 'NR == 2 {print $4}')"
+dd if=/dev/urandom of=/big bs=1M count=${bigmib:-4} 2>/dev/null && sync && echo "GUEST bigwrite=$(stat -c %s /big)"
 /bin/sandbox-init status | sed 's/^\([a-z]*\): /GUEST \1=/'
 test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d ' \n' </run/sandbox/state.json)"
 sleep 1.2

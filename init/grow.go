@@ -1,0 +1,32 @@
+package main
+
+import "github.com/sandbox-init/sandbox-init/config"
+
+// growTarget is the size in bytes an ext2/3/4 root file system of size
+// bytes, avail of them free, grows to under sandbox.grow (mode: "auto" or
+// a size), with a COW store of cow bytes; 0 when it stays as it is. "auto"
+// grows it until its free space is the COW store's: what the sandbox can
+// take is then the store's limit, not the image's. The new block groups
+// bring their own metadata (inode tables, bitmaps): a tenth more and
+// 16 MiB cover it.
+func growTarget(mode string, size, avail, cow uint64) uint64 {
+	const mib = 1 << 20
+	var target uint64
+	switch mode {
+	case "no":
+		return 0
+	case "auto":
+		if avail >= cow {
+			return 0
+		}
+		missing := cow - avail
+		target = size + missing + missing/10 + 16*mib
+	default:
+		s, err := config.ParseSize(mode)
+		if err != nil || s.Bytes <= size {
+			return 0
+		}
+		target = s.Bytes
+	}
+	return (target + mib - 1) &^ (mib - 1)
+}
