@@ -121,9 +121,11 @@ func TestDebianSystemd(t *testing.T) {
 	}
 }
 
+// systemdValue finds a "SYSTEMD key=value" report anywhere in a line: a
+// getty's prompt ("vm login: ") can share the console line it starts on.
 func systemdValue(c console, key string) (string, bool) {
 	for _, line := range strings.Split(c.Text, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "SYSTEMD "+key+"="); ok {
+		if _, v, ok := strings.Cut(strings.TrimRight(line, "\r"), "SYSTEMD "+key+"="); ok {
 			return v, true
 		}
 	}
