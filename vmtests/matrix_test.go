@@ -27,10 +27,11 @@ func TestMatrix(t *testing.T) {
 		{testvm.VirtioBlk, false, "/dev/vda"},
 		{testvm.USB2, false, "/dev/sda"},
 		{testvm.USB3, false, "/dev/sda"},
+		{testvm.UAS, false, "/dev/sda"},
 	}
 	for _, kernel := range testvm.Kernels {
 		for _, m := range all {
-			if kernel == testvm.Cloud12 && (m.bus == testvm.AHCI || m.bus == testvm.USB2 || m.bus == testvm.USB3) {
+			if kernel == testvm.Cloud12 && (m.bus == testvm.AHCI || m.bus == testvm.USB2 || m.bus == testvm.USB3 || m.bus == testvm.UAS) {
 				continue // the cloud kernel has no such driver: TestCloudKernelUSB
 			}
 			t.Run(kernel+"/"+string(m.bus), func(t *testing.T) {
