@@ -51,6 +51,9 @@ func build(repo, work string) (*images, error) {
 		return nil, err
 	}
 	img.ours = initramfs{path: rep.Path, gz: rep.Compressed, unpacked: rep.Unpacked}
+	if *flagMedia {
+		return img, nil // -media boots our initramfs only
+	}
 	logf("building the how-to's recipe initramfs (busybox sh, Debian's dmsetup)")
 	if img.recipe, err = buildRecipe(testvm.CacheDir(repo), img); err != nil {
 		return nil, err
@@ -69,8 +72,9 @@ func kernel(repo string) (mklive.Kernel, error) {
 
 // guestInit is the test root's /sbin/init, the same for every variant. Its
 // first act stamps the kernel log: that is "the real init runs". Then it
-// reports "BENCH key=value" lines, and in -io mode (bench.io on the command
-// line) writes into the sandbox and into a raw brd disk, and powers off.
+// reports "BENCH key=value" lines (memory, state.json, df of /), and in
+// -io mode (bench.io on the command line) writes into the sandbox and into
+// a raw brd disk, and powers off.
 // Timing uses kernel stamps on /dev/kmsg lines, not busybox dd's rounding.
 const guestInit = `#!/bin/sh
 echo "realinit: first line" >/dev/kmsg
@@ -78,6 +82,8 @@ export PATH=/bin:/sbin
 echo "BENCH mem=$(awk '/^(MemTotal|MemFree|MemAvailable|Shmem):/ {printf "%s%s ", $1, $2}' /proc/meminfo)"
 echo "BENCH initramfs_init=$(test -e /init && echo present || echo gone)"
 test -r /run/sandbox/state.json && echo "BENCH state=$(tr -d '\n' </run/sandbox/state.json)"
+# The root's size, used and free space (KiB), as df shows them (-media).
+echo "BENCH df=$(df -Pk / | awk 'NR==2 {print $2, $3, $4}')"
 # sandbox-init copies its log to /dev/kmsg: this line's kernel stamp is on
 # the same clock as "Run /init" and ours.
 dmesg | grep -m1 'sandbox-init: switch_root' | sed 's/^/BENCH kmsg_switch=/'

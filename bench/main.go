@@ -3,6 +3,7 @@
 //
 //	go run ./bench [-n 5] [-md]   boot time, initramfs size, memory, our phases
 //	go run ./bench -io [-n 3]     sandbox write throughput and RAM cost per chunk size
+//	go run ./bench -media [-debian] Live media: plain ext2 vs zstd container vs toram (issue #13)
 //
 // It boots Debian 12's cloud kernel from scripts/setup.sh's cache (-kernel
 // picks another), through internal/testvm, which builds the test root and
@@ -29,6 +30,8 @@ var (
 	flagChunks  = flag.String("chunks", "1,8,16,32", "chunk sizes in sectors for -io")
 	flagStores  = flag.String("stores", "PO", "snapshot stores for -io (sandbox.store): PO, N or PO,N")
 	flagMiB     = flag.Int("mib", 64, "MiB written by each dd in -io mode")
+	flagMedia   = flag.Bool("media", false, "compare Live media instead: the test root as a plain ext2 image, in a zstd container, and that container with sandbox.toram=yes (build time, ISO size, boot time, free space in /)")
+	flagDebian  = flag.Bool("debian", false, "with -media: also build ISOs of scripts/setup.sh's Debian root with each -container, and mksquashfs of the tree, -n times each (a few minutes)")
 	flagMD      = flag.Bool("md", false, "print the tables as Markdown")
 	flagTimeout = flag.Duration("timeout", 90*time.Second, "limit for one QEMU boot")
 	flagKeep    = flag.Bool("keep", false, "keep the work directory (images and every console log)")
@@ -37,11 +40,12 @@ var (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
+		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io | -media [-debian]] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *flagN < 1 || *flagMiB < 1 || !slices.Contains(testvm.Kernels, *flagKernel) {
+	if *flagN < 1 || *flagMiB < 1 || !slices.Contains(testvm.Kernels, *flagKernel) ||
+		(*flagDebian && !*flagMedia) || (*flagIO && *flagMedia) {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -71,17 +75,23 @@ func run() error {
 	}
 	load0 := loadavg()
 	var tables []table
-	if *flagIO {
+	var last []string // lines printed after the tables, for scripts
+	mem := 512
+	switch {
+	case *flagIO:
 		tables, err = benchIO(img)
-	} else {
+	case *flagMedia:
+		mem = mediaMemMiB
+		tables, last, err = benchMedia(repo, img)
+	default:
 		tables, err = benchBoot(img)
 	}
 	if err != nil {
 		return err
 	}
 	// TCG timings move with whatever else the host runs: say how busy it was.
-	tables[0].notes = append(tables[0].notes, fmt.Sprintf("Host: %d CPUs, load average %s at the first boot, %s after the last; QEMU TCG, -m 512, -smp 1, kernel %s.",
-		runtime.NumCPU(), load0, loadavg(), img.kernel.Version))
+	tables[0].notes = append(tables[0].notes, fmt.Sprintf("Host: %d CPUs, load average %s at the start, %s after the last; QEMU TCG, -m %d, -smp 1, kernel %s.",
+		runtime.NumCPU(), load0, loadavg(), mem, img.kernel.Version))
 	for _, t := range tables {
 		if *flagMD {
 			fmt.Print(t.markdown())
@@ -89,6 +99,9 @@ func run() error {
 			fmt.Print(t.text())
 		}
 		fmt.Println()
+	}
+	for _, l := range last {
+		fmt.Println(l)
 	}
 	return nil
 }

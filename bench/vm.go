@@ -29,13 +29,29 @@ var baseCmdline = []string{"console=ttyS0", "loglevel=7", "panic=-1",
 // kernel, an initramfs and the CD on IDE, and returns the console once the
 // guest has powered off. name labels the saved console log in the work dir.
 func (img *images) boot(name, initrd string, extra ...string) (console, error) {
+	return img.bootWith(bootSpec{name: name, initrd: initrd, cd: img.CD,
+		cmdline: append(append([]string{}, baseCmdline...), extra...)})
+}
+
+// bootSpec is one boot's machine: a direct kernel boot of img.kernel with
+// an initramfs, the command line, and a CD on IDE.
+type bootSpec struct {
+	name, initrd, cd string
+	cmdline          []string
+	memMiB           int // 0: testvm's default (512)
+}
+
+// bootWith is boot with the CD, the whole command line and the RAM given.
+func (img *images) bootWith(b bootSpec) (console, error) {
 	var c console
+	name := b.name
 	m := testvm.Machine{
 		Name:   name,
-		Kernel: img.kernel.Vmlinuz(), Initramfs: initrd,
-		Append:  append(append([]string{}, baseCmdline...), extra...),
-		Drives:  []testvm.Drive{{File: img.CD, Bus: testvm.IDE, CD: true}},
-		Timeout: *flagTimeout,
+		Kernel: img.kernel.Vmlinuz(), Initramfs: b.initrd,
+		Append:    b.cmdline,
+		Drives:    []testvm.Drive{{File: b.cd, Bus: testvm.IDE, CD: true}},
+		MemoryMiB: b.memMiB,
+		Timeout:   *flagTimeout,
 		// Sample QEMU's memory high-water mark right when the real init
 		// starts: the guest's pages QEMU has had to back until then.
 		Line: func(line string, p *testvm.Process) {
