@@ -91,6 +91,11 @@ func TestErrors(t *testing.T) {
 		{"sandbox.cow=ram1", []string{`sandbox.cow="ram1"`, "absolute path"}},
 		{"sandbox.cow=/dev/../etc/x", []string{"clean path under /dev/"}},
 		{"sandbox.cd=sr0", []string{"absolute path"}},
+		{"sandbox.cd=UUID=", []string{"not an ISO 9660 one"}},
+		{"sandbox.cd=UUID=2026112602550000", []string{"YYYY-MM-DD-hh-mm-ss-cc"}},
+		{"sandbox.cd=UUID=2026-11-26-02-55-00", []string{"not an ISO 9660 one"}},
+		{"sandbox.cd=UUID=2026-11-26-02-55-00-0x", []string{"not an ISO 9660 one"}},
+		{"sandbox.cd=UUID=2026-11-26-02:55-00-00", []string{"not an ISO 9660 one"}},
 		{"sandbox.image=relative", []string{"absolute path"}},
 		{"sandbox.image=/", []string{"root directory"}},
 		{"sandbox.cdmount=/", []string{"hide the whole new root"}},
@@ -266,6 +271,21 @@ func TestISOFile(t *testing.T) {
 		again, err := Parse(c.CommandLine())
 		if err != nil || again != c {
 			t.Errorf("round trip of %q: %+v, %v", v, again, err)
+		}
+	}
+}
+
+func TestCDUUID(t *testing.T) {
+	c, err := Parse("sandbox.cd=UUID=2026-11-26-02-55-00-00")
+	if err != nil || c.CD != "UUID=2026-11-26-02-55-00-00" {
+		t.Fatalf("sandbox.cd=UUID=…: %q, %v", c.CD, err)
+	}
+	for u, want := range map[string]bool{
+		"2026-11-26-02-55-00-00": true, "0000-00-00-00-00-00-01": true,
+		"": false, "2026-11-26-02-55-00-000": false, "2026_11-26-02-55-00-00": false, "20261126025500001234zz": false,
+	} {
+		if ISOUUID(u) != want {
+			t.Errorf("ISOUUID(%q) = %v, want %v", u, !want, want)
 		}
 	}
 }

@@ -25,7 +25,14 @@ type param struct {
 // params is the table of sandbox.* keys, in the README's order. Each setter
 // checks one value; combinations are Config.check's.
 var params = []param{
-	{"cd", "auto, a /dev path (/dev/sr0, /dev/hdc, /dev/sdb) or LABEL=<volume id>", func(c *Config, v string) error {
+	{"cd", "auto, a /dev path (/dev/sr0, /dev/hdc, /dev/sdb), LABEL=<volume id> or UUID=<ISO 9660 UUID as blkid shows it, e.g. 2026-11-26-02-55-00-00>", func(c *Config, v string) error {
+		if u, ok := strings.CutPrefix(v, "UUID="); ok {
+			c.CD = v
+			if !ISOUUID(u) {
+				return errors.New("has a UUID that is not an ISO 9660 one as blkid shows it (YYYY-MM-DD-hh-mm-ss-cc, e.g. 2026-11-26-02-55-00-00)")
+			}
+			return nil
+		}
 		return setDev(&c.CD, v, v == "auto" || strings.HasPrefix(v, "LABEL=") && len(v) > len("LABEL="))
 	}},
 	{"image", "an absolute path on the CD, e.g. /initrd-ext2", func(c *Config, v string) error {
@@ -278,4 +285,22 @@ func devPath(v string) error {
 		return errors.New("is not a clean path under /dev/")
 	}
 	return nil
+}
+
+// ISOUUID reports whether u is an ISO 9660 volume's UUID as blkid shows it:
+// the volume date YYYY-MM-DD-hh-mm-ss-cc, 16 digits in 7 groups.
+func ISOUUID(u string) bool {
+	if len(u) != 22 {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		if i == 4 || i == 7 || i > 7 && (i-7)%3 == 0 {
+			if u[i] != '-' {
+				return false
+			}
+		} else if u[i] < '0' || u[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // cdNotFound says why the CD search found nothing, and what to do: want is
-// sandbox.cd (a /dev path, LABEL=X or auto), present tells whether a /dev
+// sandbox.cd (a /dev path, LABEL=X, UUID=U or auto), present tells whether a /dev
 // path named exists, seen are the drives and disks looked at, mountErr the
 // last mount attempt's error.
 func cdNotFound(want string, present bool, seen []string, mountErr error) (why, hint string) {
@@ -23,6 +23,9 @@ func cdNotFound(want string, present bool, seen []string, mountErr error) (why, 
 	case strings.HasPrefix(want, "LABEL="):
 		why = fmt.Sprintf("no disc labelled %q among %s", strings.TrimPrefix(want, "LABEL="), strings.Join(seen, " "))
 		hint = "insert the Live CD whose volume id is that label, or fix sandbox.cd=LABEL="
+	case strings.HasPrefix(want, "UUID="):
+		why = fmt.Sprintf("no disc with UUID %s among %s", strings.TrimPrefix(want, "UUID="), strings.Join(seen, " "))
+		hint = "insert the Live CD this kernel and initramfs came from (blkid shows its UUID), or fix sandbox.cd=UUID="
 	default:
 		why = fmt.Sprintf("no drive or disk among %s holds an ISO 9660 disc", strings.Join(seen, " "))
 	}

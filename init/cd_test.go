@@ -19,6 +19,7 @@ func TestCDNotFound(t *testing.T) {
 		{"/dev/sdz", false, nil, "/dev/sdz did not appear", "check the device name"},
 		{"auto", false, nil, "no CD drive or disk appeared", "attach a CD drive"},
 		{"LABEL=LIVE", false, []string{"/dev/sr0", "/dev/sda"}, `no disc labelled "LIVE" among /dev/sr0 /dev/sda`, "fix sandbox.cd=LABEL="},
+		{"UUID=2026-11-26-02-55-00-00", false, []string{"/dev/sr0", "/dev/sda"}, "no disc with UUID 2026-11-26-02-55-00-00 among /dev/sr0 /dev/sda", "fix sandbox.cd=UUID="},
 		{"auto", false, []string{"/dev/sr0"}, "no drive or disk among /dev/sr0 holds an ISO 9660 disc", "insert the Live CD"},
 	} {
 		why, hint := cdNotFound(tc.want, tc.present, tc.seen, mountErr)

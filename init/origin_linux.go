@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -80,15 +79,22 @@ func (s *sandbox) attachImage() error {
 }
 
 // findCD waits, at most sandbox.wait, for the CD and mounts it read-only on
-// cdDir. "auto" takes the first sr* device holding an ISO 9660 file
-// system, then the legacy hd? names; LABEL=X takes the one whose volume id
-// is X. It tries the mount itself rather than reading the disc first: each
-// first open of a CD drive costs a round of ATAPI commands.
+// cdDir. Each candidate is identified before any mount, from its primary
+// volume descriptor (sector 16): "auto" takes the first sr* device holding
+// an ISO 9660 file system, then the legacy hd? names, then whole disks;
+// LABEL=X takes the first whose volume id is X; UUID=U the one disc whose
+// UUID (its volume date, unique per mklive build) is U, decided only once
+// the drivers are ready and every candidate has been looked at: two discs
+// with that UUID are a failure, not a race won by the faster bus. A disc
+// with another UUID is skipped with a warning.
 func (s *sandbox) findCD() (string, error) {
 	want := s.cfg.CD
+	uuid, byUUID := strings.CutPrefix(want, "UUID=")
+	label, byLabel := strings.CutPrefix(want, "LABEL=")
 	var seen []string
-	var mountErr, isofsErr error
+	var mountErr, isofsErr, twice error
 	isofsReady := false
+	warned := map[string]bool{}
 	try := func(dev string) bool {
 		if !isofsReady {
 			// Only now: waiting earlier would start isofs at full
@@ -103,12 +109,6 @@ func (s *sandbox) findCD() (string, error) {
 			mountErr = fmt.Errorf("mount %s on %s (iso9660, read-only): %w", dev, cdDir, err)
 			return false
 		}
-		if label, isLabel := strings.CutPrefix(want, "LABEL="); isLabel {
-			if id, _ := isoVolumeID(dev); id != label {
-				_ = unix.Unmount(cdDir, 0)
-				return false
-			}
-		}
 		return true
 	}
 	pick := func() (bool, error) {
@@ -118,12 +118,43 @@ func (s *sandbox) findCD() (string, error) {
 		if strings.HasPrefix(want, "/dev/") {
 			return isBlock(want) && try(want), nil
 		}
+		// Ready before the look: a look that began after the drivers
+		// were ready has seen every disc there is.
+		ready := false
+		select {
+		case <-s.driversReady():
+			ready = true
+		default:
+		}
 		seen = cdCandidates("/sys/class/block")
+		var match []string
 		for _, dev := range seen {
-			if try(dev) {
-				want = dev
-				return true, nil
+			p, ok := readPVD(dev)
+			switch {
+			case !ok:
+				continue // no ISO 9660 disc (yet): never mounted
+			case byUUID && p.UUID == uuid:
+				match = append(match, dev)
+			case byUUID:
+				if !warned[dev] {
+					warned[dev] = true
+					s.log.Warnf("WARNING: skipping %s: ISO 9660 disc %s is not the Live CD this kernel was built with (sandbox.cd=%s)", dev, describeDisc(p), s.cfg.CD)
+				}
+			case byLabel && p.Label != label:
+			default:
+				if try(dev) {
+					want = dev
+					return true, nil
+				}
 			}
+		}
+		switch {
+		case len(match) > 1:
+			twice = fmt.Errorf("two discs match sandbox.cd=%s: %s; remove one", s.cfg.CD, strings.Join(match, " and "))
+			return false, twice
+		case len(match) == 1 && ready && try(match[0]):
+			want = match[0]
+			return true, nil
 		}
 		return false, nil
 	}
@@ -135,6 +166,9 @@ func (s *sandbox) findCD() (string, error) {
 	if err := waitDevice(s.driversReady(), s.cfg.Wait, pick); err != nil {
 		if err == isofsErr {
 			return "", err
+		}
+		if err == twice {
+			return "", &bootError{Device: s.cfg.CD, Err: err, Hint: "an older build or another disc carries the same UUID: take it out, or name the drive with sandbox.cd=/dev/sr0"}
 		}
 		why, hint := cdNotFound(want, strings.HasPrefix(want, "/dev/") && isBlock(want), seen, mountErr)
 		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
@@ -175,22 +209,20 @@ func cdCandidates(classBlock string) []string {
 	return append(append(sr, hd...), disks...)
 }
 
-// isoVolumeID reads the ISO 9660 primary volume descriptor (sector 16): it
-// tells a disc from an empty drive and gives the label.
-func isoVolumeID(dev string) (string, bool) {
+// readPVD reads a device's ISO 9660 primary volume descriptor (sector
+// 16) without mounting it: it tells a disc from an empty drive or another
+// file system, and gives the label and UUID.
+func readPVD(dev string) (isoPVD, bool) {
 	f, err := os.Open(dev)
 	if err != nil {
-		return "", false
+		return isoPVD{}, false
 	}
 	defer f.Close()
 	b := make([]byte, 2048)
 	if _, err := f.ReadAt(b, 16*2048); err != nil {
-		return "", false
+		return isoPVD{}, false
 	}
-	if b[0] != 1 || !bytes.Equal(b[1:6], []byte("CD001")) {
-		return "", false
-	}
-	return strings.TrimRight(string(b[40:72]), " \x00"), true
+	return parsePVD(b)
 }
 
 // isBlock reports whether dev is a block device that can be opened: the

@@ -528,19 +528,22 @@ func TestLiveCDContainers(t *testing.T) {
 		container, image, cmdline string
 		size                      uint64
 	}{
-		{"none", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=LABEL=SANDBOX", 0},
-		{"", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=LABEL=SANDBOX", 0},
-		{"zstd", "/LiveOS/squashfs.img", "console=tty0 console=ttyS0 sandbox.cd=LABEL=SANDBOX sandbox.image=/LiveOS/squashfs.img", 512 << 20},
+		{"none", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00", 0},
+		{"", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00", 0},
+		{"zstd", "/LiveOS/squashfs.img", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00 sandbox.image=/LiveOS/squashfs.img", 512 << 20},
 	} {
 		t.Run("container="+tc.container, func(t *testing.T) {
 			iso := filepath.Join(t.TempDir(), "live.iso")
 			var log []string
-			err := LiveCD(LiveCDSpec{Kernel: k, Init: initBin, Root: tree, Container: tc.container, Size: tc.size, Out: iso,
+			err := LiveCD(LiveCDSpec{Kernel: k, Init: initBin, Root: tree, Container: tc.container, Size: tc.size, Out: iso, UUID: "2026-11-26-02-55-00-00",
 				Log: func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }})
 			if err != nil {
 				t.Fatal(err)
 			}
 			all := strings.Join(log, "\n")
+			if id := isoIdentity(t, iso); id != "SANDBOX 2026-11-26-02-55-00-00" {
+				t.Errorf("the ISO's label and UUID: %s", id)
+			}
 			files := isoFiles(t, iso)
 			if !slices.Contains(files, tc.image) {
 				t.Errorf("the CD lacks %s: %v", tc.image, files)

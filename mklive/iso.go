@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/sandbox-init/sandbox-init/config"
 )
 
 // ISOSpec says what goes on the Live CD.
@@ -16,9 +19,13 @@ type ISOSpec struct {
 	RootImage string // copied to ImagePath on the CD: an image or its container
 	ImagePath string // default /initrd-ext2 (PlainImagePath), the how-to's name
 	Label     string // ISO 9660 volume id (sandbox.cd=LABEL=...)
-	Cmdline   string // kernel parameters
-	Out       string
-	Log       func(format string, args ...any) // when set, hears how far xorriso is
+	// UUID is the volume date as blkid shows it as the ISO's UUID
+	// (YYYY-MM-DD-hh-mm-ss-cc, see ISOUUID; sandbox.cd=UUID=...); ""
+	// lets xorriso take the current time.
+	UUID    string
+	Cmdline string // kernel parameters
+	Out     string
+	Log     func(format string, args ...any) // when set, hears how far xorriso is
 }
 
 // isolinux's files in Debian's isolinux and syslinux-common packages;
@@ -45,6 +52,15 @@ func BuildISO(s ISOSpec) error {
 	}
 	if len(s.Label) > 32 || strings.ContainsAny(s.Label, " \t\"") {
 		return fmt.Errorf("label %q: want at most 32 characters, no spaces or quotes", s.Label)
+	}
+	var date []string
+	if s.UUID != "" {
+		if !config.ISOUUID(s.UUID) {
+			return fmt.Errorf("UUID %q: want an ISO 9660 UUID as blkid shows it, YYYY-MM-DD-hh-mm-ss-cc", s.UUID)
+		}
+		// xorriso's -volume_date uuid, in its mkisofs emulation: the
+		// volume's creation and modification dates, 16 digits.
+		date = []string{"--modification-date=" + strings.ReplaceAll(s.UUID, "-", "")}
 	}
 	for name, src := range isolinuxFiles {
 		if _, err := os.Stat(src); err != nil {
@@ -92,12 +108,20 @@ func BuildISO(s ISOSpec) error {
 		return err
 	}
 	_ = os.Remove(s.Out)
-	return RunProgress(s.Log, "ISO", total, "xorriso", "-as", "mkisofs", "-quiet", "-o", s.Out,
-		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r",
-		"-isohybrid-mbr", isolinuxFiles["isohdpfx.bin"],
+	args := append([]string{"-as", "mkisofs", "-quiet", "-o", s.Out,
+		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r"}, date...)
+	args = append(args, "-isohybrid-mbr", isolinuxFiles["isohdpfx.bin"],
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
 		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
 		"-eltorito-alt-boot", "-e", "efiboot.img", "-no-emul-boot", "-isohybrid-gpt-basdat", stage)
+	return RunProgress(s.Log, "ISO", total, "xorriso", args...)
+}
+
+// ISOUUID is the ISO 9660 UUID, as blkid shows it, of a volume dated t (in
+// UTC): 2026-11-26-02-55-00-00, to the hundredth of a second.
+func ISOUUID(t time.Time) string {
+	t = t.UTC()
+	return fmt.Sprintf("%s-%02d", t.Format("2006-01-02-15-04-05"), t.Nanosecond()/1e7)
 }
 
 func entry(label, cmdline string) string {

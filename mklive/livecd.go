@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +18,12 @@ type LiveCDSpec struct {
 	Root   string // a directory (made into an image) or an image file
 	FSType string // for a directory: ext2 (default; ext4 in a container) or ext4
 	Size   uint64 // for a directory: image size in bytes, 0 to compute it
-	Label  string // ISO volume label; the CD is found by it
+	Label  string // ISO volume label
+	// UUID is the ISO's per-build identity, its volume date as blkid
+	// shows it (ISOUUID): the CD is found by it (sandbox.cd=UUID=...).
+	// Default: SOURCE_DATE_EPOCH when set (reproducible builds), else
+	// the current time.
+	UUID   string
 	Append string // extra kernel parameters
 	// Container is how the root image goes on the CD: "zstd" or "xz", a
 	// sparse ext4 image of generous size (ContainerImageSize) in a
@@ -47,7 +53,18 @@ func LiveCD(s LiveCDSpec) error {
 	container := s.Container != "" && s.Container != "none"
 	// The CD's kernel command line is its configuration: check it now,
 	// not at boot, and take the modules it needs.
-	cmdline, imagePath, cfg, err := LiveCmdline(s.Label, s.Container, s.Append)
+	if s.UUID == "" {
+		t := time.Now()
+		if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
+			sec, err := strconv.ParseInt(sde, 10, 64)
+			if err != nil {
+				return fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", sde)
+			}
+			t = time.Unix(sec, 0)
+		}
+		s.UUID = ISOUUID(t)
+	}
+	cmdline, imagePath, cfg, err := LiveCDCmdline("UUID="+s.UUID, s.Container, s.Append)
 	if err != nil {
 		return err
 	}
@@ -136,26 +153,31 @@ func LiveCD(s LiveCDSpec) error {
 		}
 	}
 	start = time.Now()
-	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: rep.Path, RootImage: onCD, ImagePath: imagePath, Label: s.Label, Cmdline: cmdline, Out: s.Out, Log: s.Log}); err != nil {
+	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: rep.Path, RootImage: onCD, ImagePath: imagePath, Label: s.Label, UUID: s.UUID, Cmdline: cmdline, Out: s.Out, Log: s.Log}); err != nil {
 		return err
 	}
 	if st, err := os.Stat(s.Out); err == nil {
-		s.Log("ISO %s: %s, %s, label %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, cmdline)
+		s.Log("ISO %s: %s, %s, label %s, UUID %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, cmdline)
 	}
 	return nil
 }
 
-// LiveCmdline is a Live CD's kernel command line for its label, its
-// container (see LiveCDSpec) and the extra parameters: the CD found by its
-// label and, with a container, sandbox.image naming it. It returns the
-// command line, where the root image (or its container) goes on the CD,
-// and the configuration the command line gives the boot, checked as the
-// boot checks it.
+// LiveCmdline is LiveCDCmdline for a CD found by its label.
 func LiveCmdline(label, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
+	return LiveCDCmdline("LABEL="+label, container, extra)
+}
+
+// LiveCDCmdline is a Live CD's kernel command line for how it is found
+// (sandbox.cd: UUID=<its UUID>, as LiveCD does, or LABEL=<its label>), its
+// container (see LiveCDSpec) and the extra parameters: with a container,
+// sandbox.image names it. It returns the command line, where the root image
+// (or its container) goes on the CD, and the configuration the command
+// line gives the boot, checked as the boot checks it.
+func LiveCDCmdline(cd, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
 	if err := CheckContainer(container); err != nil {
 		return "", "", cfg, err
 	}
-	cmdline = "console=tty0 console=ttyS0 sandbox.cd=LABEL=" + label
+	cmdline = "console=tty0 console=ttyS0 sandbox.cd=" + cd
 	imagePath = PlainImagePath
 	if container != "" && container != "none" {
 		imagePath = ContainerPath
