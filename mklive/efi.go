@@ -7,34 +7,41 @@ import (
 	"strconv"
 )
 
-// grubModules are what the EFI loader needs to find the CD by label and
-// boot Linux from it, with a serial console; only these are packed into
+// grubModules are what the EFI loader needs to find the CD by UUID or label
+// and boot Linux from it, with a serial console; only these are packed into
 // BOOTX64.EFI (grub-mkstandalone would otherwise pack every module).
-const grubModules = "part_gpt part_msdos iso9660 search search_label linux normal serial terminal"
+const grubModules = "part_gpt part_msdos iso9660 search search_label search_fs_uuid linux normal serial terminal"
 
-// grubConfig boots the same kernel, initramfs and command line as isolinux.
-func grubConfig(label, cmdline string) string {
+// grubConfig boots the same kernel, initramfs and command line as isolinux,
+// from the CD with the build's UUID when it has one (GRUB names an ISO 9660
+// volume by its date as blkid does): another disc with the same label,
+// an older build on a stick, is not the one booted.
+func grubConfig(label, uuid, cmdline string) string {
+	search := "--label " + label
+	if uuid != "" {
+		search = "--fs-uuid " + uuid
+	}
 	return fmt.Sprintf(`serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
 set timeout=0
 set gfxpayload=text
-search --no-floppy --set=root --label %s
+search --no-floppy --set=root %s
 linux /boot/vmlinuz %s
 initrd /boot/initrd.img
 boot
-`, label, cmdline)
+`, search, cmdline)
 }
 
 // buildEFIImage writes the El Torito EFI boot image: a small FAT file
 // system holding EFI/BOOT/BOOTX64.EFI, a GRUB with the config built in.
 // Tools: grub-mkstandalone (grub-efi-amd64-bin), mformat/mmd/mcopy (mtools).
-func buildEFIImage(dir, label, cmdline, out string) error {
+func buildEFIImage(dir, label, uuid, cmdline, out string) error {
 	if _, err := os.Stat("/usr/lib/grub/x86_64-efi"); err != nil {
 		return fmt.Errorf("GRUB's x86_64-efi modules are not installed: install the Debian package grub-efi-amd64-bin (scripts/setup.sh does)")
 	}
 	cfg := filepath.Join(dir, "grub.cfg")
-	if err := os.WriteFile(cfg, []byte(grubConfig(label, cmdline)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(grubConfig(label, uuid, cmdline)), 0o644); err != nil {
 		return err
 	}
 	efi := filepath.Join(dir, "BOOTX64.EFI")

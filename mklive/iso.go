@@ -104,7 +104,7 @@ func BuildISO(s ISOSpec) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if err := buildEFIImage(work, s.Label, s.Cmdline, filepath.Join(stage, "efiboot.img")); err != nil {
+	if err := buildEFIImage(work, s.Label, s.UUID, s.Cmdline, filepath.Join(stage, "efiboot.img")); err != nil {
 		return err
 	}
 	_ = os.Remove(s.Out)

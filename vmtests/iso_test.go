@@ -128,13 +128,15 @@ func TestISOBootsUEFI(t *testing.T) {
 }
 
 // liveISO builds a Live CD of the test root and the built initramfs whose
-// command line finds the CD by label.
+// command line finds the CD by label. It has a UUID too, which GRUB (the
+// UEFI boot) finds it by.
 func liveISO(t *testing.T, label string) string {
 	t.Helper()
 	iso := filepath.Join(t.TempDir(), "live.iso")
 	err := mklive.BuildISO(mklive.ISOSpec{
 		Kernel: built.kernel.Vmlinuz(), Initramfs: built.initramfs.Path, RootImage: built.rootImage,
-		Label: label, Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=" + label, Out: iso,
+		Label: label, UUID: mklive.ISOUUID(time.Now()),
+		Cmdline: "console=ttyS0 loglevel=7 sandbox.onfail=poweroff sandbox.cd=LABEL=" + label, Out: iso,
 	})
 	if err != nil {
 		t.Fatal(err)
