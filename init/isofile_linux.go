@@ -219,22 +219,9 @@ func (s *sandbox) haveFS(fstype string) error {
 			return err
 		}
 	}
-	if mountutil.KernelHasFS(fstype) {
-		return nil
-	}
-	rel, _ := kmod.Release()
-	var mods []string
-	if s.mods != nil {
-		mods = kmod.Match(s.mods.l.Aliases, "fs-"+fstype)
-	}
-	if len(mods) == 0 {
-		return fmt.Errorf("kernel %s cannot mount %s: this initramfs has no %s module", rel, fstype, fstype)
-	}
-	if err := s.mods.l.Wait(mods...); err != nil {
-		return err
-	}
-	if !mountutil.KernelHasFS(fstype) {
-		return fmt.Errorf("module %s loaded, but kernel %s still lists no %s file system", strings.Join(mods, " "), rel, fstype)
+	if _, err := s.fsModule(fstype); err != nil {
+		rel, _ := kmod.Release()
+		return fmt.Errorf("kernel %s cannot mount %s: %w", rel, fstype, err)
 	}
 	return nil
 }

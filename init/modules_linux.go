@@ -294,26 +294,47 @@ func memTotal() (uint64, error) {
 	return config.MemTotal(string(b))
 }
 
-// loadFS makes sure the kernel can mount fstype, loading the module that
+// Why fsModule could not give the kernel a file system.
+var (
+	errNoFSModule    = errors.New("this initramfs has no module for it")
+	errFSStillAbsent = errors.New("its module loaded, but the kernel still lists no such file system")
+)
+
+// fsModule makes sure the kernel can mount fstype, loading the module that
 // provides it from the initramfs by its fs-TYPE alias, as the kernel's own
-// request_module would through modprobe, which does not run here.
-func (s *sandbox) loadFS(dev, fstype string) error {
+// request_module would through modprobe, which does not run here. It
+// returns the modules it loaded, for the messages.
+func (s *sandbox) fsModule(fstype string) ([]string, error) {
 	if mountutil.KernelHasFS(fstype) {
-		return nil
+		return nil, nil
 	}
-	rel, _ := kmod.Release()
 	var mods []string
 	if s.mods != nil {
 		mods = kmod.Match(s.mods.l.Aliases, "fs-"+fstype)
 	}
 	if len(mods) == 0 {
-		return &bootError{Device: dev, Err: fmt.Errorf("the root image holds %s, which kernel %s cannot mount: this initramfs has no %s module for it", fstype, rel, fstype), Hint: fmt.Sprintf("rebuild the initramfs for this kernel with 'mklive initramfs -kernel TREE -modules %s' (TREE: the kernel package unpacked with dpkg -x, or / on the system that runs it), or boot a kernel with %s built in", fstype, fstype)}
+		return nil, errNoFSModule
 	}
 	if err := s.mods.l.Wait(mods...); err != nil {
-		return &bootError{Device: dev, Err: err, Hint: fmt.Sprintf("the %s module did not load: dmesg says why; was the initramfs built for kernel %s?", strings.Join(mods, " "), rel)}
+		return mods, err
 	}
 	if !mountutil.KernelHasFS(fstype) {
+		return mods, errFSStillAbsent
+	}
+	return mods, nil
+}
+
+// loadFS is fsModule for the root image on dev, with what to do about it.
+func (s *sandbox) loadFS(dev, fstype string) error {
+	mods, err := s.fsModule(fstype)
+	rel, _ := kmod.Release()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errNoFSModule):
+		return &bootError{Device: dev, Err: fmt.Errorf("the root image holds %s, which kernel %s cannot mount: this initramfs has no %s module for it", fstype, rel, fstype), Hint: fmt.Sprintf("rebuild the initramfs for this kernel with 'mklive initramfs -kernel TREE -modules %s' (TREE: the kernel package unpacked with dpkg -x, or / on the system that runs it), or boot a kernel with %s built in", fstype, fstype)}
+	case errors.Is(err, errFSStillAbsent):
 		return &bootError{Device: dev, Err: fmt.Errorf("module %s loaded, but kernel %s still lists no %s file system", strings.Join(mods, " "), rel, fstype), Hint: "name the file system with sandbox.fstype= (cat /proc/filesystems in the rescue shell lists what there is)"}
 	}
-	return nil
+	return &bootError{Device: dev, Err: err, Hint: fmt.Sprintf("the %s module did not load: dmesg says why; was the initramfs built for kernel %s?", strings.Join(mods, " "), rel)}
 }
