@@ -88,94 +88,26 @@ func (s *sandbox) attachImage() error {
 // with that UUID are a failure, not a race won by the faster bus. A disc
 // with another UUID is skipped with a warning.
 func (s *sandbox) findCD() (string, error) {
-	want := s.cfg.CD
-	uuid, byUUID := strings.CutPrefix(want, "UUID=")
-	label, byLabel := strings.CutPrefix(want, "LABEL=")
-	var seen []string
-	var mountErr, isofsErr, twice error
-	isofsReady := false
-	warned := map[string]bool{}
-	try := func(dev string) bool {
-		if !isofsReady {
-			// Only now: waiting earlier would start isofs at full
-			// priority while the drive's own drivers still load.
-			if isofsErr = s.need("isofs"); isofsErr != nil {
-				return false
-			}
-			isofsReady = true
-		}
-		err := unix.Mount(dev, cdDir, "iso9660", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, "")
-		if err != nil {
-			mountErr = fmt.Errorf("mount %s on %s (iso9660, read-only): %w", dev, cdDir, err)
-			return false
-		}
-		return true
-	}
-	pick := func() (bool, error) {
-		if isofsErr != nil {
-			return false, isofsErr
-		}
-		if strings.HasPrefix(want, "/dev/") {
-			return isBlock(want) && try(want), nil
-		}
-		// Ready before the look: a look that began after the drivers
-		// were ready has seen every disc there is.
-		ready := false
-		select {
-		case <-s.driversReady():
-			ready = true
-		default:
-		}
-		seen = cdCandidates("/sys/class/block")
-		var match []string
-		for _, dev := range seen {
-			p, ok := readPVD(dev)
-			switch {
-			case !ok:
-				continue // no ISO 9660 disc (yet): never mounted
-			case byUUID && p.UUID == uuid:
-				match = append(match, dev)
-			case byUUID:
-				if !warned[dev] {
-					warned[dev] = true
-					s.log.Warnf("WARNING: skipping %s: ISO 9660 disc %s is not the Live CD this kernel was built with (sandbox.cd=%s)", dev, describeDisc(p), s.cfg.CD)
-				}
-			case byLabel && p.Label != label:
-			default:
-				if try(dev) {
-					want = dev
-					return true, nil
-				}
-			}
-		}
-		switch {
-		case len(match) > 1:
-			twice = fmt.Errorf("two discs match sandbox.cd=%s: %s; remove one", s.cfg.CD, strings.Join(match, " and "))
-			return false, twice
-		case len(match) == 1 && ready && try(match[0]):
-			want = match[0]
-			return true, nil
-		}
-		return false, nil
-	}
 	if err := os.MkdirAll(cdDir, 0o755); err != nil {
 		return "", &bootError{Device: cdDir, Err: err}
 	}
-
+	c := &cdSearch{s: s, want: s.cfg.CD, warned: map[string]bool{}}
+	c.uuid, c.byUUID = strings.CutPrefix(c.want, "UUID=")
+	c.label, c.byLabel = strings.CutPrefix(c.want, "LABEL=")
 	start := time.Now()
-	if err := waitDevice(s.driversReady(), s.cfg.Wait, pick); err != nil {
-		if err == isofsErr {
+	if err := waitDevice(s.driversReady(), s.cfg.Wait, c.look); err != nil {
+		if err == c.isofsErr {
 			return "", err
 		}
-		if err == twice {
+		if err == c.twice {
 			return "", &bootError{Device: s.cfg.CD, Err: err, Hint: "an older build or another disc carries the same UUID: take it out, or name the drive with sandbox.cd=/dev/sr0"}
 		}
-		why, hint := cdNotFound(want, strings.HasPrefix(want, "/dev/") && isBlock(want), seen, mountErr)
+		why, hint := cdNotFound(c.want, strings.HasPrefix(c.want, "/dev/") && isBlock(c.want), c.seen, c.mountErr)
 		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
 		return "", &bootError{Device: s.cfg.CD, Err: err, Hint: hint}
 	}
-	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
-	return want, nil
+	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", c.want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
+	return c.want, nil
 }
 
 // cdCandidates lists where a Live CD may be, as /dev paths, from the

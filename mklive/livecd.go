@@ -41,123 +41,210 @@ type LiveCDSpec struct {
 // LiveCD builds the initramfs, the root image (when Root is a directory),
 // its container, and the ISO, and logs each step with its sizes and time.
 func LiveCD(s LiveCDSpec) error {
-	if s.Log == nil {
-		s.Log = func(string, ...any) {}
-	}
-	if s.Label == "" {
-		s.Label = "SANDBOX"
-	}
+	s.setDefaults()
 	if err := CheckContainer(s.Container); err != nil {
 		return err
 	}
-	container := s.Container != "" && s.Container != "none"
-	// The CD's kernel command line is its configuration: check it now,
-	// not at boot, and take the modules it needs.
-	if s.UUID == "" {
-		t := time.Now()
-		if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
-			sec, err := strconv.ParseInt(sde, 10, 64)
-			if err != nil {
-				return fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", sde)
-			}
-			t = time.Unix(sec, 0)
-		}
-		s.UUID = ISOUUID(t)
-	}
-	cmdline, imagePath, cfg, err := LiveCDCmdline("UUID="+s.UUID, s.Container, s.Append)
+	b, err := s.plan()
 	if err != nil {
 		return err
-	}
-	st, err := os.Stat(s.Root)
-	if err != nil {
-		return fmt.Errorf("root %s: %w", s.Root, err)
-	}
-	if container {
-		if err := checkSquashfs(s.Kernel, s.Container); err != nil {
-			return err
-		}
-		if _, err := Need("mksquashfs"); err != nil {
-			return err
-		}
 	}
 	work, err := os.MkdirTemp(filepath.Dir(s.Out), ".mklive-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	d, err := s.Kernel.Deps()
+	b.work = work
+	initrd, err := b.initramfs()
 	if err != nil {
 		return err
 	}
-	req, opt := ConfiguredModules(d, cfg)
-	if container {
+	img, err := b.rootImage()
+	if err != nil {
+		return err
+	}
+	b.logRoomToWrite(img)
+	onCD, err := b.containerImage(img)
+	if err != nil {
+		return err
+	}
+	return b.iso(initrd, onCD)
+}
+
+// liveCDBuild is a LiveCD build under way: the spec with its defaults, and
+// what its kernel command line and root say.
+type liveCDBuild struct {
+	s         LiveCDSpec
+	container bool          // the root image goes in a squashfs
+	cmdline   string        // the CD's kernel command line
+	imagePath string        // where the root image (or its container) goes on the CD
+	cfg       config.Config // the configuration the command line gives the boot
+	root      os.FileInfo   // s.Root
+	work      string        // the build's scratch directory, beside s.Out
+}
+
+// setDefaults fills in the spec's default log (none) and label.
+func (s *LiveCDSpec) setDefaults() {
+	if s.Log == nil {
+		s.Log = func(string, ...any) {}
+	}
+	if s.Label == "" {
+		s.Label = "SANDBOX"
+	}
+}
+
+// liveCDUUID is the default UUID: SOURCE_DATE_EPOCH when set, else now.
+func liveCDUUID() (string, error) {
+	t := time.Now()
+	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
+		sec, err := strconv.ParseInt(sde, 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", sde)
+		}
+		t = time.Unix(sec, 0)
+	}
+	return ISOUUID(t), nil
+}
+
+// plan checks, before anything is built, the CD's kernel command line (its
+// configuration: checked now, not at boot), the root, and the container's
+// tools.
+func (s LiveCDSpec) plan() (*liveCDBuild, error) {
+	if s.UUID == "" {
+		uuid, err := liveCDUUID()
+		if err != nil {
+			return nil, err
+		}
+		s.UUID = uuid
+	}
+	b := &liveCDBuild{s: s, container: s.Container != "" && s.Container != "none"}
+	var err error
+	b.cmdline, b.imagePath, b.cfg, err = LiveCDCmdline("UUID="+s.UUID, s.Container, s.Append)
+	if err != nil {
+		return nil, err
+	}
+	if b.root, err = os.Stat(s.Root); err != nil {
+		return nil, fmt.Errorf("root %s: %w", s.Root, err)
+	}
+	if b.container {
+		if err := checkSquashfs(s.Kernel, s.Container); err != nil {
+			return nil, err
+		}
+		if _, err := Need("mksquashfs"); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// initramfs builds the initramfs with the modules the command line and
+// the container need, and returns its path.
+func (b *liveCDBuild) initramfs() (string, error) {
+	s := b.s
+	d, err := s.Kernel.Deps()
+	if err != nil {
+		return "", err
+	}
+	req, opt := ConfiguredModules(d, b.cfg)
+	if b.container {
 		req = append(req, ContainerModules(d, s.Container)...)
 	}
 	start := time.Now()
 	rep, err := BuildInitramfs(InitramfsSpec{Init: s.Init, Kernel: s.Kernel, Required: append(req, s.Extra...), Optional: opt,
-		Shell: s.RescueShell, Compression: s.Compression, Out: filepath.Join(work, "initrd.img")})
+		Shell: s.RescueShell, Compression: s.Compression, Out: filepath.Join(b.work, "initrd.img")})
 	if err != nil {
-		return err
+		return "", err
 	}
 	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), Took(start), strings.Join(rep.Modules, " "))
-	img := s.Root
-	if st.IsDir() {
-		b, inodes, err := TreeSize(s.Root)
-		if err != nil {
-			return fmt.Errorf("root tree %s: %w", s.Root, err)
-		}
-		s.Log("root tree %s: %s in %d files and directories", s.Root, config.HumanBytes(b), inodes)
-		img = filepath.Join(work, "initrd-ext2")
-		fstype := s.FSType
-		if fstype == "" {
-			fstype = map[bool]string{true: "ext4", false: "ext2"}[container]
-		}
-		size := s.Size
-		switch {
-		case size == 0 && container:
-			size = ContainerImageSize(b, COWBytes(cfg))
-		case size == 0:
-			size = ImageSize(b, inodes)
-		}
-		if container {
-			img = filepath.Join(work, "rootfs.img")
-		}
-		spec := RootImageSpec{Tree: s.Root, Out: img, FSType: fstype, Size: size, Container: container, COW: COWBytes(cfg), Log: s.Log}
-		s.Log("root image: %s, %s%s, from %s ...", fstype, humanSize(size), map[bool]string{true: " sparse"}[container], s.Root)
-		start := time.Now()
-		if _, err := buildRootImage(spec, b, inodes); err != nil {
-			return err
-		}
-		s.Log("root image: %s, %s", fstype, imageFacts(img, Took(start)))
-	} else {
-		s.Log("root image: %s as it is, %s", s.Root, imageFacts(img, ""))
+	return rep.Path, nil
+}
+
+// rootImage returns the root image: Root as it is when it is a file, else
+// one made from the tree.
+func (b *liveCDBuild) rootImage() (string, error) {
+	if !b.root.IsDir() {
+		b.s.Log("root image: %s as it is, %s", b.s.Root, imageFacts(b.s.Root, ""))
+		return b.s.Root, nil
 	}
+	return b.rootImageFromTree()
+}
+
+// rootImageFromTree makes the root image from the Root directory, sized
+// for the tree (or the container's COW store) unless Size says.
+func (b *liveCDBuild) rootImageFromTree() (string, error) {
+	s := b.s
+	n, inodes, err := TreeSize(s.Root)
+	if err != nil {
+		return "", fmt.Errorf("root tree %s: %w", s.Root, err)
+	}
+	s.Log("root tree %s: %s in %d files and directories", s.Root, config.HumanBytes(n), inodes)
+	img := filepath.Join(b.work, "initrd-ext2")
+	fstype := s.FSType
+	if fstype == "" {
+		fstype = map[bool]string{true: "ext4", false: "ext2"}[b.container]
+	}
+	size := s.Size
+	switch {
+	case size == 0 && b.container:
+		size = ContainerImageSize(n, COWBytes(b.cfg))
+	case size == 0:
+		size = ImageSize(n, inodes)
+	}
+	if b.container {
+		img = filepath.Join(b.work, "rootfs.img")
+	}
+	spec := RootImageSpec{Tree: s.Root, Out: img, FSType: fstype, Size: size, Container: b.container, COW: COWBytes(b.cfg), Log: s.Log}
+	s.Log("root image: %s, %s%s, from %s ...", fstype, humanSize(size), map[bool]string{true: " sparse"}[b.container], s.Root)
+	start := time.Now()
+	if _, err := buildRootImage(spec, n, inodes); err != nil {
+		return "", err
+	}
+	s.Log("root image: %s, %s", fstype, imageFacts(img, Took(start)))
+	return img, nil
+}
+
+// logRoomToWrite logs how much the live system can write in /.
+func (b *liveCDBuild) logRoomToWrite(img string) {
 	if free, err := ImageFree(img); err == nil {
-		msg, _ := roomToWrite(free, cfg)
-		s.Log("%s", msg)
+		msg, _ := roomToWrite(free, b.cfg)
+		b.s.Log("%s", msg)
 	}
-	onCD := img
-	if container {
-		onCD = filepath.Join(work, "squashfs.img")
-		s.Log("squashfs (%s): packing the root image as %s ...", s.Container, ContainerImage)
-		start := time.Now()
-		n, err := BuildSquashfs(SquashfsSpec{Image: img, Out: onCD, Compression: s.Container, Log: s.Log})
-		if err != nil {
-			return err
-		}
-		s.Log("squashfs (%s): %s, %s", s.Container, config.HumanBytes(n), Took(start))
-		// The image is in the squashfs now: its disk space (the tree's
-		// size, with a default container) is not needed for the ISO.
-		if img != s.Root {
-			os.Remove(img)
-		}
+}
+
+// containerImage returns what goes on the CD for the root image: the image
+// itself, or with a container, the squashfs it is packed in (and a root
+// image made for it is removed).
+func (b *liveCDBuild) containerImage(img string) (string, error) {
+	s := b.s
+	if !b.container {
+		return img, nil
 	}
-	start = time.Now()
-	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: rep.Path, RootImage: onCD, ImagePath: imagePath, Label: s.Label, UUID: s.UUID, Cmdline: cmdline, Out: s.Out, Log: s.Log}); err != nil {
+	onCD := filepath.Join(b.work, "squashfs.img")
+	s.Log("squashfs (%s): packing the root image as %s ...", s.Container, ContainerImage)
+	start := time.Now()
+	n, err := BuildSquashfs(SquashfsSpec{Image: img, Out: onCD, Compression: s.Container, Log: s.Log})
+	if err != nil {
+		return "", err
+	}
+	s.Log("squashfs (%s): %s, %s", s.Container, config.HumanBytes(n), Took(start))
+	// The image is in the squashfs now: its disk space (the tree's
+	// size, with a default container) is not needed for the ISO.
+	if img != s.Root {
+		os.Remove(img)
+	}
+	return onCD, nil
+}
+
+// iso builds the ISO from the kernel, the initramfs and what goes on the
+// CD for the root image, and logs it.
+func (b *liveCDBuild) iso(initrd, onCD string) error {
+	s := b.s
+	start := time.Now()
+	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, Out: s.Out, Log: s.Log}); err != nil {
 		return err
 	}
 	if st, err := os.Stat(s.Out); err == nil {
-		s.Log("ISO %s: %s, %s, label %s, UUID %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, cmdline)
+		s.Log("ISO %s: %s, %s, label %s, UUID %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, b.cmdline)
 	}
 	return nil
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// cdSearch is one search for the CD (findCD): what sandbox.cd asks for,
+// and what the looks so far found.
+type cdSearch struct {
+	s           *sandbox
+	want        string // sandbox.cd; the device found, once found
+	uuid, label string
+	byUUID      bool
+	byLabel     bool
+	seen        []string // the candidates of the last look
+	warned      map[string]bool
+	isofsReady  bool
+	isofsErr    error // isofs did not load
+	mountErr    error // the last mount attempt's
+	twice       error // two discs match the UUID
+}
+
+// try mounts dev read-only on cdDir as ISO 9660.
+func (c *cdSearch) try(dev string) bool {
+	if !c.isofsReady {
+		// Only now: waiting earlier would start isofs at full priority
+		// while the drive's own drivers still load.
+		if c.isofsErr = c.s.need("isofs"); c.isofsErr != nil {
+			return false
+		}
+		c.isofsReady = true
+	}
+	err := unix.Mount(dev, cdDir, "iso9660", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, "")
+	if err != nil {
+		c.mountErr = fmt.Errorf("mount %s on %s (iso9660, read-only): %w", dev, cdDir, err)
+		return false
+	}
+	return true
+}
+
+// look is one look at every candidate (waitDevice's check): each is
+// identified by its volume descriptor before any mount, and only the disc
+// sandbox.cd names is mounted.
+func (c *cdSearch) look() (bool, error) {
+	if c.isofsErr != nil {
+		return false, c.isofsErr
+	}
+	if strings.HasPrefix(c.want, "/dev/") {
+		return isBlock(c.want) && c.try(c.want), nil
+	}
+	// Ready before the look: a look that began after the drivers were
+	// ready has seen every disc there is.
+	ready := false
+	select {
+	case <-c.s.driversReady():
+		ready = true
+	default:
+	}
+	c.seen = cdCandidates("/sys/class/block")
+	var match []string
+	for _, dev := range c.seen {
+		p, ok := readPVD(dev)
+		switch {
+		case !ok:
+			continue // no ISO 9660 disc (yet): never mounted
+		case c.byUUID && p.UUID == c.uuid:
+			match = append(match, dev)
+		case c.byUUID:
+			if !c.warned[dev] {
+				c.warned[dev] = true
+				c.s.log.Warnf("WARNING: skipping %s: ISO 9660 disc %s is not the Live CD this kernel was built with (sandbox.cd=%s)", dev, describeDisc(p), c.s.cfg.CD)
+			}
+		case c.byLabel && p.Label != c.label:
+		default:
+			if c.try(dev) {
+				c.want = dev
+				return true, nil
+			}
+		}
+	}
+	switch {
+	case len(match) > 1:
+		c.twice = fmt.Errorf("two discs match sandbox.cd=%s: %s; remove one", c.s.cfg.CD, strings.Join(match, " and "))
+		return false, c.twice
+	case len(match) == 1 && ready && c.try(match[0]):
+		c.want = match[0]
+		return true, nil
+	}
+	return false, nil
+}
