@@ -31,8 +31,10 @@ type variant struct {
 
 func (v *variant) add(metric string, x float64) { v.samples[metric] = append(v.samples[metric], x) }
 
-// benchBoot boots our init and the recipe alternately, n times each.
-func benchBoot(img *images) ([]table, error) {
+// benchBoot boots our init and the recipe alternately, n times each. It
+// returns the tables and the ratio line for scripts, and with -svg draws
+// the timeline.
+func benchBoot(img *images) ([]table, []string, error) {
 	vs := []*variant{
 		{name: "ours", initrd: img.ours, samples: map[string][]float64{}, phases: map[string][]float64{}},
 		{name: "recipe", initrd: img.recipe, samples: map[string][]float64{}},
@@ -42,16 +44,24 @@ func benchBoot(img *images) ([]table, error) {
 			name := fmt.Sprintf("%s-%d", v.name, i)
 			c, err := img.boot(name, v.initrd.path)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if err := v.record(name, c); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			logf("boot %d/%d %-6s  init cost %.3f s, real init at %.3f s", i, *flagN, v.name,
 				last(v.samples["cost"]), last(v.samples["kernel"]))
 		}
 	}
-	return bootTables(img, vs[0], vs[1]), nil
+	if *flagSVG != "" {
+		title := fmt.Sprintf("\"Run /init\" → the real init's first line (kernel %s, QEMU TCG; medians of %d boots)", img.kernel.Version, *flagN)
+		if err := writeTimeline(*flagSVG, title, bootTimeline(vs[0], vs[1])); err != nil {
+			return nil, nil, err
+		}
+		logf("timeline written to %s", *flagSVG)
+	}
+	lines := []string{ratioLineMedians("init-cost", "recipe", vs[0].samples["cost"], vs[1].samples["cost"])}
+	return bootTables(img, vs[0], vs[1]), lines, nil
 }
 
 func last(xs []float64) float64 { return xs[len(xs)-1] }

@@ -51,8 +51,8 @@ func build(repo, work string) (*images, error) {
 		return nil, err
 	}
 	img.ours = initramfs{path: rep.Path, gz: rep.Compressed, unpacked: rep.Unpacked}
-	if *flagMedia {
-		return img, nil // -media boots our initramfs only
+	if *flagMedia || *flagWork {
+		return img, nil // -media and -work boot our initramfs only
 	}
 	logf("building the how-to's recipe initramfs (busybox sh, Debian's dmsetup)")
 	if img.recipe, err = buildRecipe(testvm.CacheDir(repo), img); err != nil {

@@ -4,6 +4,7 @@
 //	go run ./bench [-n 5] [-md]   boot time, initramfs size, memory, our phases
 //	go run ./bench -io [-n 3]     sandbox write throughput and RAM cost per chunk size
 //	go run ./bench -media [-debian] Live media: plain ext2 vs zstd container vs toram (issue #13)
+//	go run ./bench -work [-n 3]   the sandbox at work: dd, small files, tree copy vs ext4 on brd and overlayfs on tmpfs
 //
 // It boots Debian 12's cloud kernel from scripts/setup.sh's cache (-kernel
 // picks another), through internal/testvm, which builds the test root and
@@ -40,12 +41,12 @@ var (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io | -media [-debian]] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
+		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io | -media [-debian] | -work] [-svg FILE] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if *flagN < 1 || *flagMiB < 1 || !slices.Contains(testvm.Kernels, *flagKernel) ||
-		(*flagDebian && !*flagMedia) || (*flagIO && *flagMedia) {
+		(*flagDebian && !*flagMedia) || (*flagIO && *flagMedia) || (*flagWork && (*flagIO || *flagMedia)) {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -83,8 +84,11 @@ func run() error {
 	case *flagMedia:
 		mem = mediaMemMiB
 		tables, last, err = benchMedia(repo, img)
+	case *flagWork:
+		mem = workMemMiB
+		tables, last, err = benchWork(repo, img)
 	default:
-		tables, err = benchBoot(img)
+		tables, last, err = benchBoot(img)
 	}
 	if err != nil {
 		return err

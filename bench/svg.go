@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A timeline is a picture of where the boot's time goes: one row per
+// variant, one bar segment per phase, drawn to one scale, so the variants
+// compare at a glance. Plain SVG 1.1, written here without dependencies;
+// each segment carries a <title> (the browser's tooltip) with its name
+// and milliseconds.
+
+// timelineSeg is one phase of a row: its name and duration.
+type timelineSeg struct {
+	Name string
+	Ms   float64
+}
+
+// timelineRow is one variant: its label and its phases in order.
+type timelineRow struct {
+	Label string
+	Segs  []timelineSeg
+}
+
+func (r timelineRow) total() float64 {
+	t := 0.0
+	for _, s := range r.Segs {
+		t += max(s.Ms, 0)
+	}
+	return t
+}
+
+// Layout of the picture, in SVG user units (pixels).
+const (
+	svgLabelW = 150.0 // the row labels' column
+	svgPlotW  = 640.0 // the bars: the longest row fills it
+	svgRightW = 80.0  // the totals
+	svgRowH   = 34.0
+	svgBarH   = 22.0
+	svgTop    = 40.0 // the title
+	svgAxisH  = 30.0
+	svgLegend = 20.0 // one legend line
+)
+
+// svgColors are the phases' fills, by first appearance of the name.
+var svgColors = []string{"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
+	"#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#86bcb6", "#d37295"}
+
+// timelineSVG draws the rows as an SVG document.
+func timelineSVG(title string, rows []timelineRow) []byte {
+	longest := 0.0
+	color := map[string]string{}
+	var names []string
+	for _, r := range rows {
+		longest = max(longest, r.total())
+		for _, s := range r.Segs {
+			if _, ok := color[s.Name]; !ok {
+				color[s.Name] = svgColors[len(names)%len(svgColors)]
+				names = append(names, s.Name)
+			}
+		}
+	}
+	scale := 0.0
+	if longest > 0 {
+		scale = svgPlotW / longest
+	}
+	legendCols := 4
+	legendRows := (len(names) + legendCols - 1) / legendCols
+	width := svgLabelW + svgPlotW + svgRightW
+	height := svgTop + float64(len(rows))*svgRowH + svgAxisH + float64(legendRows)*svgLegend + 10
+
+	var b bytes.Buffer
+	esc := func(s string) string {
+		var e bytes.Buffer
+		_ = xml.EscapeText(&e, []byte(s))
+		return e.String()
+	}
+	f := func(x float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", x), "0"), ".") }
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%s" height="%s" viewBox="0 0 %s %s" font-family="sans-serif" font-size="12">`+"\n",
+		f(width), f(height), f(width), f(height))
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="24" font-size="14" font-weight="bold">%s</text>`+"\n", esc(title))
+
+	// The axis: ticks at a round step, 5 to 10 of them.
+	axisY := svgTop + float64(len(rows))*svgRowH + 4
+	step := niceStep(longest)
+	fmt.Fprintf(&b, `<g class="axis" stroke="#999999">`+"\n")
+	fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`+"\n", f(svgLabelW), f(axisY), f(svgLabelW+svgPlotW), f(axisY))
+	for t := 0.0; step > 0 && t <= longest*1.0001; t += step {
+		x := svgLabelW + t*scale
+		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#dddddd"/>`+"\n", f(x), f(svgTop-4), f(x), f(axisY))
+		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="middle" stroke="none" fill="#555555">%s ms</text>`+"\n", f(x), f(axisY+16), f(t))
+	}
+	fmt.Fprintf(&b, "</g>\n")
+
+	for i, r := range rows {
+		y := svgTop + float64(i)*svgRowH
+		fmt.Fprintf(&b, `<g class="row" data-label="%s">`+"\n", esc(r.Label))
+		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="end">%s</text>`+"\n", f(svgLabelW-8), f(y+svgBarH/2+4), esc(r.Label))
+		x := svgLabelW
+		for _, s := range r.Segs {
+			w := max(s.Ms, 0) * scale
+			fmt.Fprintf(&b, `<rect class="seg" x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="#ffffff" stroke-width="0.5" data-ms="%s"><title>%s: %.0f ms</title></rect>`+"\n",
+				f(x), f(y), f(w), f(svgBarH), color[s.Name], f(s.Ms), esc(s.Name), s.Ms)
+			// A label inside the segment where it fits (about 6.5 px a character).
+			if label := esc(s.Name); w >= 6.5*float64(len(s.Name))+6 {
+				fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="middle" fill="#ffffff" font-size="11">%s</text>`+"\n", f(x+w/2), f(y+svgBarH/2+4), label)
+			}
+			x += w
+		}
+		fmt.Fprintf(&b, `<text x="%s" y="%s">%.0f ms</text>`+"\n", f(x+6), f(y+svgBarH/2+4), r.total())
+		fmt.Fprintf(&b, "</g>\n")
+	}
+
+	ly := axisY + svgAxisH
+	colW := (svgLabelW + svgPlotW + svgRightW - 20) / float64(legendCols)
+	fmt.Fprintf(&b, `<g class="legend">`+"\n")
+	for i, n := range names {
+		x := 10 + float64(i%legendCols)*colW
+		y := ly + float64(i/legendCols)*svgLegend
+		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="12" height="12" fill="%s"/><text x="%s" y="%s">%s</text>`+"\n", f(x), f(y-10), color[n], f(x+16), f(y), esc(n))
+	}
+	fmt.Fprintf(&b, "</g>\n</svg>\n")
+	return b.Bytes()
+}
+
+// niceStep is a tick step of 1, 2 or 5 times a power of ten that cuts
+// span into 4 to 10 parts.
+func niceStep(span float64) float64 {
+	if span <= 0 || math.IsNaN(span) || math.IsInf(span, 0) {
+		return 0
+	}
+	p := math.Pow(10, math.Floor(math.Log10(span)))
+	for _, m := range []float64{0.1, 0.2, 0.5, 1, 2, 5} {
+		if span/(m*p) <= 10 {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// writeTimeline writes timelineSVG to path, making its directory.
+func writeTimeline(path, title string, rows []timelineRow) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, timelineSVG(title, rows), 0o644)
+}
+
+// flagSVG is where the boot benchmark draws its timeline.
+var flagSVG = flag.String("svg", "", "boot mode: also draw the boot phases as an SVG timeline into this file (docs/boot-timeline.svg in the README)")
+
+// bootTimeline is the boot benchmark's rows, medians of the boots, from
+// "Run /init" to the real init's first line: ours from state.json's
+// steps, with what comes before them (the exec of /init, Go's start, the
+// API mounts and config) and after them (switch_root, the real init's
+// exec); the recipe from the kernel's landmarks.
+func bootTimeline(ours, recipe *variant) []timelineRow {
+	o := timelineRow{Label: "sandbox-init"}
+	if b := median(ours.samples["before"]); !math.IsNaN(b) {
+		o.Segs = append(o.Segs, timelineSeg{"start: Go, mounts, config", b})
+	}
+	for _, name := range ours.order {
+		o.Segs = append(o.Segs, timelineSeg{name, median(ours.phases[name])})
+	}
+	if s := median(ours.samples["switch"]); !math.IsNaN(s) {
+		o.Segs = append(o.Segs, timelineSeg{"switch_root → real init", s})
+	}
+	cd, root, tail := median(recipe.samples["cd"])*1000, median(recipe.samples["root"])*1000, median(recipe.samples["tail"])*1000
+	r := timelineRow{Label: "shell recipe"}
+	if !math.IsNaN(cd + root + tail) {
+		r.Segs = []timelineSeg{{"recipe: insmod × 12 → [sr0]", cd}, {"recipe: mount, losetup, dmsetup → dm-0 mounted", root - cd}, {"switch_root → real init", tail}}
+	}
+	return []timelineRow{o, r}
+}
