@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -17,10 +18,20 @@ import (
 // each segment carries a <title> (the browser's tooltip) with its name
 // and milliseconds.
 
-// timelineSeg is one phase of a row: its name and duration.
+// timelineSeg is one phase of a row: its name and duration, and the
+// stage it belongs to, which gives its colour and legend entry (the name
+// when empty), so that rows with different phases compare stage by stage.
 type timelineSeg struct {
-	Name string
-	Ms   float64
+	Name  string
+	Ms    float64
+	Stage string
+}
+
+func (s timelineSeg) stage() string {
+	if s.Stage != "" {
+		return s.Stage
+	}
+	return s.Name
 }
 
 // timelineRow is one variant: its label and its phases in order.
@@ -61,9 +72,9 @@ func timelineSVG(title string, rows []timelineRow) []byte {
 	for _, r := range rows {
 		longest = max(longest, r.total())
 		for _, s := range r.Segs {
-			if _, ok := color[s.Name]; !ok {
-				color[s.Name] = svgColors[len(names)%len(svgColors)]
-				names = append(names, s.Name)
+			if _, ok := color[s.stage()]; !ok {
+				color[s.stage()] = svgColors[len(names)%len(svgColors)]
+				names = append(names, s.stage())
 			}
 		}
 	}
@@ -71,7 +82,7 @@ func timelineSVG(title string, rows []timelineRow) []byte {
 	if longest > 0 {
 		scale = svgPlotW / longest
 	}
-	legendCols := 4
+	legendCols := 2
 	legendRows := (len(names) + legendCols - 1) / legendCols
 	width := svgLabelW + svgPlotW + svgRightW
 	height := svgTop + float64(len(rows))*svgRowH + svgAxisH + float64(legendRows)*svgLegend + 10
@@ -109,7 +120,7 @@ func timelineSVG(title string, rows []timelineRow) []byte {
 		for _, s := range r.Segs {
 			w := max(s.Ms, 0) * scale
 			fmt.Fprintf(&b, `<rect class="seg" x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="#ffffff" stroke-width="0.5" data-ms="%s"><title>%s: %.0f ms</title></rect>`+"\n",
-				f(x), f(y), f(w), f(svgBarH), color[s.Name], f(s.Ms), esc(s.Name), s.Ms)
+				f(x), f(y), f(w), f(svgBarH), color[s.stage()], f(s.Ms), esc(s.Name), s.Ms)
 			// A label inside the segment where it fits (about 6.5 px a character).
 			if label := esc(s.Name); w >= 6.5*float64(len(s.Name))+6 {
 				fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="middle" fill="#ffffff" font-size="11">%s</text>`+"\n", f(x+w/2), f(y+svgBarH/2+4), label)
@@ -158,26 +169,46 @@ func writeTimeline(path, title string, rows []timelineRow) error {
 // flagSVG is where the boot benchmark draws its timeline.
 var flagSVG = flag.String("svg", "", "boot mode: also draw the boot phases as an SVG timeline into this file (docs/boot-timeline.svg in the README)")
 
+// The boot's stages, common to both rows of the boot timeline.
+const (
+	stageStart  = "exec of /init, Go's start, API mounts (ours)"
+	stageCD     = "drivers, up to the CD"
+	stageRoot   = "image, snapshot, mount of the root"
+	stageSwitch = "switch_root → the real init's first line"
+)
+
 // bootTimeline is the boot benchmark's rows, medians of the boots, from
 // "Run /init" to the real init's first line: ours from state.json's
-// steps, with what comes before them (the exec of /init, Go's start, the
-// API mounts and config) and after them (switch_root, the real init's
-// exec); the recipe from the kernel's landmarks.
+// steps (the steps up to "cd" are the drivers' stage, the rest the
+// root's), with what comes before them (the exec of /init, Go's start,
+// the API mounts and config) and after them (switch_root, the real init's
+// exec); the recipe from the kernel's landmarks: sr0's registration and
+// dm-0's mount.
 func bootTimeline(ours, recipe *variant) []timelineRow {
 	o := timelineRow{Label: "sandbox-init"}
 	if b := median(ours.samples["before"]); !math.IsNaN(b) {
-		o.Segs = append(o.Segs, timelineSeg{"start: Go, mounts, config", b})
+		o.Segs = append(o.Segs, timelineSeg{"start: exec, Go, API mounts", b, stageStart})
+	}
+	stage := stageCD
+	if !slices.Contains(ours.order, "cd") {
+		stage = "sandbox-init's steps"
 	}
 	for _, name := range ours.order {
-		o.Segs = append(o.Segs, timelineSeg{name, median(ours.phases[name])})
+		o.Segs = append(o.Segs, timelineSeg{name, median(ours.phases[name]), stage})
+		if name == "cd" {
+			stage = stageRoot
+		}
 	}
 	if s := median(ours.samples["switch"]); !math.IsNaN(s) {
-		o.Segs = append(o.Segs, timelineSeg{"switch_root → real init", s})
+		o.Segs = append(o.Segs, timelineSeg{"switch_root", s, stageSwitch})
 	}
 	cd, root, tail := median(recipe.samples["cd"])*1000, median(recipe.samples["root"])*1000, median(recipe.samples["tail"])*1000
 	r := timelineRow{Label: "shell recipe"}
 	if !math.IsNaN(cd + root + tail) {
-		r.Segs = []timelineSeg{{"recipe: insmod × 12 → [sr0]", cd}, {"recipe: mount, losetup, dmsetup → dm-0 mounted", root - cd}, {"switch_root → real init", tail}}
+		mods := recipe.initrd.modules
+		n := slices.Index(mods, "sr_mod") + 1
+		r.Segs = []timelineSeg{{fmt.Sprintf("insmod × %d → [sr0]", n), cd, stageCD},
+			{fmt.Sprintf("insmod × %d, mount, losetup, dmsetup, mount", len(mods)-n), root - cd, stageRoot}, {"switch_root", tail, stageSwitch}}
 	}
 	return []timelineRow{o, r}
 }

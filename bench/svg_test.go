@@ -11,8 +11,8 @@ import (
 
 func TestTimelineSVG(t *testing.T) {
 	rows := []timelineRow{
-		{Label: "ours", Segs: []timelineSeg{{"start", 200}, {"cd", 572}, {"snapshot & <mount>", 60}}},
-		{Label: "recipe", Segs: []timelineSeg{{"modules + CD", 467}, {"loop, dm, mount", 414}, {"switch_root", 159}}},
+		{Label: "ours", Segs: []timelineSeg{{"start", 200, ""}, {"cd", 572, "to the CD"}, {"snapshot & <mount>", 60, "root"}}},
+		{Label: "recipe", Segs: []timelineSeg{{"modules + CD", 467, "to the CD"}, {"loop, dm, mount", 414, "root"}, {"switch_root", 159, ""}}},
 		{Label: "empty"},
 	}
 	doc := timelineSVG(`boot "phases" & more`, rows)
@@ -22,6 +22,7 @@ func TestTimelineSVG(t *testing.T) {
 	var root string
 	var labels []string
 	var widths, ms []float64
+	var fills []string
 	depth := 0
 	for {
 		tok, err := d.Token()
@@ -50,7 +51,7 @@ func TestTimelineSVG(t *testing.T) {
 				if err1 != nil || err2 != nil {
 					t.Fatalf("segment width %q, data-ms %q", attr["width"], attr["data-ms"])
 				}
-				widths, ms = append(widths, w), append(ms, m)
+				widths, ms, fills = append(widths, w), append(ms, m), append(fills, attr["fill"])
 			}
 		case xml.EndElement:
 			depth--
@@ -77,6 +78,10 @@ func TestTimelineSVG(t *testing.T) {
 		if math.Abs(widths[i]-k*ms[i]) > 0.02 {
 			t.Errorf("segment %d: width %v for %v ms, want %v", i, widths[i], ms[i], k*ms[i])
 		}
+	}
+	// Colours by stage: the same stage, the same colour, across rows.
+	if fills[1] != fills[3] || fills[2] != fills[4] || fills[1] == fills[2] || fills[0] == fills[5] {
+		t.Errorf("fills by stage: %q", fills)
 	}
 	if got := k * 1040; math.Abs(got-svgPlotW) > 0.05 {
 		t.Errorf("the longest row is %v wide, want %v", got, svgPlotW)
