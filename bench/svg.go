@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"flag"
 	"fmt"
@@ -177,16 +178,23 @@ const (
 	stageSwitch = "switch_root → the real init's first line"
 )
 
-// bootTimeline is the boot benchmark's rows, medians of the boots, from
-// "Run /init" to the real init's first line: ours from state.json's
-// steps (the steps up to "cd" are the drivers' stage, the rest the
-// root's), with what comes before them (the exec of /init, Go's start,
-// the API mounts and config) and after them (switch_root, the real init's
-// exec); the recipe from the kernel's landmarks: sr0's registration and
-// dm-0's mount.
+// bootTimeline is the boot benchmark's rows, from "Run /init" to the real
+// init's first line, each the variant's boot with the median init cost (a
+// real boot, whose parts add up): ours from state.json's steps (the steps
+// up to "cd" are the drivers' stage, the rest the root's), with what comes
+// before them (the exec of /init, Go's start, the API mounts and config)
+// and after them (switch_root, the real init's exec); the recipe from the
+// kernel's landmarks: sr0's registration and dm-0's mount.
 func bootTimeline(ours, recipe *variant) []timelineRow {
 	o := timelineRow{Label: "sandbox-init"}
-	if b := median(ours.samples["before"]); !math.IsNaN(b) {
+	at := func(v *variant, key string, i int) float64 {
+		if xs := v.samples[key]; i < len(xs) && len(xs) == len(v.samples["cost"]) {
+			return xs[i]
+		}
+		return math.NaN()
+	}
+	i := medianIndex(ours.samples["cost"])
+	if b := at(ours, "before", i); !math.IsNaN(b) {
 		o.Segs = append(o.Segs, timelineSeg{"start: exec, Go, API mounts", b, stageStart})
 	}
 	stage := stageCD
@@ -194,15 +202,18 @@ func bootTimeline(ours, recipe *variant) []timelineRow {
 		stage = "sandbox-init's steps"
 	}
 	for _, name := range ours.order {
-		o.Segs = append(o.Segs, timelineSeg{name, median(ours.phases[name]), stage})
+		if xs := ours.phases[name]; i < len(xs) {
+			o.Segs = append(o.Segs, timelineSeg{name, xs[i], stage})
+		}
 		if name == "cd" {
 			stage = stageRoot
 		}
 	}
-	if s := median(ours.samples["switch"]); !math.IsNaN(s) {
+	if s := at(ours, "switch", i); !math.IsNaN(s) {
 		o.Segs = append(o.Segs, timelineSeg{"switch_root", s, stageSwitch})
 	}
-	cd, root, tail := median(recipe.samples["cd"])*1000, median(recipe.samples["root"])*1000, median(recipe.samples["tail"])*1000
+	j := medianIndex(recipe.samples["cost"])
+	cd, root, tail := at(recipe, "cd", j)*1000, at(recipe, "root", j)*1000, at(recipe, "tail", j)*1000
 	r := timelineRow{Label: "shell recipe"}
 	if !math.IsNaN(cd + root + tail) {
 		mods := recipe.initrd.modules
@@ -211,4 +222,18 @@ func bootTimeline(ours, recipe *variant) []timelineRow {
 			{fmt.Sprintf("insmod × %d, mount, losetup, dmsetup, mount", len(mods)-n), root - cd, stageRoot}, {"switch_root", tail, stageSwitch}}
 	}
 	return []timelineRow{o, r}
+}
+
+// medianIndex is the index of the median sample (the lower of the middle
+// two for an even count), 0 for none.
+func medianIndex(xs []float64) int {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(xs[a], xs[b]) })
+	if len(idx) == 0 {
+		return 0
+	}
+	return idx[(len(idx)-1)/2]
 }

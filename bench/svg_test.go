@@ -95,3 +95,14 @@ func TestNiceStep(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianIndex(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want int
+	}{{nil, 0}, {[]float64{5}, 0}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 3}} {
+		if got := medianIndex(c.xs); got != c.want {
+			t.Errorf("medianIndex(%v) = %d, want %d", c.xs, got, c.want)
+		}
+	}
+}
