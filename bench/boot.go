@@ -54,7 +54,7 @@ func benchBoot(img *images) ([]table, []string, error) {
 		}
 	}
 	if *flagSVG != "" {
-		title := fmt.Sprintf("\"Run /init\" → the real init's first line (kernel %s, QEMU TCG; the boot with the median init cost of %d each)", img.kernel.Version, *flagN)
+		title := fmt.Sprintf("\"Run /init\" → real init: the median boot of %d each (%s, QEMU TCG)", *flagN, img.kernel.Version)
 		if err := writeTimeline(*flagSVG, title, bootTimeline(vs[0], vs[1])); err != nil {
 			return nil, nil, err
 		}
