@@ -404,6 +404,7 @@ func workTables(cs []*workConfig, ours *workConfig, loads map[string]workLoad) [
 	c.notes = []string{
 		"RAM per MiB: the drop of MemFree from before the measure to after it, the page cache dropped both times (what stays: brd's pages, the snapshot's exception tables, tmpfs's pages, the file systems' metadata caches), per MiB of file data written (" +
 			fmt.Sprintf("%d MiB; %.1f MiB; %.1f MiB", *flagMiB, sl.mib(), tl.mib()) + "). 1024 is one page per page of data; small files cost a block each at least, and directories and inodes come on top.",
+		"Not to be trusted yet: the RAM of dd and the small files. MemFree moves by some 30–45 MiB more than the data between measures (dd reads high, the small files after it low, even negative), in every target; the tree's column is steady from boot to boot. Not explained.",
 		"COW sectors per MiB: growth of USED in the snapshot's status (sandbox-init status) over the measure, per MiB of file data; 2048 is one sector per sector of data. Chunk rounding, the journal and the file system's metadata come on top.",
 	}
 	return []table{t, c}
