@@ -17,6 +17,7 @@ type ISOSpec struct {
 	Kernel    string // vmlinuz
 	Initramfs string
 	RootImage string // copied to ImagePath on the CD: an image or its container
+	HashTree  string // its dm-verity hash tree, copied to ImagePath.verity; "" for none
 	ImagePath string // default /initrd-ext2 (PlainImagePath), the how-to's name
 	Label     string // ISO 9660 volume id (sandbox.cd=LABEL=...)
 	// UUID is the volume date as blkid shows it as the ISO's UUID
@@ -85,6 +86,9 @@ func BuildISO(s ISOSpec) error {
 		"boot/vmlinuz":          s.Kernel,
 		"boot/initrd.img":       s.Initramfs,
 		s.ImagePath[1:]:         s.RootImage,
+	}
+	if s.HashTree != "" {
+		files[s.ImagePath[1:]+".verity"] = s.HashTree
 	}
 	var total uint64
 	for dst, src := range files {

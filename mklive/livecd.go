@@ -30,7 +30,12 @@ type LiveCDSpec struct {
 	// squashfs so compressed, at /LiveOS/squashfs.img; "" or "none", the
 	// image as it is at /initrd-ext2. mklive's command line defaults to
 	// zstd.
-	Container   string
+	Container string
+	// NoVerity leaves out the dm-verity hash tree (IMAGE.verity beside
+	// the image or container on the CD) and sandbox.verity=ROOT on the
+	// command line, with which sandbox-init checks every block it reads
+	// of the image. Every Live CD has them by default.
+	NoVerity    bool
 	Extra       []string // extra required modules
 	RescueShell string   // static busybox for the rescue shell, optional
 	Compression string   // of the initramfs: zstd (default), xz, gzip
@@ -68,7 +73,11 @@ func LiveCD(s LiveCDSpec) error {
 	if err != nil {
 		return err
 	}
-	return b.iso(initrd, onCD)
+	tree, err := b.verityTree(onCD)
+	if err != nil {
+		return err
+	}
+	return b.iso(initrd, onCD, tree)
 }
 
 // liveCDBuild is a LiveCD build under way: the spec with its defaults, and
@@ -122,6 +131,14 @@ func (s LiveCDSpec) plan() (*liveCDBuild, error) {
 	b.cmdline, b.imagePath, b.cfg, err = LiveCDCmdline("UUID="+s.UUID, s.Container, s.Append)
 	if err != nil {
 		return nil, err
+	}
+	if b.cfg.Verity != "" {
+		return nil, fmt.Errorf("-append says sandbox.verity=: mklive computes the root hash itself; leave it out (mklive -verity=false builds a CD without)")
+	}
+	if !s.NoVerity {
+		// The root hash is known once the image is: the modules are
+		// chosen for a command line that has one.
+		b.cfg.Verity = strings.Repeat("0", 64)
 	}
 	if b.root, err = os.Stat(s.Root); err != nil {
 		return nil, fmt.Errorf("root %s: %w", s.Root, err)
@@ -235,12 +252,31 @@ func (b *liveCDBuild) containerImage(img string) (string, error) {
 	return onCD, nil
 }
 
-// iso builds the ISO from the kernel, the initramfs and what goes on the
-// CD for the root image, and logs it.
-func (b *liveCDBuild) iso(initrd, onCD string) error {
+// verityTree writes the hash tree of what goes on the CD for the root
+// image, and puts its root hash on the command line; "" without verity.
+func (b *liveCDBuild) verityTree(onCD string) (string, error) {
+	if b.s.NoVerity {
+		return "", nil
+	}
+	start := time.Now()
+	tree := filepath.Join(b.work, "image.verity")
+	root, err := VerityTree(onCD, tree, b.s.UUID)
+	if err != nil {
+		return "", err
+	}
+	b.cmdline = beforeInitArgs(b.cmdline, "sandbox.verity="+root)
+	if st, err := os.Stat(tree); err == nil {
+		b.s.Log("verity: hash tree %s.verity, %s, root hash %s, %s", b.imagePath, config.HumanBytes(uint64(st.Size())), root, Took(start))
+	}
+	return tree, nil
+}
+
+// iso builds the ISO from the kernel, the initramfs, what goes on the CD
+// for the root image and its hash tree, and logs it.
+func (b *liveCDBuild) iso(initrd, onCD, tree string) error {
 	s := b.s
 	start := time.Now()
-	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, Out: s.Out, Log: s.Log}); err != nil {
+	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, HashTree: tree, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, Out: s.Out, Log: s.Log}); err != nil {
 		return err
 	}
 	if st, err := os.Stat(s.Out); err == nil {
@@ -336,4 +372,17 @@ func compression(c string) string {
 		return "zstd"
 	}
 	return c
+}
+
+// beforeInitArgs adds a parameter to a kernel command line, before a "--"
+// that starts the init's own arguments, where the kernel and
+// sandbox-init would no longer read it.
+func beforeInitArgs(cmdline, param string) string {
+	f := strings.Fields(cmdline)
+	for i, w := range f {
+		if w == "--" {
+			return strings.Join(append(append(f[:i:i], param), f[i:]...), " ")
+		}
+	}
+	return cmdline + " " + param
 }

@@ -144,6 +144,7 @@ func cmdISO(args []string) error {
 	label := fs.String("label", "SANDBOX", "ISO volume label")
 	appendArgs := fs.String("append", "", "extra kernel parameters")
 	container := containerFlag(fs)
+	verity := verityFlag(fs)
 	img := imageFlags(fs, "", "file system of the root image made from a directory: ext2 or ext4 (default: ext4 in a container, ext2 without)",
 		"size of the root image made from a directory (e.g. 256M); default: max(4G, 4 × the tree) in a container, the tree with a quarter more without")
 	bytes, err := img.parse(fs, args, "root")
@@ -159,7 +160,7 @@ func cmdISO(args []string) error {
 		return err
 	}
 	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *img.fstype, Size: bytes, Label: *label, Append: *appendArgs,
-		Container: *container, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: *out, Log: step})
+		Container: *container, NoVerity: !*verity, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: *out, Log: step})
 }
 
 func cmdDemo(args []string) error {
@@ -169,6 +170,7 @@ func cmdDemo(args []string) error {
 	shell := fs.Bool("shell", false, "end the demo in a shell inside the sandbox")
 	boot := fs.Bool("boot", false, "boot the ISO in QEMU (TCG) from -cdrom alone")
 	container := containerFlag(fs)
+	verity := verityFlag(fs)
 	fs.Parse(args)
 	if err := mklive.CheckContainer(*container); err != nil {
 		return err
@@ -192,7 +194,7 @@ func cmdDemo(args []string) error {
 		appendArgs = "shell"
 	}
 	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: tree, Append: appendArgs, Container: *container,
-		Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: out, Log: step}); err != nil {
+		NoVerity: !*verity, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: out, Log: step}); err != nil {
 		return err
 	}
 	qemu := []string{"qemu-system-x86_64", "-m", "512", "-nographic", "-no-reboot", "-cdrom", out}
@@ -209,6 +211,10 @@ func cmdDemo(args []string) error {
 // containerFlag defines -container on fs.
 func containerFlag(fs *flag.FlagSet) *string {
 	return fs.String("container", "zstd", "how the root image goes on the CD: zstd or xz (a sparse ext4 image of generous size in a squashfs so compressed, at /LiveOS/squashfs.img), or none (the image as it is, at /initrd-ext2)")
+}
+
+func verityFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("verity", true, "write the image's dm-verity hash tree on the CD (IMAGE.verity) and its root hash on the kernel command line (sandbox.verity=): sandbox-init then checks every block it reads of the image")
 }
 
 // rootImage are the flags of the commands that make a root image (rootfs,
