@@ -4,6 +4,7 @@
 //	go run ./bench [-n 5] [-md]   boot time, initramfs size, memory, our phases
 //	go run ./bench -io [-n 3]     sandbox write throughput and RAM cost per chunk size
 //	go run ./bench -media [-debian] Live media: plain ext2 vs zstd container vs toram (issue #13)
+//	go run ./bench -verity        dm-verity's cost: init cost and read throughput (issue #14)
 //
 // It boots Debian 12's cloud kernel from scripts/setup.sh's cache (-kernel
 // picks another), through internal/testvm, which builds the test root and
@@ -32,6 +33,7 @@ var (
 	flagMiB     = flag.Int("mib", 64, "MiB written by each dd in -io mode")
 	flagMedia   = flag.Bool("media", false, "compare Live media instead: the test root as a plain ext2 image, in a zstd container, and that container with sandbox.toram=yes (build time, ISO size, boot time, free space in /)")
 	flagDebian  = flag.Bool("debian", false, "with -media: also build ISOs of scripts/setup.sh's Debian root with each -container, and mksquashfs of the tree, -n times each (a few minutes)")
+	flagVerity  = flag.Bool("verity", false, "measure dm-verity's cost instead: the same Live CD with and without verity, plain and in a container (init cost, first read of a 48 MiB file, ISO size)")
 	flagMD      = flag.Bool("md", false, "print the tables as Markdown")
 	flagTimeout = flag.Duration("timeout", 90*time.Second, "limit for one QEMU boot")
 	flagKeep    = flag.Bool("keep", false, "keep the work directory (images and every console log)")
@@ -40,12 +42,12 @@ var (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io | -media [-debian]] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
+		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io | -media [-debian] | -verity] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if *flagN < 1 || *flagMiB < 1 || !slices.Contains(testvm.Kernels, *flagKernel) ||
-		(*flagDebian && !*flagMedia) || (*flagIO && *flagMedia) {
+		(*flagDebian && !*flagMedia) || (*flagIO && *flagMedia) || (*flagVerity && (*flagIO || *flagMedia)) {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -83,6 +85,9 @@ func run() error {
 	case *flagMedia:
 		mem = mediaMemMiB
 		tables, last, err = benchMedia(repo, img)
+	case *flagVerity:
+		mem = mediaMemMiB
+		tables, last, err = benchVerity(img)
 	default:
 		tables, err = benchBoot(img)
 	}

@@ -211,8 +211,13 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 	// gets an initramfs, and a boot that asks for verity says it lacks it.
 	ver := cd
 	ver.Verity = strings.Repeat("0", 64)
-	r, o := ver.Modules()
-	add(&optional, append(r, o...)...)
+	vr, vo := ver.Modules()
+	cr, co := cd.Modules()
+	for _, m := range append(vr, vo...) {
+		if !slices.Contains(cr, m) && !slices.Contains(co, m) {
+			add(&optional, m)
+		}
+	}
 	return required, optional
 }
 
