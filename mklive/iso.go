@@ -117,9 +117,11 @@ func BuildISO(s ISOSpec) error {
 	}
 	if s.EFI.Signed() {
 		// The signed GRUB reads $prefix/grub.cfg on the device it was
-		// loaded from: booted from a CD (El Torito) that is the CD's
-		// ISO 9660 file system, from a stick (the GPT's ESP) the EFI
-		// image's FAT, which has its copy.
+		// loaded from, which it takes to be the ISO 9660 file system
+		// both from a CD (El Torito) and from the isohybrid image as
+		// a disk (OVMF; a copy on the EFI image's FAT alone is not
+		// found); the EFI image has its copy for a GRUB that does
+		// look there.
 		cfg := filepath.Join(stage, signedGRUBPrefix, "grub.cfg")
 		if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
 			return err
