@@ -14,10 +14,10 @@ import (
 
 // TestISOBootsSecureBoot: a Live CD as mklive builds it for Debian 12's
 // standard kernel (signed by Debian; it has AHCI, the CD's bus on q35),
-// booted by UEFI firmware that enforces Secure Boot with Microsoft's keys:
-// shim (signed by Microsoft) checks GRUB (signed by Debian), GRUB checks the
-// kernel through shim, and the kernel, sandbox-init and the sandbox come up
-// with Secure Boot on.
+// booted by UEFI firmware that enforces Secure Boot with Microsoft's keys,
+// from a CD and as a disk: shim (signed by Microsoft) checks GRUB (signed
+// by Debian), GRUB checks the kernel through shim, and the kernel,
+// sandbox-init and the sandbox come up with Secure Boot on.
 func TestISOBootsSecureBoot(t *testing.T) {
 	t.Parallel()
 	const uuid = "2026-11-26-04-00-00-00"
@@ -43,31 +43,44 @@ func TestISOBootsSecureBoot(t *testing.T) {
 			}
 		}
 	}
-	start := time.Now()
-	c := bootVM(t, vm{noKernel: true, secureBoot: true, qemu: []string{"-cdrom", iso}, timeout: 120 * time.Second})
-	t.Logf("Secure Boot: firmware to power-off in %.1f s", time.Since(start).Seconds())
-	for _, want := range []string{
-		"EFI stub: UEFI Secure Boot is enabled.",
-		"secureboot: Secure boot enabled",
-		"Kernel is locked down from EFI Secure Boot",
-		"sandbox-init: CD found: /dev/sr0 (sandbox.cd=UUID=" + uuid + ")",
-	} {
-		if !c.contains(want) {
-			t.Errorf("the console lacks %q", want)
-		}
-	}
-	if c.contains("ISOLINUX") {
-		t.Errorf("the BIOS path booted, not UEFI")
-	}
-	for k, want := range map[string]string{
-		"pid":   "1",
-		"root":  "/dev/mapper/sandbox ext4 rw",
-		"cd":    "/dev/sr0 iso9660 ro",
-		"write": "sandbox-write-test",
-	} {
-		if got := c.mustGuest(t, k); got != want {
-			t.Errorf("guest %s = %q, want %q", k, got, want)
-		}
+	// As a CD (El Torito) and as a disk (isohybrid: a USB stick, here
+	// a SATA disk, writable as QEMU wants it, the image's copy).
+	for _, tc := range []struct{ name, dev string }{{"cd", "/dev/sr0"}, {"disk", "/dev/sda"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := vm{noKernel: true, secureBoot: true, qemu: []string{"-cdrom", iso}, timeout: 120 * time.Second}
+			if tc.name == "disk" {
+				disk := filepath.Join(t.TempDir(), "stick.img")
+				copyFile(t, iso, disk)
+				v.qemu, v.drives = nil, []testvm.Drive{{File: disk, Bus: testvm.AHCI}}
+			}
+			start := time.Now()
+			c := bootVM(t, v)
+			t.Logf("Secure Boot (%s): QEMU start to power-off in %.1f s", tc.name, time.Since(start).Seconds())
+			for _, want := range []string{
+				"EFI stub: UEFI Secure Boot is enabled.",
+				"secureboot: Secure boot enabled",
+				"Kernel is locked down from EFI Secure Boot",
+				"sandbox-init: CD found: " + tc.dev + " (sandbox.cd=UUID=" + uuid + ")",
+			} {
+				if !c.contains(want) {
+					t.Errorf("the console lacks %q", want)
+				}
+			}
+			if c.contains("ISOLINUX") {
+				t.Errorf("the BIOS path booted, not UEFI")
+			}
+			for k, want := range map[string]string{
+				"pid":   "1",
+				"root":  "/dev/mapper/sandbox ext4 rw",
+				"cd":    tc.dev + " iso9660 ro",
+				"write": "sandbox-write-test",
+			} {
+				if got := c.mustGuest(t, k); got != want {
+					t.Errorf("guest %s = %q, want %q", k, got, want)
+				}
+			}
+		})
 	}
 }
 
