@@ -197,8 +197,16 @@ func TestLiveCDSecureBoot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(cfg), "search --no-floppy --set=root --fs-uuid 2026-11-26-02-55-00-00\nlinux /boot/vmlinuz console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00\n") {
-			t.Errorf("%s: /EFI/debian/grub.cfg on the CD:\n%s", mode, cfg)
+		// The same command line as isolinux's (with the root hash).
+		isolinux, err := os.ReadFile(isoFile(t, iso, "/isolinux/isolinux.cfg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, appendLine, _ := strings.Cut(string(isolinux), "  APPEND ")
+		appendLine, _, _ = strings.Cut(appendLine, "\n")
+		if !strings.HasPrefix(appendLine, "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00") ||
+			!strings.Contains(string(cfg), "search --no-floppy --set=root --fs-uuid 2026-11-26-02-55-00-00\nlinux /boot/vmlinuz "+appendLine+"\n") {
+			t.Errorf("%s: /EFI/debian/grub.cfg on the CD:\n%s\nisolinux.cfg:\n%s", mode, cfg, isolinux)
 		}
 		img := isoFile(t, iso, "/efiboot.img")
 		for path, want := range map[string]string{
