@@ -17,7 +17,8 @@ import (
 // booted by UEFI firmware that enforces Secure Boot with Microsoft's keys,
 // from a CD and as a disk: shim (signed by Microsoft) checks GRUB (signed
 // by Debian), GRUB checks the kernel through shim, and the kernel,
-// sandbox-init and the sandbox come up with Secure Boot on.
+// sandbox-init and the sandbox come up with Secure Boot on. The same ISO
+// boots on UEFI with Secure Boot off.
 func TestISOBootsSecureBoot(t *testing.T) {
 	t.Parallel()
 	const uuid = "2026-11-26-04-00-00-00"
@@ -44,25 +45,31 @@ func TestISOBootsSecureBoot(t *testing.T) {
 		}
 	}
 	// As a CD (El Torito) and as a disk (isohybrid: a USB stick, here
-	// a SATA disk, writable as QEMU wants it, the image's copy).
-	for _, tc := range []struct{ name, dev string }{{"cd", "/dev/sr0"}, {"disk", "/dev/sda"}} {
+	// a SATA disk, writable as QEMU wants it, the image's copy); and on
+	// UEFI with Secure Boot off (OVMF without it, on QEMU's pc machine):
+	// shim and the signed GRUB boot there too.
+	for _, tc := range []struct{ name, dev string }{{"cd", "/dev/sr0"}, {"disk", "/dev/sda"}, {"off", "/dev/sr0"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			v := vm{noKernel: true, secureBoot: true, qemu: []string{"-cdrom", iso}, timeout: 120 * time.Second}
-			if tc.name == "disk" {
+			want := []string{
+				"EFI stub: UEFI Secure Boot is enabled.",
+				"secureboot: Secure boot enabled",
+				"Kernel is locked down from EFI Secure Boot",
+			}
+			switch tc.name {
+			case "disk":
 				disk := filepath.Join(t.TempDir(), "stick.img")
 				copyFile(t, iso, disk)
 				v.qemu, v.drives = nil, []testvm.Drive{{File: disk, Bus: testvm.AHCI}}
+			case "off":
+				v.secureBoot, v.qemu = false, []string{"-bios", "/usr/share/ovmf/OVMF.fd", "-cdrom", iso}
+				want = []string{"secureboot: Secure boot disabled"}
 			}
 			start := time.Now()
 			c := bootVM(t, v)
 			t.Logf("Secure Boot (%s): QEMU start to power-off in %.1f s", tc.name, time.Since(start).Seconds())
-			for _, want := range []string{
-				"EFI stub: UEFI Secure Boot is enabled.",
-				"secureboot: Secure boot enabled",
-				"Kernel is locked down from EFI Secure Boot",
-				"sandbox-init: CD found: " + tc.dev + " (sandbox.cd=UUID=" + uuid + ")",
-			} {
+			for _, want := range append(want, "sandbox-init: CD found: "+tc.dev+" (sandbox.cd=UUID="+uuid+")") {
 				if !c.contains(want) {
 					t.Errorf("the console lacks %q", want)
 				}
