@@ -25,8 +25,11 @@ type ISOSpec struct {
 	// lets xorriso take the current time.
 	UUID    string
 	Cmdline string // kernel parameters
-	Out     string
-	Log     func(format string, args ...any) // when set, hears how far xorriso is
+	// EFI are Debian's signed loaders for a Secure Boot UEFI boot (shim,
+	// GRUB); unset, the UEFI boot is an unsigned GRUB.
+	EFI SignedLoaders
+	Out string
+	Log func(format string, args ...any) // when set, hears how far xorriso is
 }
 
 // isolinux's files in Debian's isolinux and syslinux-common packages;
@@ -108,8 +111,24 @@ func BuildISO(s ISOSpec) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if err := buildEFIImage(work, s.Label, s.UUID, s.Cmdline, filepath.Join(stage, "efiboot.img")); err != nil {
+	grubCfg := grubConfig(s.Label, s.UUID, s.Cmdline)
+	if err := buildEFIImage(work, grubCfg, s.EFI, filepath.Join(stage, "efiboot.img")); err != nil {
 		return err
+	}
+	if s.EFI.Signed() {
+		// The signed GRUB reads $prefix/grub.cfg on the device it was
+		// loaded from, which it takes to be the ISO 9660 file system
+		// both from a CD (El Torito) and from the isohybrid image as
+		// a disk (OVMF; a copy on the EFI image's FAT alone is not
+		// found); the EFI image has its copy for a GRUB that does
+		// look there.
+		cfg := filepath.Join(stage, signedGRUBPrefix, "grub.cfg")
+		if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(cfg, []byte(grubCfg), 0o644); err != nil {
+			return err
+		}
 	}
 	_ = os.Remove(s.Out)
 	args := append([]string{"-as", "mkisofs", "-quiet", "-o", s.Out,

@@ -39,7 +39,15 @@ type LiveCDSpec struct {
 	Extra       []string // extra required modules
 	RescueShell string   // static busybox for the rescue shell, optional
 	Compression string   // of the initramfs: zstd (default), xz, gzip
-	Out         string   // the ISO
+	// SecureBoot is how the ISO boots on UEFI: "auto" (the default):
+	// through Debian's signed shim and GRUB when the kernel image is
+	// signed and both are found below SignedRoots, else an unsigned
+	// GRUB; "yes": signed or fail; "no": unsigned.
+	SecureBoot string
+	// SignedRoots are where shim-signed and grub-efi-amd64-signed are
+	// installed or unpacked (dpkg -x), searched in turn; default: "/".
+	SignedRoots []string
+	Out         string // the ISO
 	Log         func(format string, args ...any)
 }
 
@@ -89,6 +97,7 @@ type liveCDBuild struct {
 	imagePath string        // where the root image (or its container) goes on the CD
 	cfg       config.Config // the configuration the command line gives the boot
 	root      os.FileInfo   // s.Root
+	efi       SignedLoaders // the signed UEFI loaders; unset: unsigned GRUB
 	work      string        // the build's scratch directory, beside s.Out
 }
 
@@ -140,6 +149,18 @@ func (s LiveCDSpec) plan() (*liveCDBuild, error) {
 		// chosen for a command line that has one.
 		b.cfg.Verity = strings.Repeat("0", 64)
 	}
+	if err := CheckSecureBoot(s.SecureBoot); err != nil {
+		return nil, err
+	}
+	roots := s.SignedRoots
+	if len(roots) == 0 {
+		roots = []string{"/"}
+	}
+	var why string
+	if b.efi, why, err = secureBootLoaders(s.SecureBoot, s.Kernel.Vmlinuz(), roots); err != nil {
+		return nil, err
+	}
+	s.Log("%s", why)
 	if b.root, err = os.Stat(s.Root); err != nil {
 		return nil, fmt.Errorf("root %s: %w", s.Root, err)
 	}
@@ -276,11 +297,15 @@ func (b *liveCDBuild) verityTree(onCD string) (string, error) {
 func (b *liveCDBuild) iso(initrd, onCD, tree string) error {
 	s := b.s
 	start := time.Now()
-	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, HashTree: tree, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, Out: s.Out, Log: s.Log}); err != nil {
+	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, HashTree: tree, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, EFI: b.efi, Out: s.Out, Log: s.Log}); err != nil {
 		return err
 	}
 	if st, err := os.Stat(s.Out); err == nil {
-		s.Log("ISO %s: %s, %s, label %s, UUID %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, b.cmdline)
+		uefi := "unsigned GRUB"
+		if b.efi.Signed() {
+			uefi = "shim and GRUB signed for Secure Boot"
+		}
+		s.Log("ISO %s: %s, %s, label %s, UUID %s, UEFI: %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, uefi, b.cmdline)
 	}
 	return nil
 }

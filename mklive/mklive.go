@@ -35,6 +35,8 @@ var tools = map[string]string{
 	"mformat":            "mtools",
 	"mmd":                "mtools",
 	"mcopy":              "mtools",
+	"mtype":              "mtools",
+	"mdir":               "mtools",
 	"go":                 "golang (or https://go.dev/dl)",
 	"qemu-system-x86_64": "qemu-system-x86",
 }

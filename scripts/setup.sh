@@ -11,6 +11,11 @@
 #   kernels/NAME/vmlinuz  symlink to the kernel image inside root
 #   kernel                symlink to kernels/deb12-cloud
 #   apt-trixie/           a private apt configuration that reaches Debian 13
+#   secureboot/root       Debian's signed UEFI boot loaders unpacked with dpkg -x
+#                         (not installed: they would touch this machine's boot):
+#                         shim-signed, shim-helpers-amd64-signed,
+#                         grub-efi-amd64-signed, for mklive's Secure Boot ISOs
+#   secureboot/versions   their package versions, written last
 #   debian-root/          a minimal Debian 12 with systemd (debootstrap)
 # with NAME one of
 #   deb12-cloud  Debian 12's cloud kernel (linux-image-cloud-amd64)
@@ -188,6 +193,38 @@ fi
 ln -sfn kernels/deb12-cloud "$CACHE/kernel"
 for k in deb12-cloud deb12 deb13; do
 	echo "setup: kernel $k $(cat "$CACHE/kernels/$k/version") in $CACHE/kernels/$k"
+done
+
+# Debian's signed boot loaders for Secure Boot ISOs (mklive -secureboot):
+# downloaded and unpacked, never installed (installing them would change this
+# machine's own boot).
+SIGNED_PKGS=(shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed)
+if [ ! -s "$CACHE/secureboot/versions" ]; then
+	echo "setup: fetching Debian's signed boot loaders: ${SIGNED_PKGS[*]}"
+	tmp=$(mktemp -d "$CACHE/.download.XXXXXX")
+	if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+	if ! (cd "$tmp" && apt-get download -q=2 "${SIGNED_PKGS[@]}"); then
+		apt_update || true
+		(cd "$tmp" && apt-get download -q=2 "${SIGNED_PKGS[@]}") ||
+			die "download of ${SIGNED_PKGS[*]} failed: check the network and apt sources (apt-get update), then run scripts/setup.sh again"
+	fi
+	rm -rf "$CACHE/secureboot"
+	mkdir -p "$CACHE/secureboot/root"
+	for p in "${SIGNED_PKGS[@]}"; do
+		dpkg -x "$tmp/${p}_"*.deb "$CACHE/secureboot/root"
+	done
+	for f in usr/lib/shim/shimx64.efi.signed usr/lib/shim/mmx64.efi.signed usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed; do
+		[ -s "$CACHE/secureboot/root/$f" ] || die "the signed loader packages have no $f"
+	done
+	# shellcheck disable=SC2016 # ${...} are dpkg-deb's format fields
+	(cd "$tmp" && for d in *.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"; done) >"$CACHE/secureboot/versions.new"
+	mv "$CACHE/secureboot/versions.new" "$CACHE/secureboot/versions"
+	rm -rf "$tmp"
+	tmp=
+fi
+echo "setup: signed boot loaders in $CACHE/secureboot/root: $(paste -sd, "$CACHE/secureboot/versions" | sed 's/,/, /g')"
+for f in /usr/share/OVMF/OVMF_CODE_4M.secboot.fd /usr/share/OVMF/OVMF_VARS_4M.ms.fd; do
+	[ -s "$f" ] || die "$f is missing: the ovmf package (installed above) should have it"
 done
 
 # A real distribution root for the systemd VM test: Debian's minimal base
