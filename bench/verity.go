@@ -72,17 +72,25 @@ func benchVerity(img *images) ([]table, []string, error) {
 		title: fmt.Sprintf("dm-verity's cost: the same Live CD with and without verity (%d boots each, alternating; median (min–max))", *flagN),
 		head:  []string{"metric", "plain", "plain+verity", "verity/plain", "container", "container+verity", "verity/container"},
 	}
-	row := func(label, metric, format string) {
+	row := func(label string, get func(*verityMedium) []float64, format string) {
 		r := []string{label}
 		for i := 0; i < len(ms); i += 2 {
-			r = append(r, cell(ms[i].samples[metric], format), cell(ms[i+1].samples[metric], format), ratio(ms[i+1].samples[metric], ms[i].samples[metric]))
+			a, b := get(ms[i]), get(ms[i+1])
+			r = append(r, cell(a, format), cell(b, format), ratio(b, a))
 		}
 		t.rows = append(t.rows, r)
 	}
-	row("init cost: Run /init → real init (s)", "cost", "%.3f")
-	row("  phase image (ms): loop, verity, container", "image", "%.1f")
-	row("  phase mount (ms)", "mount", "%.1f")
-	row(fmt.Sprintf("first read of a %d MiB file (MiB/s)", verityMiB), "readmib", "%.1f")
+	sample := func(metric string) func(*verityMedium) []float64 {
+		return func(m *verityMedium) []float64 { return m.samples[metric] }
+	}
+	phase := func(name string) func(*verityMedium) []float64 {
+		return func(m *verityMedium) []float64 { return m.phases[name] }
+	}
+	row("init cost: Run /init → real init (s)", sample("cost"), "%.3f")
+	row("  phase image (ms): loop, verity, container", phase("image"), "%.1f")
+	row("  phase mount (ms)", phase("mount"), "%.1f")
+	row("  switch_root → real init's first line (ms)", sample("switch"), "%.1f")
+	row(fmt.Sprintf("first read of a %d MiB file (MiB/s)", verityMiB), sample("readmib"), "%.1f")
 	size := []string{"ISO size"}
 	for i := 0; i < len(ms); i += 2 {
 		size = append(size, config.HumanBytes(uint64(ms[i].isoBytes)), config.HumanBytes(uint64(ms[i+1].isoBytes)),

@@ -65,7 +65,7 @@ func TestVerityChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	rootB, _ := hex.DecodeString(root)
-	if err := checkEnds(image, tree, p, rootB); err != nil {
+	if err := checkFirst(image, tree, p, rootB); err != nil {
 		t.Fatalf("good image: %v", err)
 	}
 	msg := func(err error) string {
@@ -77,26 +77,26 @@ func TestVerityChecks(t *testing.T) {
 	}
 	wrong := bytes.Clone(rootB)
 	wrong[0] ^= 1
-	got := msg(verityMismatch(checkEnds(image, tree, p, wrong), "/LiveOS/squashfs.img", "/LiveOS/squashfs.img.verity", hex.EncodeToString(wrong)))
+	got := msg(verityMismatch(checkFirst(image, tree, p, wrong), "/LiveOS/squashfs.img", "/LiveOS/squashfs.img.verity", hex.EncodeToString(wrong)))
 	if !strings.Contains(got, "root hash on the command line (sandbox.verity="+hex.EncodeToString(wrong)[:16]) || !strings.Contains(got, "different builds") {
 		t.Errorf("wrong root: %s", got)
 	}
-	// A flipped byte in the last block of the image.
+	// A flipped byte in the first block of the image.
 	b, _ := os.ReadFile(image)
-	b[len(b)-5] ^= 0x10
+	b[1030] ^= 0x10
 	os.WriteFile(image, b, 0o644)
-	got = msg(verityMismatch(checkEnds(image, tree, p, rootB), "/LiveOS/squashfs.img", "/LiveOS/squashfs.img.verity", root))
-	if !strings.Contains(got, "/LiveOS/squashfs.img does not match its hash tree at block 299") {
+	got = msg(verityMismatch(checkFirst(image, tree, p, rootB), "/LiveOS/squashfs.img", "/LiveOS/squashfs.img.verity", root))
+	if !strings.Contains(got, "/LiveOS/squashfs.img does not match its hash tree at block 0") {
 		t.Errorf("flipped image byte: %s", got)
 	}
-	b[len(b)-5] ^= 0x10
+	b[1030] ^= 0x10
 	os.WriteFile(image, b, 0o644)
 	// A flipped digest in the tree's lowest level, on block 0's path.
 	start, _ := p.Levels()
 	h, _ := os.ReadFile(tree)
 	h[int(p.HashStart()+start[0])*4096] ^= 1
 	os.WriteFile(tree, h, 0o644)
-	if got := msg(verityMismatch(checkEnds(image, tree, p, rootB), "/img", "/img.verity", root)); !strings.Contains(got, "does not match its hash tree at block 0") {
+	if got := msg(verityMismatch(checkFirst(image, tree, p, rootB), "/img", "/img.verity", root)); !strings.Contains(got, "does not match its hash tree at block 0") {
 		t.Errorf("flipped leaf digest: %s", got)
 	}
 	// Not a tree at all, and none.
@@ -111,5 +111,15 @@ func TestVerityChecks(t *testing.T) {
 	os.WriteFile(tree, h[:8192], 0o644)
 	if _, err := readTree(tree); err == nil || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("short tree: %v", err)
+	}
+}
+
+func TestCPUHasFlag(t *testing.T) {
+	info := "processor\t: 0\nflags\t\t: fpu sse2 ssse3 avx2\nbugs\t: \nprocessor\t: 1\nflags\t: fpu\n"
+	if !cpuHasFlag(info, "ssse3") || cpuHasFlag(info, "sha_ni") || cpuHasFlag("flags : fpu sse2 pni", "ssse3") {
+		t.Error("wrong flags read")
+	}
+	if !cpuHasFlag("no flags line", "ssse3") {
+		t.Error("without a flags line the kernel must decide")
 	}
 }
