@@ -79,6 +79,12 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 	if r, ok := isoRatio(vs, sq); ok {
 		goals.rows = append(goals.rows, []string{"ISO ≤ 1.05 × mksquashfs of the same tree", fmt.Sprintf("ISO/mksquashfs = %.3f", r), yesNo(r <= 1.05)})
 	}
+	for _, v := range vs {
+		if v.name == "ours" && sq.bytes > 0 && v.iso.rootBytes > 0 {
+			goals.rows = append(goals.rows, []string{"(for reading: the ISO's LiveOS/squashfs.img alone)", fmt.Sprintf("squashfs.img/mksquashfs = %.3f; the rest of the ISO: %s (kernel, initramfs, boot loaders, ISO 9660)",
+				float64(v.iso.rootBytes)/float64(sq.bytes), human(v.iso.isoBytes-v.iso.rootBytes)), "—"})
+		}
+	}
 	return []table{up, stage, user, sz, goals}
 }
 
