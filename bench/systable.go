@@ -36,7 +36,14 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 	}
 	up.notes = append(up.notes, "Media (throttle.go): "+strings.Join(medNotes, "; ")+".")
 	stage := perMedium(fmt.Sprintf("Initramfs stage: \"Run /init\" → the real init's first line (s; %d boots each; median (min–max))", n), "stage", "%.2f")
-	stage.notes = []string{"The real init's first line is systemd's \"systemd 252… running in system mode\" kernel log line from the system's root; dracut runs systemd in its initramfs too, which prints the same line first: the last one is taken. Kernel start → \"Run /init\" is the kernel's own and the same for all (median " + cellAll(vs, "runinit") + " s)."}
+	var before []string
+	for _, v := range vs {
+		before = append(before, v.name+" "+cellAll([]*sysVariant{v}, "runinit"))
+	}
+	stage.notes = []string{"The real init's first line is systemd's \"systemd 252… running in system mode\" kernel log line from the system's root; dracut runs systemd in its initramfs too, which prints the same line first: the last one is taken.",
+		"Before the stage, kernel start → \"Run /init\" (the kernel's own start and the unpacking of the initramfs; s, all media): " + strings.Join(before, ", ") + "."}
+	mnt := perMedium(fmt.Sprintf("Within the stage: \"Run /init\" → the root mounted on device-mapper (s; %d boots each)", n), "mounted", "%.2f")
+	mnt.notes = []string{"The kernel's \"EXT4-fs (dm-N): mounted\" line (ext4's driver mounts the plain ext2 image too): the device found, the image attached, the snapshot made and mounted. The rest of the stage is handing over: switch_root and the exec of systemd (dracut: its initramfs systemd stopping its units first)."}
 	user := perMedium(fmt.Sprintf("After the initramfs: the real init's first line → multi-user.target (s; %d boots each)", n), "userspace", "%.2f")
 	user.notes = []string{"systemd's own start, reading the root through the variant's device-mapper stack from the medium."}
 
@@ -85,7 +92,7 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 				float64(v.iso.rootBytes)/float64(sq.bytes), human(v.iso.isoBytes-v.iso.rootBytes)), "—"})
 		}
 	}
-	return []table{up, stage, user, sz, goals}
+	return []table{up, stage, mnt, user, sz, goals}
 }
 
 func yesNo(b bool) string {

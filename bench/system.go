@@ -310,6 +310,9 @@ func (v *sysVariant) bootOnce(img *images, m throttle, i int) error {
 	v.add(m.name, "runinit", r.runInit)
 	v.add(m.name, "stage", r.stage)
 	v.add(m.name, "userspace", r.up-r.realInit)
+	if r.mounted > r.runInit {
+		v.add(m.name, "mounted", r.mounted-r.runInit)
+	}
 	v.add(m.name, "wall", time.Since(start).Seconds())
 	if r.usedMiB > 0 {
 		v.add(m.name, "used", r.usedMiB)
@@ -322,6 +325,7 @@ type systemBoot struct {
 	runInit  float64 // kernel stamp of "Run /init as init process"
 	realInit float64 // of the real systemd's first line
 	up       float64 // of the marker: multi-user.target reached
+	mounted  float64 // of the first "EXT4-fs (dm-N): mounted": the root, on device-mapper; 0: not seen
 	stage    float64 // realInit − runInit: the initramfs stage
 	usedMiB  float64 // MemTotal − MemAvailable when up
 	root     string  // what / is when up
@@ -351,6 +355,7 @@ func parseSystemBoot(text string) (systemBoot, error) {
 		return r, fmt.Errorf("no kernel-stamped %q", reMark)
 	}
 	r.stage = r.realInit - r.runInit
+	r.mounted, _ = c.KernelStamp(`EXT4-fs \(dm-\d+\): mounted`)
 	mem, _ := c.Value("SYSBENCH", "mem")
 	kb := map[string]float64{}
 	for _, f := range strings.Fields(mem) {

@@ -34,6 +34,7 @@ func TestParseSystemBoot(t *testing.T) {
 	console := `[    1.700000] Run /init as init process
 [    5.000000] systemd[1]: systemd 252.39-1~deb12u1 running in system mode (+PAM)
 [    5.100000] systemd[1]: Running in initrd.
+[    9.000000] EXT4-fs (dm-0): mounted filesystem with ordered data mode. Quota mode: none.
 [    9.500000] systemd[1]: systemd 252.39-1~deb12u1 running in system mode (+PAM)
 [  OK  ] Reached target multi-user.target
 [   20.250000] sysbench: multi-user.target reached
@@ -50,6 +51,9 @@ SYSBENCH done
 	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 	if !near(r.runInit, 1.7) || !near(r.realInit, 9.5) || !near(r.up, 20.25) || !near(r.stage, 7.8) {
 		t.Errorf("stamps: %+v", r)
+	}
+	if !near(r.mounted, 9) {
+		t.Errorf("root mounted at %v, want 9", r.mounted)
 	}
 	if !near(r.usedMiB, 200) || r.root != "/dev/mapper/live-rw ext4" {
 		t.Errorf("reports: %+v", r)
