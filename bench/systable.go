@@ -35,6 +35,12 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 		medNotes = append(medNotes, m.name+": "+m.what)
 	}
 	up.notes = append(up.notes, "Media (throttle.go): "+strings.Join(medNotes, "; ")+".")
+	up.notes = append(up.notes, "ours-toram boots with sandbox.cowsize=128M: toram needs the image, the COW store and 512 MiB in RAM, and the default store (half the RAM) leaves no room at -m 1024.")
+	for _, v := range vs {
+		if len(v.failed) > 0 {
+			up.notes = append(up.notes, fmt.Sprintf("FAILED boots of %s (not in the figures): %s.", v.name, strings.Join(v.failed, "; ")))
+		}
+	}
 	stage := perMedium(fmt.Sprintf("Initramfs stage: \"Run /init\" → the real init's first line (s; %d boots each; median (min–max))", n), "stage", "%.2f")
 	var before []string
 	for _, v := range vs {
