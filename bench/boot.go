@@ -16,7 +16,7 @@ const (
 	reRunInit = `Run /init as init process`
 	reRealIni = testvm.RealInitLine
 	reCD      = `sr \d+:\d+:\d+:\d+: \[sr0\]` // sr_mod registered the CD drive
-	reRootMnt = `EXT4-fs \(dm-0\): mounted`   // the snapshot is mounted
+	reRootMnt = `EXT4-fs \(dm-\d+\): mounted` // the snapshot is mounted (dm-1 over sandbox.verity's dm-0)
 )
 
 // variant is one initramfs under test and its samples, by metric.

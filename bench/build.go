@@ -51,8 +51,8 @@ func build(repo, work string) (*images, error) {
 		return nil, err
 	}
 	img.ours = initramfs{path: rep.Path, gz: rep.Compressed, unpacked: rep.Unpacked}
-	if *flagMedia || *flagWork {
-		return img, nil // -media and -work boot our initramfs only
+	if *flagMedia || *flagVerity || *flagWork {
+		return img, nil // -media, -verity and -work boot our initramfs only
 	}
 	logf("building the how-to's recipe initramfs (busybox sh, Debian's dmsetup)")
 	if img.recipe, err = buildRecipe(testvm.CacheDir(repo), img); err != nil {
@@ -117,6 +117,15 @@ if grep -qw bench.io /proc/cmdline; then
 	[ -b /dev/ram2 ] || mknod /dev/ram2 b 1 2
 	mke2fs -q -b 4096 /dev/ram2 >/dev/null 2>&1 && mkdir -p /tmp/fs && mount -t ext2 /dev/ram2 /tmp/fs &&
 		measure fs /tmp/fs/bench.dat || echo "BENCH fs_error=ext2 on /dev/ram2 failed"
+fi
+if grep -qw bench.read /proc/cmdline; then
+	# -verity: the first read of a big file, every block through the
+	# snapshot (and dm-verity) from the CD.
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	echo "bench: read start" >/dev/kmsg
+	cat /bench.big >/dev/null && r=ok || r=failed
+	echo "bench: read end" >/dev/kmsg
+	echo "BENCH read=$r"
 fi
 echo "BENCH done"
 poweroff -f

@@ -38,6 +38,7 @@ type medium struct {
 	rootBytes int64  // the root image or its container on the CD
 	onCD      string // its path there
 	free      string // mklive's "room to write" for the built image
+	verity    string // the root hash on its command line
 }
 
 func newMedium(name string) *medium {
@@ -98,7 +99,7 @@ func (m *medium) build(img *images, tree string) error {
 		return fmt.Errorf("building the %s medium: %w", m.name, err)
 	}
 	m.builds = append(m.builds, d.took.Seconds())
-	m.isoBytes, m.rootBytes, m.onCD, m.free = d.isoBytes, d.rootBytes, d.onCD, d.free
+	m.isoBytes, m.rootBytes, m.onCD, m.free, m.verity = d.isoBytes, d.rootBytes, d.onCD, d.free, d.verity
 	return nil
 }
 
@@ -109,6 +110,7 @@ type built struct {
 	rootBytes int64  // the root image or its container, on the CD
 	onCD      string // its path there
 	free      string // mklive's "room to write": free space in the image's /
+	verity    string // the root hash on the ISO's command line (sandbox.verity)
 }
 
 // liveCD builds an ISO as `mklive iso -root TREE -container C` does, with
@@ -142,6 +144,9 @@ func liveCD(img *images, tree, container, label, out string) (built, error) {
 	// less than the 64 MiB COW store".
 	re := regexp.MustCompile(`^(?:room to write: |warning: / has )(.*?) free(,| in /)`)
 	for _, l := range log {
+		if m := reRootHash.FindStringSubmatch(l); m != nil {
+			b.verity = m[1]
+		}
 		if m := re.FindStringSubmatch(l); m != nil {
 			b.free = m[1]
 			if m[2] == "," {
@@ -184,6 +189,9 @@ func (m *medium) cmdline() ([]string, error) {
 		if strings.HasPrefix(w, "sandbox.") {
 			words = append(words, w)
 		}
+	}
+	if src.verity != "" {
+		words = append(words, "sandbox.verity="+src.verity) // as the ISO ships
 	}
 	return words, nil
 }

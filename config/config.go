@@ -81,6 +81,12 @@ type Config struct {
 	OnFail string
 	// ZAlgo is zram's compression algorithm when COW is "zram".
 	ZAlgo string
+	// Verity is the root hash, in hex, of the image's dm-verity hash tree
+	// (the image's path with ".verity" on the CD); "" for no checking.
+	Verity string
+	// OnCorrupt is what a block that fails verity's check does: "error"
+	// (its read fails), "restart" or "panic".
+	OnCorrupt string
 	// Watch is how often the watcher reads the snapshot's COW usage after
 	// switch_root; 0 starts no watcher.
 	Watch time.Duration
@@ -99,22 +105,23 @@ func (c Config) ISOFile() (dev, file string) {
 // Default returns the configuration used when the command line says nothing.
 func Default() Config {
 	return Config{
-		CD:      "auto",
-		Image:   "/initrd-ext2",
-		CDMount: "/mnt2",
-		COW:     "ram0",
-		COWSize: Size{Percent: 50},
-		Chunk:   32, // 16 KiB: see the README's benchmark
-		Store:   "PO",
-		ToRAM:   "no",
-		Grow:    "no",
-		Name:    "sandbox",
-		FSType:  "auto",
-		Wait:    10 * time.Second,
-		Init:    "/sbin/init",
-		OnFail:  OnFailShell,
-		ZAlgo:   "lzo-rle",
-		Watch:   time.Second,
+		CD:        "auto",
+		Image:     "/initrd-ext2",
+		CDMount:   "/mnt2",
+		COW:       "ram0",
+		COWSize:   Size{Percent: 50},
+		Chunk:     32, // 16 KiB: see the README's benchmark
+		Store:     "PO",
+		ToRAM:     "no",
+		Grow:      "no",
+		Name:      "sandbox",
+		FSType:    "auto",
+		Wait:      10 * time.Second,
+		Init:      "/sbin/init",
+		OnFail:    OnFailShell,
+		ZAlgo:     "lzo-rle",
+		Watch:     time.Second,
+		OnCorrupt: "error",
 	}
 }
 
@@ -239,6 +246,13 @@ func (c *Config) check(seen map[string]bool) error {
 	}
 	if seen[Prefix+"zalgo"] && c.COW != "zram" {
 		return &ParamError{Key: Prefix + "zalgo", Value: c.ZAlgo, Problem: "only applies to sandbox.cow=zram", Accepts: "sandbox.cow=zram with sandbox.zalgo"}
+	}
+	if c.Verity != "" && c.Origin != "" {
+		return &ParamError{Key: Prefix + "verity", Value: c.Verity, Problem: "checks an image file against its hash tree beside it, and sandbox.origin is a block device",
+			Accepts: "sandbox.verity with sandbox.cd or sandbox.iso"}
+	}
+	if seen[Prefix+"oncorrupt"] && c.Verity == "" {
+		return &ParamError{Key: Prefix + "oncorrupt", Value: c.OnCorrupt, Problem: "only applies with sandbox.verity", Accepts: "sandbox.verity=<root hash> with sandbox.oncorrupt"}
 	}
 	if c.Origin != "" && c.Origin == c.COW {
 		return &ParamError{Key: Prefix + "cow", Value: c.COW, Problem: "is the origin device too", Accepts: "a different device"}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestParseAll(t *testing.T) {
 	}
 	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", ToRAM: "no", Grow: "no", COW: "/dev/vdb",
 		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Store: "PO", Name: "live", FSType: "ext4",
-		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot, ZAlgo: "lzo-rle", Watch: time.Second}
+		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot, ZAlgo: "lzo-rle", Watch: time.Second, OnCorrupt: "error"}
 	if c != want {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}
@@ -286,6 +287,36 @@ func TestCDUUID(t *testing.T) {
 	} {
 		if ISOUUID(u) != want {
 			t.Errorf("ISOUUID(%q) = %v, want %v", u, !want, want)
+		}
+	}
+}
+
+func TestVerityParams(t *testing.T) {
+	root := strings.Repeat("aB", 32)
+	c, err := Parse("sandbox.verity=" + root + " sandbox.oncorrupt=restart")
+	if err != nil || c.Verity != strings.ToLower(root) || c.OnCorrupt != "restart" {
+		t.Fatalf("got %q %q, %v", c.Verity, c.OnCorrupt, err)
+	}
+	req, opt := c.Modules()
+	if !slices.Contains(req, "dm_verity") || !slices.Contains(opt, "sha256_ssse3") {
+		t.Errorf("modules %v %v: want dm_verity required, sha256_ssse3 optional", req, opt)
+	}
+	if c.Params()["sandbox.verity"] != strings.ToLower(root) {
+		t.Errorf("Params: %v", c.Params())
+	}
+	if c, err := Parse("sandbox.verity=off"); err != nil || c.Verity != "" {
+		t.Errorf("off: %q %v", c.Verity, err)
+	}
+	for _, line := range []string{
+		"sandbox.verity=abc",                                   // too short
+		"sandbox.verity=" + strings.Repeat("zz", 32),           // not hex
+		"sandbox.verity=" + root + " sandbox.origin=/dev/sda1", // no image file
+		"sandbox.oncorrupt=panic",                              // without verity
+		"sandbox.verity=" + root + " sandbox.oncorrupt=ignore",
+		"sandbox.name=" + strings.Repeat("n", 121),
+	} {
+		if _, err := Parse(line); err == nil {
+			t.Errorf("%q accepted", line)
 		}
 	}
 }

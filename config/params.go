@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
@@ -70,7 +71,7 @@ var params = []param{
 	{"chunk", "a power of two from 1 to 2097152 (sectors of 512 bytes)", setChunk},
 	{"persistent", "N, P, 0, 1, no, yes, false or true", setPersistent},
 	{"store", "PO (a full COW store refuses new writes, the sandbox lives on) or N (the how-to's: a full store invalidates the snapshot)", setStore},
-	{"name", "1 to 127 characters of a-z A-Z 0-9 _ . -", setName},
+	{"name", "1 to 120 characters of a-z A-Z 0-9 _ . - (NAME-verity and NAME-base name the devices under it)", setName},
 	{"fstype", "auto or a file system name such as ext2, ext4, squashfs", setFSType},
 	{"wait", "a duration from 0 to 10m: seconds (15) or with a unit (500ms, 2m)", func(c *Config, v string) error {
 		return setDuration(&c.Wait, v, func(d time.Duration) bool { return d <= 10*time.Minute })
@@ -83,6 +84,21 @@ var params = []param{
 	}},
 	{"zalgo", "zram's compressor: lzo-rle, lzo, lz4, lz4hc, zstd, 842", func(c *Config, v string) error {
 		return setOneOf(&c.ZAlgo, v, "is not a zram compressor", "lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842")
+	}},
+	{"verity", "off or the root hash (hex) of the image's dm-verity hash tree, IMAGE.verity on the CD: every block read from the image is checked against it", func(c *Config, v string) error {
+		if v == "off" {
+			c.Verity = ""
+			return nil
+		}
+		b, err := hex.DecodeString(v)
+		if err != nil || len(b) < 16 || len(b) > 64 {
+			return errors.New("is not off or a root hash of 32 to 128 hex digits")
+		}
+		c.Verity = strings.ToLower(v)
+		return nil
+	}},
+	{"oncorrupt", "error (a corrupted block's read fails), restart or panic (the kernel reboots or panics at once: for unattended machines)", func(c *Config, v string) error {
+		return setOneOf(&c.OnCorrupt, v, "is not error, restart or panic", "error", "restart", "panic")
 	}},
 	{"watch", "0 (no watcher) or how often to check the COW store's use: 1s, 250ms (10ms to 1h)", func(c *Config, v string) error {
 		return setDuration(&c.Watch, v, func(d time.Duration) bool { return d == 0 || d >= 10*time.Millisecond && d <= time.Hour })
@@ -221,7 +237,7 @@ func setStore(c *Config, v string) error {
 // setName takes a device-mapper name: one that is also a file name under
 // /dev/mapper.
 func setName(c *Config, v string) error {
-	if len(v) == 0 || len(v) > 127 || v == "." || v == ".." {
+	if len(v) == 0 || len(v) > 120 || v == "." || v == ".." {
 		return errors.New("has a bad length")
 	}
 	for _, r := range v {

@@ -34,6 +34,9 @@ func (c Config) Params() map[string]string {
 	if c.COW == "zram" {
 		p["zalgo"] = c.ZAlgo
 	}
+	if c.Verity != "" {
+		p["verity"], p["oncorrupt"] = c.Verity, c.OnCorrupt
+	}
 	out := make(map[string]string, len(p))
 	for k, v := range p {
 		out[Prefix+k] = v

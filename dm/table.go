@@ -134,3 +134,65 @@ func Grown(origin string, sectors, extra uint64) ([]Target, error) {
 		{Start: sectors, Length: extra, Type: "zero"},
 	}, nil
 }
+
+// VerityTable is a verity target's arguments (verity.rst): the data device
+// checked against the hash device's tree, whose root is Root.
+type VerityTable struct {
+	Data, Hash     string // device paths
+	DataBlockSize  uint32 // bytes
+	HashBlockSize  uint32 // bytes
+	DataBlocks     uint64
+	HashStartBlock uint64 // the tree's first block on Hash, in hash blocks
+	Algorithm      string // sha256
+	Root, Salt     []byte
+	// OnCorrupt is what a block that fails its check does: "error" (the
+	// read fails with EIO, the kernel's default), "restart" or "panic".
+	OnCorrupt string
+}
+
+// Verity returns the target "0 SZ verity 1 DATA HASH DBS HBS BLOCKS START
+// ALG ROOT SALT [OPTS]", hash format 1, covering the data blocks.
+func Verity(v VerityTable) (Target, error) {
+	pow2 := func(n uint32) bool { return n >= 512 && n&(n-1) == 0 }
+	switch {
+	case v.Data == "" || v.Hash == "":
+		return Target{}, fmt.Errorf("verity needs a data and a hash device")
+	case strings.ContainsAny(v.Data+v.Hash+v.Algorithm, " \t\n"):
+		return Target{}, fmt.Errorf("device paths and the algorithm cannot contain spaces")
+	case !pow2(v.DataBlockSize) || !pow2(v.HashBlockSize):
+		return Target{}, fmt.Errorf("verity block sizes %d/%d: want powers of two of at least 512", v.DataBlockSize, v.HashBlockSize)
+	case v.DataBlocks == 0:
+		return Target{}, fmt.Errorf("verity over 0 data blocks")
+	case len(v.Root) == 0:
+		return Target{}, fmt.Errorf("verity needs a root hash")
+	}
+	salt := "-"
+	if len(v.Salt) > 0 {
+		salt = fmt.Sprintf("%x", v.Salt)
+	}
+	params := fmt.Sprintf("1 %s %s %d %d %d %d %s %x %s", v.Data, v.Hash, v.DataBlockSize, v.HashBlockSize,
+		v.DataBlocks, v.HashStartBlock, v.Algorithm, v.Root, salt)
+	switch v.OnCorrupt {
+	case "", "error":
+	case "restart":
+		params += " 1 restart_on_corruption"
+	case "panic":
+		params += " 1 panic_on_corruption"
+	default:
+		return Target{}, fmt.Errorf("verity: on corruption %q: want error, restart or panic", v.OnCorrupt)
+	}
+	return Target{Length: v.DataBlocks * uint64(v.DataBlockSize/512), Type: "verity", Params: params}, nil
+}
+
+// ParseVerityStatus reads a verity target's status: "V" (every block read
+// so far verified) or "C" (a corrupted block was found). It reports
+// whether the device found corruption.
+func ParseVerityStatus(s string) (corrupted bool, err error) {
+	switch f := strings.Fields(s); {
+	case len(f) > 0 && f[0] == "V":
+		return false, nil
+	case len(f) > 0 && f[0] == "C":
+		return true, nil
+	}
+	return false, fmt.Errorf("verity status %q: want V or C", s)
+}

@@ -111,3 +111,50 @@ func TestGrown(t *testing.T) {
 		t.Error("growing by nothing was accepted")
 	}
 }
+
+func TestVerity(t *testing.T) {
+	v := VerityTable{Data: "/dev/loop0", Hash: "/dev/loop1", DataBlockSize: 4096, HashBlockSize: 4096, DataBlocks: 100,
+		HashStartBlock: 1, Algorithm: "sha256", Root: []byte{0xab, 0xcd}, Salt: []byte{0x01}}
+	got, err := Verity(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "0 800 verity 1 /dev/loop0 /dev/loop1 4096 4096 100 1 sha256 abcd 01"; got.String() != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	v.Salt, v.OnCorrupt = nil, "restart"
+	if got, _ := Verity(v); !strings.HasSuffix(got.Params, "sha256 abcd - 1 restart_on_corruption") {
+		t.Errorf("no salt, restart: %q", got.Params)
+	}
+	v.OnCorrupt = "panic"
+	if got, _ := Verity(v); !strings.HasSuffix(got.Params, " 1 panic_on_corruption") {
+		t.Errorf("panic: %q", got.Params)
+	}
+	for name, edit := range map[string]func(*VerityTable){
+		"no hash device": func(v *VerityTable) { v.Hash = "" },
+		"space in path":  func(v *VerityTable) { v.Data = "/dev/a b" },
+		"block 1000":     func(v *VerityTable) { v.DataBlockSize = 1000 },
+		"no blocks":      func(v *VerityTable) { v.DataBlocks = 0 },
+		"no root":        func(v *VerityTable) { v.Root = nil },
+		"bad action":     func(v *VerityTable) { v.OnCorrupt = "ignore" },
+	} {
+		w := v
+		edit(&w)
+		if _, err := Verity(w); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestParseVerityStatus(t *testing.T) {
+	for s, want := range map[string]bool{"V": false, "C": true, " C ": true} {
+		if got, err := ParseVerityStatus(s); err != nil || got != want {
+			t.Errorf("%q: %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "X", "Invalid"} {
+		if _, err := ParseVerityStatus(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}

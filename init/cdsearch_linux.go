@@ -61,19 +61,20 @@ func (c *cdSearch) look() (bool, error) {
 	}
 	c.seen = cdCandidates("/sys/class/block")
 	var match []string
+	var pvds []isoPVD
 	for _, dev := range c.seen {
 		p, ok := readPVD(dev)
 		switch {
 		case !ok:
 			continue // no ISO 9660 disc (yet): never mounted
-		case c.byUUID && p.UUID == c.uuid:
-			match = append(match, dev)
+		case c.byUUID && p.UUID == c.uuid, c.byLabel && p.Label == c.label:
+			match, pvds = append(match, dev), append(pvds, p)
 		case c.byUUID:
 			if !c.warned[dev] {
 				c.warned[dev] = true
 				c.s.log.Warnf("WARNING: skipping %s: ISO 9660 disc %s is not the Live CD this kernel was built with (sandbox.cd=%s)", dev, describeDisc(p), c.s.cfg.CD)
 			}
-		case c.byLabel && p.Label != c.label:
+		case c.byLabel:
 		default:
 			if c.try(dev) {
 				c.want = dev
@@ -82,11 +83,18 @@ func (c *cdSearch) look() (bool, error) {
 		}
 	}
 	switch {
-	case len(match) > 1:
+	case len(match) > 1 && c.byUUID:
 		c.twice = fmt.Errorf("two discs match sandbox.cd=%s: %s; remove one", c.s.cfg.CD, strings.Join(match, " and "))
 		return false, c.twice
-	case len(match) == 1 && ready && c.try(match[0]):
+	case len(match) > 0 && ready && c.try(match[0]):
+		// A label is not an identity: of several discs that carry it,
+		// the first in the search's order boots (CD drives first), and
+		// the others are named.
 		c.want = match[0]
+		for i := 1; i < len(match); i++ {
+			c.s.log.Warnf("WARNING: %s also carries the label %q: %s %s booted, %s %s did not; to choose, use sandbox.cd=UUID=<UUID> or sandbox.cd=/dev/…",
+				match[i], c.label, match[0], describeDisc(pvds[0]), match[i], describeDisc(pvds[i]))
+		}
 		return true, nil
 	}
 	return false, nil

@@ -32,21 +32,17 @@ func isSquashfs(file string) bool {
 
 // attachContainer attaches the root image inside a squashfs container (the
 // LiveOS layout: the image compressed on the medium, its free space costing
-// nothing): the container loop-attached and mounted read-only, the image in
-// it loop-attached read-only as the snapshot's origin. The container's
+// nothing): the container, on dev (its loop device outerLoop, or the
+// verity device over it), mounted read-only, the image in it loop-attached
+// read-only as the snapshot's origin. The container's
 // mount is then detached from the tree: the image's loop device keeps it
 // alive, and nothing of it shows in the booted system.
-func (s *sandbox) attachContainer(file string) error {
+func (s *sandbox) attachContainer(dev, outerLoop string) error {
 	rel := s.cfg.Image
-	outer, err := mountutil.LoopAttach(file)
-	if err != nil {
-		return &bootError{Device: rel, Err: err, Hint: "the container is damaged: rebuild the Live CD with mklive"}
-	}
-	s.hold = append(s.hold, outer)
 	if err := s.loadFS(rel, "squashfs"); err != nil {
 		return err
 	}
-	if err := mountutil.Mount(outer.Path, containerDir, "squashfs", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
+	if err := mountutil.Mount(dev, containerDir, "squashfs", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
 		return &bootError{Device: rel, Err: err, Hint: "the squashfs container is damaged or truncated (dmesg says why): rebuild the Live CD with mklive"}
 	}
 	inner := ""
@@ -70,8 +66,8 @@ func (s *sandbox) attachContainer(file string) error {
 	if err := unix.Unmount(containerDir, unix.MNT_DETACH); err != nil {
 		s.log.Warnf("WARNING: %s stays mounted: %v", containerDir, err)
 	}
-	s.state.Container, s.state.ContainerLoop = rel, outer.Path
+	s.state.Container, s.state.ContainerLoop = rel, outerLoop
 	s.state.Loop, s.state.Origin = loop.Path, loop.Path
-	s.log.Printf("CD %s mounted read-only; container %s (squashfs on %s) holds %s, attached read-only to %s", s.state.CD, rel, outer.Path, inner, loop.Path)
+	s.log.Printf("CD %s mounted read-only; container %s (squashfs on %s) holds %s, attached read-only to %s", s.state.CD, rel, dev, inner, loop.Path)
 	return nil
 }

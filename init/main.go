@@ -103,6 +103,7 @@ func (s *sandbox) run(steps []step) error {
 	for _, st := range steps {
 		t0 := time.Now()
 		if err := st.run(); err != nil {
+			err = s.integrity(err) // an I/O error's cause, when dm-verity found one
 			var be *bootError
 			if !errors.As(err, &be) {
 				return &bootError{Phase: st.name, Err: err}

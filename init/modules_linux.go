@@ -123,6 +123,8 @@ func (s *sandbox) loadModules() error {
 			continue // not in this initramfs: the machine may not need it
 		}
 		switch {
+		case mod == sha256Accel:
+			// At best, and only where the CPU can run it: below.
 		case config.IsClassDriver(mod):
 			class = append(class, mod)
 		case slices.Contains(config.RootFSModules, mod):
@@ -146,6 +148,9 @@ func (s *sandbox) loadModules() error {
 		_ = l.Start(class...)
 		_ = l.StartBackground(required...)
 		_ = l.StartBackground(fs...)
+		if s.cfg.Verity != "" && s.cpuHasSHA256Accel() {
+			l.TryBackground(sha256Accel) // before the verity target is made
+		}
 	})
 	goSafe(s.log, "the driver wait", func() {
 		defer close(m.ready) // device waits count from here, even after a bug

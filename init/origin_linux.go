@@ -64,16 +64,23 @@ func (s *sandbox) attachImage() error {
 	if !st.Mode().IsRegular() {
 		return &bootError{Device: cd, Err: fmt.Errorf("%s on the CD is not a regular file", s.cfg.Image), Hint: "set sandbox.image= to the root image file"}
 	}
-	if isSquashfs(image) {
-		return s.attachContainer(image)
-	}
+	container := isSquashfs(image)
 	loop, err := mountutil.LoopAttach(image)
 	if err != nil {
 		return &bootError{Device: s.cfg.Image, Err: err, Hint: "loop needs the loop module; the image must be a file of at least 1 KiB"}
 	}
 	s.hold = append(s.hold, loop)
+	dev := loop.Path
+	if s.cfg.Verity != "" {
+		if dev, err = s.verifyImage(image, s.cfg.Image, loop); err != nil {
+			return err
+		}
+	}
+	if container {
+		return s.attachContainer(dev, loop.Path)
+	}
 	s.state.Loop = loop.Path
-	s.state.Origin = loop.Path
+	s.state.Origin = dev
 	s.log.Printf("CD %s mounted read-only; %s attached read-only to %s", cd, s.cfg.Image, loop.Path)
 	return nil
 }

@@ -81,7 +81,8 @@ func shutdown(log *logger, verb string) {
 			log.Printf("shutdown: %v (harmless: the changes are gone with the RAM)", err)
 		} else {
 			log.Printf("shutdown: snapshot %s removed; the sandbox goes poof, the base is as it was", name)
-			_ = c.Remove(name + "-base") // sandbox.grow's base, when there is one
+			_ = c.Remove(name + "-base")   // sandbox.grow's base, when there is one
+			_ = c.Remove(verityName(name)) // sandbox.verity's device, when there is one
 		}
 		c.Close()
 	}

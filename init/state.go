@@ -25,13 +25,17 @@ type state struct {
 	// system grew into (sandbox.grow), the snapshot's origin then.
 	GrownBase  string `json:"grown_base,omitempty"`
 	CDReleased bool   `json:"cd_released,omitempty"`
-	Origin     string `json:"origin"` // the snapshot's origin device
-	COW        string `json:"cow"`    // the COW device
-	COWBytes   uint64 `json:"cow_bytes"`
-	Device     string `json:"device"` // /dev/mapper/NAME
-	DMMinor    uint32 `json:"dm_minor"`
-	Table      string `json:"table"`
-	FSType     string `json:"fstype"`
+	// Verity is the dm-verity device that checks the image (or its
+	// container) block by block (sandbox.verity), between its loop
+	// device and the rest.
+	Verity   *verityState `json:"verity,omitempty"`
+	Origin   string       `json:"origin"` // the snapshot's origin device
+	COW      string       `json:"cow"`    // the COW device
+	COWBytes uint64       `json:"cow_bytes"`
+	Device   string       `json:"device"` // /dev/mapper/NAME
+	DMMinor  uint32       `json:"dm_minor"`
+	Table    string       `json:"table"`
+	FSType   string       `json:"fstype"`
 	// RootFreeBytes is the free space in / at boot: with COWBytes, what
 	// the sandbox can take (the smaller of the two).
 	RootFreeBytes uint64  `json:"root_free_bytes"`
@@ -42,4 +46,14 @@ type state struct {
 type phase struct {
 	Name   string  `json:"name"`
 	Millis float64 `json:"ms"`
+}
+
+// verityState is what state.json says of the verified image.
+type verityState struct {
+	RootHash   string `json:"root_hash"`
+	HashTree   string `json:"hash_tree"` // the hash tree's file, beside the image
+	Device     string `json:"device"`    // /dev/mapper/NAME-verity
+	DataBlocks uint64 `json:"data_blocks"`
+	BlockSize  uint32 `json:"block_size"`
+	OnCorrupt  string `json:"on_corrupt"`
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
@@ -71,5 +72,31 @@ func tool(args []string) int {
 			}
 		}
 	}
+	verityStatus(c, name)
 	return 0
+}
+
+// verityStatus prints what dm-verity found, when the image is verified.
+func verityStatus(c *dm.Client, name string) {
+	ts, err := c.Status(verityName(name))
+	if err != nil || len(ts) != 1 {
+		return // no sandbox.verity
+	}
+	bad, err := dm.ParseVerityStatus(ts[0].Params)
+	switch {
+	case err != nil:
+		fmt.Printf("verity: %v\n", err)
+	case !bad:
+		fmt.Println("verity: OK (every block read from the image so far matched its hash tree)")
+	default:
+		var u usage
+		if b, err := os.ReadFile(usagePath); err == nil {
+			_ = json.Unmarshal(b, &u)
+		}
+		which := "see dmesg | grep verity"
+		if len(u.VerityBlocks) > 0 {
+			which = strings.Join(u.VerityBlocks, ", ")
+		}
+		fmt.Printf("verity: CORRUPTED: %d block(s) of the image failed their check (%s): their reads fail; make the medium again\n", len(u.VerityBlocks), which)
+	}
 }

@@ -50,11 +50,23 @@ func (s *sandbox) toRAM() error {
 		return nil
 	}
 	dst := filepath.Join(toramDir, filepath.Base(s.cfg.Image))
+	// The hash tree goes along (sandbox.verity): the copy is checked as
+	// it is read, as the medium would have been.
+	var tree int64
+	if s.cfg.Verity != "" {
+		if tst, err := os.Stat(src + ".verity"); err == nil {
+			tree = tst.Size()
+		}
+	}
 	if err := mountutil.Mount("tmpfs", toramDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV,
-		fmt.Sprintf("mode=0755,size=%d", st.Size()+1<<20)); err != nil {
+		fmt.Sprintf("mode=0755,size=%d", st.Size()+tree+1<<20)); err != nil {
 		return &bootError{Device: toramDir, Err: err}
 	}
-	if err := s.copyImage(src, dst, st.Size()); err != nil {
+	err = s.copyImage(src, dst, st.Size())
+	if err == nil && tree > 0 {
+		err = s.copyImage(src+".verity", dst+".verity", tree)
+	}
+	if err != nil {
 		_ = unix.Unmount(toramDir, unix.MNT_DETACH)
 		return &bootError{Device: s.cfg.Image, Err: err, Hint: "the medium may be damaged (dmesg says why); sandbox.toram=no runs from it without the copy"}
 	}
@@ -104,7 +116,7 @@ func (s *sandbox) copyImage(src, dst string, size int64) error {
 	if done != size {
 		return fmt.Errorf("copied %d of %d bytes", done, size)
 	}
-	s.log.Printf("toram: %s copied into RAM (%s) in %v", s.cfg.Image, config.HumanBytes(uint64(size)), time.Since(start).Round(time.Millisecond))
+	s.log.Printf("toram: %s copied into RAM (%s) in %v", strings.TrimPrefix(src, cdDir), config.HumanBytes(uint64(size)), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

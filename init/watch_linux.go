@@ -138,6 +138,10 @@ type usage struct {
 	Invalid         bool    `json:"invalid"`  // an N store filled: the snapshot is dead
 	Overflow        bool    `json:"overflow"` // a PO store filled: new writes fail, reads work
 	Uptime          float64 `json:"uptime_s"`
+	// VerityCorrupted says dm-verity found a corrupted block of the image
+	// (sandbox.verity), VerityBlocks which ones (from the kernel's log).
+	VerityCorrupted bool     `json:"verity_corrupted,omitempty"`
+	VerityBlocks    []string `json:"verity_blocks,omitempty"`
 }
 
 // watch is "sandbox-init watch NAME EVERY [CONSOLES]": CONSOLES are the
@@ -186,6 +190,7 @@ type watcher struct {
 	next  int        // the next warning level, an index in thresholds
 	fill  fillRate
 	exit  int // the exit status once done
+	vrf   verityWatch
 }
 
 // look reads the snapshot's status once, writes usage.json, says what
@@ -218,8 +223,10 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 		return w.every, false
 	}
 	now := time.Now()
+	w.vrf.look(w.ctl, w.name, w.say)
 	writeUsage(usage{UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
-		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(uptime().Milliseconds()) / 1000})
+		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(uptime().Milliseconds()) / 1000,
+		VerityCorrupted: w.vrf.corrupted, VerityBlocks: w.vrf.blocks})
 	switch {
 	case st.Invalid:
 		w.say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+

@@ -303,3 +303,25 @@ func IdleThread() {
 		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
 	}
 }
+
+// Try loads the named modules that this initramfs has, and waits for them,
+// at best: as soft dependencies are, a failure (a CPU without the
+// instructions a crypto module needs refuses it with ENODEV) is not a
+// failure of the boot. A load TryBackground started is waited for.
+func (l *Loader) Try(names ...string) {
+	for _, n := range names {
+		if n = Name(n); l.Deps.available(n) {
+			<-l.startJob(n, 0, true).done
+		}
+	}
+}
+
+// TryBackground starts Try's loads at the lowest CPU priority and returns
+// at once.
+func (l *Loader) TryBackground(names ...string) {
+	for _, n := range names {
+		if n = Name(n); l.Deps.available(n) {
+			l.startJob(n, 19, true)
+		}
+	}
+}

@@ -70,3 +70,16 @@ func TestBuildISOUUID(t *testing.T) {
 	}
 	_ = os.Remove(spec.Out)
 }
+
+func TestBeforeInitArgs(t *testing.T) {
+	for in, want := range map[string]string{
+		"console=ttyS0":                "console=ttyS0 sandbox.verity=ab",
+		"console=ttyS0 -- single":      "console=ttyS0 sandbox.verity=ab -- single",
+		"a -- b -- c":                  "a sandbox.verity=ab -- b -- c",
+		"quiet sandbox.cd=UUID=x --  ": "quiet sandbox.cd=UUID=x sandbox.verity=ab --",
+	} {
+		if got := beforeInitArgs(in, "sandbox.verity=ab"); got != want {
+			t.Errorf("beforeInitArgs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -483,6 +483,8 @@ func liveKernel(t *testing.T) Kernel {
 		writeFile(t, filepath.Join(dir, p), moduleBytes(p))
 		dep += p + ":\n"
 	}
+	writeFile(t, filepath.Join(dir, "kernel/drivers/md/dm-verity.ko"), moduleBytes("kernel/drivers/md/dm-verity.ko"))
+	dep += "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-mod.ko.xz\n"
 	writeFile(t, filepath.Join(dir, "modules.dep"), []byte(dep))
 	k, err := FindKernel(root, "")
 	if err != nil {
@@ -519,7 +521,7 @@ func isoFile(t *testing.T, iso, path string) string {
 // the root image goes, what the command line says, the modules taken, and
 // the steps logged with their sizes and times.
 func TestLiveCDContainers(t *testing.T) {
-	needTools(t, "mke2fs", "dumpe2fs", "mksquashfs", "unsquashfs", "xorriso", "grub-mkstandalone", "mformat")
+	needTools(t, "mke2fs", "dumpe2fs", "mksquashfs", "unsquashfs", "xorriso", "grub-mkstandalone", "mformat", "veritysetup")
 	k := liveKernel(t)
 	initBin := filepath.Join(t.TempDir(), "init")
 	writeFile(t, initBin, []byte("#!/bin/sh\n"))
@@ -527,16 +529,17 @@ func TestLiveCDContainers(t *testing.T) {
 	for _, tc := range []struct {
 		container, image, cmdline string
 		size                      uint64
+		noVerity                  bool
 	}{
-		{"none", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00", 0},
-		{"", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00", 0},
-		{"zstd", "/LiveOS/squashfs.img", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00 sandbox.image=/LiveOS/squashfs.img", 512 << 20},
+		{"none", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00", 0, false},
+		{"", "/initrd-ext2", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00", 0, true},
+		{"zstd", "/LiveOS/squashfs.img", "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00 sandbox.image=/LiveOS/squashfs.img", 512 << 20, false},
 	} {
-		t.Run("container="+tc.container, func(t *testing.T) {
+		t.Run(fmt.Sprintf("container=%s,noverity=%v", tc.container, tc.noVerity), func(t *testing.T) {
 			iso := filepath.Join(t.TempDir(), "live.iso")
 			var log []string
 			err := LiveCD(LiveCDSpec{Kernel: k, Init: initBin, Root: tree, Container: tc.container, Size: tc.size, Out: iso, UUID: "2026-11-26-02-55-00-00",
-				Log: func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }})
+				NoVerity: tc.noVerity, Log: func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -549,7 +552,7 @@ func TestLiveCDContainers(t *testing.T) {
 				t.Errorf("the CD lacks %s: %v", tc.image, files)
 			}
 			for _, f := range files {
-				if f != tc.image && (f == "/initrd-ext2" || strings.HasPrefix(f, "/LiveOS")) {
+				if f != tc.image && f != tc.image+".verity" && (f == "/initrd-ext2" || strings.HasPrefix(f, "/LiveOS")) {
 					t.Errorf("the CD also holds %s", f)
 				}
 			}
@@ -557,10 +560,26 @@ func TestLiveCDContainers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(string(cfg), "  APPEND "+tc.cmdline+"\n") {
-				t.Errorf("isolinux.cfg:\n%s", cfg)
-			}
 			mods := readInitramfs(t, isoFile(t, iso, "/boot/initrd.img"))
+			_, hasVerity := mods["lib/modules/"+k.Version+"/kernel/drivers/md/dm-verity.ko"]
+			if tc.noVerity {
+				if !strings.Contains(string(cfg), "  APPEND "+tc.cmdline+"\n") || slices.Contains(files, tc.image+".verity") || hasVerity {
+					t.Errorf("without verity: the CD has %v, the initramfs dm-verity %v, isolinux.cfg:\n%s", files, hasVerity, cfg)
+				}
+			} else {
+				// The root hash on the command line is the tree's, and
+				// veritysetup, another implementation, agrees with both.
+				m := regexp.MustCompile(`  APPEND ` + regexp.QuoteMeta(tc.cmdline) + ` sandbox.verity=([0-9a-f]{64})\n`).FindSubmatch(cfg)
+				if m == nil || !slices.Contains(files, tc.image+".verity") || !hasVerity {
+					t.Fatalf("with verity: the CD has %v, the initramfs dm-verity %v, isolinux.cfg:\n%s", files, hasVerity, cfg)
+				}
+				if out, err := exec.Command("veritysetup", "verify", isoFile(t, iso, tc.image), isoFile(t, iso, tc.image+".verity"), string(m[1])).CombinedOutput(); err != nil {
+					t.Errorf("veritysetup verify: %v: %s", err, out)
+				}
+				if !strings.Contains(all, "verity: hash tree "+tc.image+".verity, ") {
+					t.Errorf("the log lacks the hash tree:\n%s", all)
+				}
+			}
 			if tc.image == ContainerPath {
 				if _, ok := mods["lib/modules/"+k.Version+"/kernel/fs/squashfs/squashfs.ko"]; !ok {
 					t.Error("the initramfs lacks squashfs")

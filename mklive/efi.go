@@ -34,34 +34,75 @@ boot
 }
 
 // buildEFIImage writes the El Torito EFI boot image: a small FAT file
-// system holding EFI/BOOT/BOOTX64.EFI, a GRUB with the config built in.
-// Tools: grub-mkstandalone (grub-efi-amd64-bin), mformat/mmd/mcopy (mtools).
-func buildEFIImage(dir, label, uuid, cmdline, out string) error {
-	if _, err := os.Stat("/usr/lib/grub/x86_64-efi"); err != nil {
-		return fmt.Errorf("GRUB's x86_64-efi modules are not installed: install the Debian package grub-efi-amd64-bin (scripts/setup.sh does)")
-	}
+// system holding EFI/BOOT/BOOTX64.EFI. Without signed loaders that is a
+// GRUB with the config built in (grub-mkstandalone, grub-efi-amd64-bin);
+// with them, shim as BOOTX64.EFI, the signed GRUB beside it as grubx64.efi
+// (where shim looks for it), shim's MOK manager as mmx64.efi, and the
+// config at EFI/debian/grub.cfg, where the signed GRUB looks for it. Tools:
+// mformat/mmd/mcopy (mtools).
+func buildEFIImage(dir, grubCfg string, l SignedLoaders, out string) error {
 	cfg := filepath.Join(dir, "grub.cfg")
-	if err := os.WriteFile(cfg, []byte(grubConfig(label, uuid, cmdline)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(grubCfg), 0o644); err != nil {
 		return err
+	}
+	files, err := efiFiles(dir, cfg, l)
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, f := range files {
+		st, err := os.Stat(f.src)
+		if err != nil {
+			return err
+		}
+		size += st.Size()
+	}
+	// FAT sized to the files plus room for the file system's own tables.
+	sectors := (size/1024 + 512) * 2
+	_ = os.Remove(out)
+	if err := Run("mformat", "-i", out, "-C", "-T", strconv.FormatInt(sectors, 10), "-h", "2", "-s", "32", "::"); err != nil {
+		return err
+	}
+	dirs := []string{"::/EFI", "::/EFI/BOOT"}
+	if l.Signed() {
+		dirs = append(dirs, "::/"+signedGRUBPrefix)
+	}
+	if err := Run("mmd", append([]string{"-i", out}, dirs...)...); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := Run("mcopy", "-i", out, f.src, "::/"+f.dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// efiFile is a file of the EFI boot image: its source and its path there.
+type efiFile struct{ src, dst string }
+
+// efiFiles are the EFI boot image's files, the unsigned GRUB built in dir
+// when there are no signed loaders.
+func efiFiles(dir, cfg string, l SignedLoaders) ([]efiFile, error) {
+	if l.Signed() {
+		files := []efiFile{
+			{l.Shim, "EFI/BOOT/BOOTX64.EFI"},
+			{l.GRUB, "EFI/BOOT/grubx64.efi"},
+			{cfg, signedGRUBPrefix + "/grub.cfg"},
+		}
+		if l.MokManager != "" {
+			files = append(files, efiFile{l.MokManager, "EFI/BOOT/mmx64.efi"})
+		}
+		return files, nil
+	}
+	if _, err := os.Stat("/usr/lib/grub/x86_64-efi"); err != nil {
+		return nil, fmt.Errorf("GRUB's x86_64-efi modules are not installed: install the Debian package grub-efi-amd64-bin (scripts/setup.sh does)")
 	}
 	efi := filepath.Join(dir, "BOOTX64.EFI")
 	if err := Run("grub-mkstandalone", "-O", "x86_64-efi", "-o", efi,
 		"--install-modules="+grubModules, "--modules="+grubModules,
 		"--locales=", "--fonts=", "--themes=", "boot/grub/grub.cfg="+cfg); err != nil {
-		return err
+		return nil, err
 	}
-	st, err := os.Stat(efi)
-	if err != nil {
-		return err
-	}
-	// FAT sized to the loader plus room for the file system's own tables.
-	sectors := (st.Size()/1024 + 512) * 2
-	_ = os.Remove(out)
-	if err := Run("mformat", "-i", out, "-C", "-T", strconv.FormatInt(sectors, 10), "-h", "2", "-s", "32", "::"); err != nil {
-		return err
-	}
-	if err := Run("mmd", "-i", out, "::/EFI", "::/EFI/BOOT"); err != nil {
-		return err
-	}
-	return Run("mcopy", "-i", out, efi, "::/EFI/BOOT/BOOTX64.EFI")
+	return []efiFile{{efi, "EFI/BOOT/BOOTX64.EFI"}}, nil
 }

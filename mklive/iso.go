@@ -17,6 +17,7 @@ type ISOSpec struct {
 	Kernel    string // vmlinuz
 	Initramfs string
 	RootImage string // copied to ImagePath on the CD: an image or its container
+	HashTree  string // its dm-verity hash tree, copied to ImagePath.verity; "" for none
 	ImagePath string // default /initrd-ext2 (PlainImagePath), the how-to's name
 	Label     string // ISO 9660 volume id (sandbox.cd=LABEL=...)
 	// UUID is the volume date as blkid shows it as the ISO's UUID
@@ -24,8 +25,11 @@ type ISOSpec struct {
 	// lets xorriso take the current time.
 	UUID    string
 	Cmdline string // kernel parameters
-	Out     string
-	Log     func(format string, args ...any) // when set, hears how far xorriso is
+	// EFI are Debian's signed loaders for a Secure Boot UEFI boot (shim,
+	// GRUB); unset, the UEFI boot is an unsigned GRUB.
+	EFI SignedLoaders
+	Out string
+	Log func(format string, args ...any) // when set, hears how far xorriso is
 }
 
 // isolinux's files in Debian's isolinux and syslinux-common packages;
@@ -86,6 +90,9 @@ func BuildISO(s ISOSpec) error {
 		"boot/initrd.img":       s.Initramfs,
 		s.ImagePath[1:]:         s.RootImage,
 	}
+	if s.HashTree != "" {
+		files[s.ImagePath[1:]+".verity"] = s.HashTree
+	}
 	var total uint64
 	for dst, src := range files {
 		if err := link(src, filepath.Join(stage, dst)); err != nil {
@@ -104,8 +111,24 @@ func BuildISO(s ISOSpec) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if err := buildEFIImage(work, s.Label, s.UUID, s.Cmdline, filepath.Join(stage, "efiboot.img")); err != nil {
+	grubCfg := grubConfig(s.Label, s.UUID, s.Cmdline)
+	if err := buildEFIImage(work, grubCfg, s.EFI, filepath.Join(stage, "efiboot.img")); err != nil {
 		return err
+	}
+	if s.EFI.Signed() {
+		// The signed GRUB reads $prefix/grub.cfg on the device it was
+		// loaded from, which it takes to be the ISO 9660 file system
+		// both from a CD (El Torito) and from the isohybrid image as
+		// a disk (OVMF; a copy on the EFI image's FAT alone is not
+		// found); the EFI image has its copy for a GRUB that does
+		// look there.
+		cfg := filepath.Join(stage, signedGRUBPrefix, "grub.cfg")
+		if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(cfg, []byte(grubCfg), 0o644); err != nil {
+			return err
+		}
 	}
 	_ = os.Remove(s.Out)
 	args := append([]string{"-as", "mkisofs", "-quiet", "-o", s.Out,

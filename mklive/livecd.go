@@ -30,11 +30,24 @@ type LiveCDSpec struct {
 	// squashfs so compressed, at /LiveOS/squashfs.img; "" or "none", the
 	// image as it is at /initrd-ext2. mklive's command line defaults to
 	// zstd.
-	Container   string
+	Container string
+	// NoVerity leaves out the dm-verity hash tree (IMAGE.verity beside
+	// the image or container on the CD) and sandbox.verity=ROOT on the
+	// command line, with which sandbox-init checks every block it reads
+	// of the image. Every Live CD has them by default.
+	NoVerity    bool
 	Extra       []string // extra required modules
 	RescueShell string   // static busybox for the rescue shell, optional
 	Compression string   // of the initramfs: zstd (default), xz, gzip
-	Out         string   // the ISO
+	// SecureBoot is how the ISO boots on UEFI: "auto" (the default):
+	// through Debian's signed shim and GRUB when the kernel image is
+	// signed and both are found below SignedRoots, else an unsigned
+	// GRUB; "yes": signed or fail; "no": unsigned.
+	SecureBoot string
+	// SignedRoots are where shim-signed and grub-efi-amd64-signed are
+	// installed or unpacked (dpkg -x), searched in turn; default: "/".
+	SignedRoots []string
+	Out         string // the ISO
 	Log         func(format string, args ...any)
 }
 
@@ -68,7 +81,11 @@ func LiveCD(s LiveCDSpec) error {
 	if err != nil {
 		return err
 	}
-	return b.iso(initrd, onCD)
+	tree, err := b.verityTree(onCD)
+	if err != nil {
+		return err
+	}
+	return b.iso(initrd, onCD, tree)
 }
 
 // liveCDBuild is a LiveCD build under way: the spec with its defaults, and
@@ -80,6 +97,7 @@ type liveCDBuild struct {
 	imagePath string        // where the root image (or its container) goes on the CD
 	cfg       config.Config // the configuration the command line gives the boot
 	root      os.FileInfo   // s.Root
+	efi       SignedLoaders // the signed UEFI loaders; unset: unsigned GRUB
 	work      string        // the build's scratch directory, beside s.Out
 }
 
@@ -123,6 +141,26 @@ func (s LiveCDSpec) plan() (*liveCDBuild, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.cfg.Verity != "" {
+		return nil, fmt.Errorf("-append says sandbox.verity=: mklive computes the root hash itself; leave it out (mklive -verity=false builds a CD without)")
+	}
+	if !s.NoVerity {
+		// The root hash is known once the image is: the modules are
+		// chosen for a command line that has one.
+		b.cfg.Verity = strings.Repeat("0", 64)
+	}
+	if err := CheckSecureBoot(s.SecureBoot); err != nil {
+		return nil, err
+	}
+	roots := s.SignedRoots
+	if len(roots) == 0 {
+		roots = []string{"/"}
+	}
+	var why string
+	if b.efi, why, err = secureBootLoaders(s.SecureBoot, s.Kernel.Vmlinuz(), roots); err != nil {
+		return nil, err
+	}
+	s.Log("%s", why)
 	if b.root, err = os.Stat(s.Root); err != nil {
 		return nil, fmt.Errorf("root %s: %w", s.Root, err)
 	}
@@ -235,16 +273,39 @@ func (b *liveCDBuild) containerImage(img string) (string, error) {
 	return onCD, nil
 }
 
-// iso builds the ISO from the kernel, the initramfs and what goes on the
-// CD for the root image, and logs it.
-func (b *liveCDBuild) iso(initrd, onCD string) error {
+// verityTree writes the hash tree of what goes on the CD for the root
+// image, and puts its root hash on the command line; "" without verity.
+func (b *liveCDBuild) verityTree(onCD string) (string, error) {
+	if b.s.NoVerity {
+		return "", nil
+	}
+	start := time.Now()
+	tree := filepath.Join(b.work, "image.verity")
+	root, err := VerityTree(onCD, tree, b.s.UUID)
+	if err != nil {
+		return "", err
+	}
+	b.cmdline = beforeInitArgs(b.cmdline, "sandbox.verity="+root)
+	if st, err := os.Stat(tree); err == nil {
+		b.s.Log("verity: hash tree %s.verity, %s, root hash %s, %s", b.imagePath, config.HumanBytes(uint64(st.Size())), root, Took(start))
+	}
+	return tree, nil
+}
+
+// iso builds the ISO from the kernel, the initramfs, what goes on the CD
+// for the root image and its hash tree, and logs it.
+func (b *liveCDBuild) iso(initrd, onCD, tree string) error {
 	s := b.s
 	start := time.Now()
-	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, Out: s.Out, Log: s.Log}); err != nil {
+	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, HashTree: tree, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, EFI: b.efi, Out: s.Out, Log: s.Log}); err != nil {
 		return err
 	}
 	if st, err := os.Stat(s.Out); err == nil {
-		s.Log("ISO %s: %s, %s, label %s, UUID %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, b.cmdline)
+		uefi := "unsigned GRUB"
+		if b.efi.Signed() {
+			uefi = "shim and GRUB signed for Secure Boot"
+		}
+		s.Log("ISO %s: %s, %s, label %s, UUID %s, UEFI: %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, uefi, b.cmdline)
 	}
 	return nil
 }
@@ -336,4 +397,17 @@ func compression(c string) string {
 		return "zstd"
 	}
 	return c
+}
+
+// beforeInitArgs adds a parameter to a kernel command line, before a "--"
+// that starts the init's own arguments, where the kernel and
+// sandbox-init would no longer read it.
+func beforeInitArgs(cmdline, param string) string {
+	f := strings.Fields(cmdline)
+	for i, w := range f {
+		if w == "--" {
+			return strings.Join(append(append(f[:i:i], param), f[i:]...), " ")
+		}
+	}
+	return cmdline + " " + param
 }

@@ -35,6 +35,8 @@ var tools = map[string]string{
 	"mformat":            "mtools",
 	"mmd":                "mtools",
 	"mcopy":              "mtools",
+	"mtype":              "mtools",
+	"mdir":               "mtools",
 	"go":                 "golang (or https://go.dev/dl)",
 	"qemu-system-x86_64": "qemu-system-x86",
 }
@@ -163,14 +165,14 @@ func ConfiguredModules(d *kmod.Deps, c config.Config) (required, optional []stri
 }
 
 // isDriver tells the CD and disk drivers among DefaultModules' optional ones
-// from the COW store's (zram and its compressors) and sandbox.iso's disk
-// file systems.
+// from the COW store's (zram and its compressors), sandbox.verity's, and
+// sandbox.iso's disk file systems.
 func isDriver(m string) bool {
 	if slices.Contains(config.ISODiskModules, m) {
 		return false
 	}
 	switch m {
-	case "zram", "lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842":
+	case "zram", "lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842", "dm_verity", "sha256_ssse3":
 		return false
 	}
 	return true
@@ -206,6 +208,17 @@ func DefaultModules(d *kmod.Deps) (required, optional []string) {
 		zram.ZAlgo = algo
 		r, _ := zram.Modules()
 		add(&optional, r...)
+	}
+	// dm-verity (sandbox.verity), optional: a kernel without it still
+	// gets an initramfs, and a boot that asks for verity says it lacks it.
+	ver := cd
+	ver.Verity = strings.Repeat("0", 64)
+	vr, vo := ver.Modules()
+	cr, co := cd.Modules()
+	for _, m := range append(vr, vo...) {
+		if !slices.Contains(cr, m) && !slices.Contains(co, m) {
+			add(&optional, m)
+		}
 	}
 	return required, optional
 }

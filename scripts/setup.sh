@@ -3,6 +3,9 @@
 # machine, and fetch the test kernels and a Debian root into the cache.
 # Idempotent: a second run installs nothing and downloads nothing.
 #
+# "setup.sh --bench" also makes the build root of the benchmark's dracut
+# (bench -system, issue #15), see dracut_root below.
+#
 # The cache ($SANDBOX_CACHE, default .cache/ in the repository):
 #   kernels/NAME/root     a kernel package unpacked with dpkg -x (not
 #                         installed), modules.dep made by depmod
@@ -11,7 +14,17 @@
 #   kernels/NAME/vmlinuz  symlink to the kernel image inside root
 #   kernel                symlink to kernels/deb12-cloud
 #   apt-trixie/           a private apt configuration that reaches Debian 13
+#   secureboot/root       Debian's signed UEFI boot loaders unpacked with dpkg -x
+#                         (not installed: they would touch this machine's boot):
+#                         shim-signed, shim-helpers-amd64-signed,
+#                         grub-efi-amd64-signed, for mklive's Secure Boot ISOs
+#   secureboot/versions   their package versions, written last
 #   debian-root/          a minimal Debian 12 with systemd (debootstrap)
+#   dracut/debs/          (--bench) Debian 12's dracut packages, downloaded
+#   dracut/root/          (--bench) debian-root hard-linked, with dracut,
+#                         dmsquash-live and their tools unpacked into it and
+#                         the deb12 kernel's modules: dracut runs chrooted
+#                         there, never on this machine's own /boot
 # with NAME one of
 #   deb12-cloud  Debian 12's cloud kernel (linux-image-cloud-amd64)
 #   deb12        Debian 12's standard kernel (linux-image-amd64)
@@ -28,7 +41,7 @@ set -Eeuo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SANDBOX_CACHE:-$REPO/.cache}
 PKGS=(qemu-system-x86 zstd xz-utils xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap
-	grub-efi-amd64-bin grub-common mtools ovmf squashfs-tools)
+	grub-efi-amd64-bin grub-common mtools ovmf squashfs-tools cryptsetup-bin)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 SUDO=
@@ -190,6 +203,38 @@ for k in deb12-cloud deb12 deb13; do
 	echo "setup: kernel $k $(cat "$CACHE/kernels/$k/version") in $CACHE/kernels/$k"
 done
 
+# Debian's signed boot loaders for Secure Boot ISOs (mklive -secureboot):
+# downloaded and unpacked, never installed (installing them would change this
+# machine's own boot).
+SIGNED_PKGS=(shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed)
+if [ ! -s "$CACHE/secureboot/versions" ]; then
+	echo "setup: fetching Debian's signed boot loaders: ${SIGNED_PKGS[*]}"
+	tmp=$(mktemp -d "$CACHE/.download.XXXXXX")
+	if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+	if ! (cd "$tmp" && apt-get download -q=2 "${SIGNED_PKGS[@]}"); then
+		apt_update || true
+		(cd "$tmp" && apt-get download -q=2 "${SIGNED_PKGS[@]}") ||
+			die "download of ${SIGNED_PKGS[*]} failed: check the network and apt sources (apt-get update), then run scripts/setup.sh again"
+	fi
+	rm -rf "$CACHE/secureboot"
+	mkdir -p "$CACHE/secureboot/root"
+	for p in "${SIGNED_PKGS[@]}"; do
+		dpkg -x "$tmp/${p}_"*.deb "$CACHE/secureboot/root"
+	done
+	for f in usr/lib/shim/shimx64.efi.signed usr/lib/shim/mmx64.efi.signed usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed; do
+		[ -s "$CACHE/secureboot/root/$f" ] || die "the signed loader packages have no $f"
+	done
+	# shellcheck disable=SC2016 # ${...} are dpkg-deb's format fields
+	(cd "$tmp" && for d in *.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"; done) >"$CACHE/secureboot/versions.new"
+	mv "$CACHE/secureboot/versions.new" "$CACHE/secureboot/versions"
+	rm -rf "$tmp"
+	tmp=
+fi
+echo "setup: signed boot loaders in $CACHE/secureboot/root: $(paste -sd, "$CACHE/secureboot/versions" | sed 's/,/, /g')"
+for f in /usr/share/OVMF/OVMF_CODE_4M.secboot.fd /usr/share/OVMF/OVMF_VARS_4M.ms.fd; do
+	[ -s "$f" ] || die "$f is missing: the ovmf package (installed above) should have it"
+done
+
 # A real distribution root for the systemd VM test: Debian's minimal base
 # with systemd as /sbin/init and udev (systemd waits for devices udev
 # announces), made once (about a minute and 50 MB of
@@ -204,3 +249,42 @@ if [ ! -e "$CACHE/debian-root/.complete" ]; then
 	$SUDO touch "$CACHE/debian-root/.complete"
 fi
 echo "setup: Debian root in $CACHE/debian-root"
+
+# dracut_root: the benchmark's dracut (bench -system): Debian 12's dracut-core
+# and dracut-live (dmsquash-live) with the tools they need that minbase lacks
+# (cpio, kmod, dmsetup, kpartx), unpacked, not installed, into a hard-linked
+# copy of debian-root, with the deb12 kernel's modules; bench runs dracut
+# chrooted there. tar --keep-directory-symlink keeps the merged /usr's
+# symlinks (dpkg -x would replace /lib and /bin by directories). Files of
+# the copy are never written in place: only new files are added.
+dracut_root() {
+	local d=$CACHE/dracut pkgs=(dracut-core dracut-live cpio kmod dmsetup libdevmapper1.02.1 kpartx) p f ver
+	ver=$(cat "$CACHE/kernels/deb12/version")
+	if [ -e "$d/root/.complete" ] && [ "$(cat "$d/root/.complete")" = "$ver" ]; then
+		echo "setup: dracut build root in $d/root"
+		return 0
+	fi
+	mkdir -p "$d/debs"
+	for p in "${pkgs[@]}"; do
+		ls "$d/debs/${p}_"*.deb >/dev/null 2>&1 && continue
+		echo "setup: downloading $p (for the benchmark's dracut)"
+		(cd "$d/debs" && apt-get download -q=2 "$p" 2>/dev/null) ||
+			{ apt_update && (cd "$d/debs" && apt-get download -q=2 "$p"); } ||
+			die "download of $p failed: check the network and apt sources"
+	done
+	rm -rf "$d/root"
+	cp -al "$CACHE/debian-root" "$d/root"
+	rm -f "$d/root/.complete"
+	for f in "$d/debs/"*.deb; do
+		dpkg-deb --fsys-tarfile "$f" | tar -x --keep-directory-symlink -C "$d/root"
+	done
+	mkdir -p "$d/root/usr/lib/modules"
+	cp -al "$CACHE/kernels/deb12/root/lib/modules/$ver" "$d/root/usr/lib/modules/"
+	mkdir -p "$d/root/etc/dracut-bench.conf.d"
+	[ -x "$d/root/usr/bin/dracut" ] || die "no usr/bin/dracut in $d/root"
+	echo "$ver" >"$d/root/.complete"
+	echo "setup: dracut build root in $d/root ($(ls "$d/debs" | wc -l) packages unpacked)"
+}
+if [ "${1:-}" = --bench ]; then
+	dracut_root
+fi

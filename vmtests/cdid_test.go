@@ -50,6 +50,22 @@ func TestCDIdentity(t *testing.T) {
 			t.Errorf("root = %q", got)
 		}
 	})
+	t.Run("SameLabel", func(t *testing.T) {
+		// sandbox.cd=LABEL= takes the first disc with the label (the CD
+		// drive), and names the other one, so the user can tell.
+		t.Parallel()
+		c := bootVM(t, vm{append: []string{"sandbox.cd=LABEL=SANDBOX"}, drives: []testvm.Drive{
+			{File: idISO(t, "SANDBOX", right), Bus: testvm.IDE, CD: true},
+			{File: idISO(t, "SANDBOX", other), Bus: testvm.IDE},
+		}})
+		want := `WARNING: /dev/sda also carries the label "SANDBOX": /dev/sr0 "SANDBOX" (UUID ` + right + `) booted, /dev/sda "SANDBOX" (UUID ` + other + `) did not`
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
+		if got := c.mustGuest(t, "cd"); got != "/dev/sr0 iso9660 ro" {
+			t.Errorf("cd = %q", got)
+		}
+	})
 	t.Run("Twins", func(t *testing.T) {
 		t.Parallel()
 		expectFailure(t, vm{append: []string{"sandbox.cd=UUID=" + right}, drives: []testvm.Drive{

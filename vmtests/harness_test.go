@@ -157,6 +157,18 @@ eject)
 	echo "GUEST done"
 	off
 	;;
+verity)
+	# sandbox.verity: read /canary, whose blocks the test may have
+	# damaged on the medium, with nothing in the page cache; then give the
+	# watcher (it looks every second) time to report.
+	echo 3 >/proc/sys/vm/drop_caches
+	if cat /canary >/dev/null 2>/canary.err; then echo "GUEST canary=read"; else echo "GUEST canary=failed: $(cat /canary.err)"; fi
+	sleep 2.5
+	/bin/sandbox-init status | sed -n 's/^verity: /GUEST verity=/p'
+	read -r u </run/sandbox/usage.json && echo "GUEST usage=$u"
+	echo "GUEST done"
+	off
+	;;
 hold)
 	# Stay up and quiet, so the test can read the screen as boot left it.
 	echo "GUEST hold"
@@ -169,9 +181,12 @@ echo "GUEST cd=$(awk '$2 == "/mnt2" {print $1, $3, substr($4, 1, 2)}' /proc/moun
 echo "GUEST live=$(awk '$3 == "squashfs" {print $2}' /proc/mounts)"
 echo "GUEST initramfs_init=$(test -e /init && echo present || echo gone)"
 echo "GUEST shmem_kb=$(awk '/^Shmem:/ {print $2}' /proc/meminfo)"
-echo "GUEST slaves=$(ls /sys/block/dm-0/slaves | tr '\n' ' ')"
-for s in /sys/block/dm-0/slaves/*; do echo "GUEST ro_${s##*/}=$(cat $s/ro)"; done
-echo "GUEST dmname=$(cat /sys/block/dm-0/dm/name)"
+# The snapshot's dm device: dm-0, or dm-1 over sandbox.verity's dm-0.
+snap=/sys/block/dm-0
+for d in /sys/block/dm-*; do [ "$(cat $d/dm/name)" = "${sandboxname:-sandbox}" ] && snap=$d; done
+echo "GUEST slaves=$(ls $snap/slaves | tr '\n' ' ')"
+for s in $snap/slaves/*; do echo "GUEST ro_${s##*/}=$(cat $s/ro)"; done
+echo "GUEST dmname=$(cat $snap/dm/name)"
 echo "GUEST watcher=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <$f; echo; done | grep '^sandbox-init watch' | cut -d' ' -f1-3)"
 echo sandbox-write-test >/written && sync && echo "GUEST write=$(cat /written)"
 echo "GUEST rootfree_kb=$(df -k / | awk 'NR == 2 {print $4}')"
@@ -196,9 +211,12 @@ type vm struct {
 	kernel    string // a kernel of testvm.Kernels; default: the cloud kernel
 	initramfs string // default: the kernel's built one
 	noKernel  bool   // boot the drives' boot loader (firmware boot)
-	timeout   time.Duration
-	screen    string // console text at which to read the screen and stop
-	session   func(*testvm.Session)
+	// secureBoot: UEFI firmware enforcing Secure Boot with Microsoft's
+	// keys, on q35 (testvm.Machine.SecureBoot); with noKernel.
+	secureBoot bool
+	timeout    time.Duration
+	screen     string // console text at which to read the screen and stop
+	session    func(*testvm.Session)
 }
 
 // console is what a boot printed.
@@ -208,7 +226,7 @@ type console struct{ testvm.Console }
 // itself off (the guest init, or sandbox.onfail=poweroff).
 func bootVM(t *testing.T, v vm) console {
 	t.Helper()
-	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session}
+	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot}
 	if m.Timeout == 0 {
 		m.Timeout = 120 * time.Second // a loaded 2-core host: TCG boots slow down several times
 	}

@@ -21,7 +21,13 @@ type Machine struct {
 	Drives    []Drive
 	QEMU      []string // more QEMU arguments
 	MemoryMiB int      // default 512
-	Timeout   time.Duration
+	// SecureBoot boots UEFI firmware (OVMF) that enforces Secure Boot
+	// with the keys PCs ship with (Microsoft's) on a q35 machine (its
+	// CD drive is on AHCI), with no network card (no network boot to wait
+	// for when the drives' loaders are refused). The firmware's variables
+	// are a copy, written by the machine and thrown away.
+	SecureBoot bool
+	Timeout    time.Duration
 	// Screen, when set, is serial console text at which the screen is
 	// read (Console.Screen) and the machine is stopped: for boots that
 	// halt rather than power off, or that must be looked at mid-way.
@@ -124,6 +130,13 @@ func boot(m Machine, dir string, t testing.TB, logf func(string, ...any), fail f
 	}
 	s := &Session{T: t, Process: &Process{pidfile: filepath.Join(dir, "qemu.pid")},
 		monitor: filepath.Join(dir, "monitor.sock"), timeout: m.Timeout}
+	if m.SecureBoot {
+		fw, err := SecureBootFirmware(dir)
+		if err != nil {
+			return c, nil, err
+		}
+		m.QEMU = append(fw, m.QEMU...)
+	}
 	var out syncBuffer
 	fns, err := m.options(s, &out, logf)
 	if err != nil {

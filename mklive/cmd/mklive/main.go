@@ -2,8 +2,8 @@
 //
 //	mklive initramfs -kernel DIR -o initramfs.img
 //	mklive rootfs    -tree DIR -o root.img
-//	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none]
-//	mklive demo      -kernel DIR -o DIR [-shell] [-boot] [-container zstd|xz|none]
+//	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none] [-secureboot auto|yes|no]
+//	mklive demo      -kernel DIR -o DIR [-shell] [-boot] [-container zstd|xz|none] [-secureboot auto|yes|no]
 //
 // DIR for -kernel is a kernel package unpacked with dpkg -x (boot/vmlinuz-V
 // and lib/modules/V); scripts/setup.sh leaves one in .cache/kernel/root.
@@ -14,6 +14,14 @@
 // default) or xz make it a sparse ext4 image of generous size (4 GiB, or 4
 // times the tree) inside a squashfs at /LiveOS/squashfs.img; none stores
 // an ext2 image sized from the tree as it is, at /initrd-ext2.
+//
+// -secureboot (iso, demo) is how the ISO boots on UEFI: auto (the default)
+// boots through Debian's signed shim and GRUB, which firmware with Secure
+// Boot enforced accepts, when the kernel image is signed and the two are
+// found (-signed DIR: where shim-signed, shim-helpers-amd64-signed and
+// grub-efi-amd64-signed are unpacked with dpkg -x; default: the cache
+// scripts/setup.sh fills, then /), else through an unsigned GRUB; yes
+// fails when something is missing; no is the unsigned GRUB.
 package main
 
 import (
@@ -144,6 +152,8 @@ func cmdISO(args []string) error {
 	label := fs.String("label", "SANDBOX", "ISO volume label")
 	appendArgs := fs.String("append", "", "extra kernel parameters")
 	container := containerFlag(fs)
+	verity := verityFlag(fs)
+	sb := secureBootFlags(fs)
 	img := imageFlags(fs, "", "file system of the root image made from a directory: ext2 or ext4 (default: ext4 in a container, ext2 without)",
 		"size of the root image made from a directory (e.g. 256M); default: max(4G, 4 × the tree) in a container, the tree with a quarter more without")
 	bytes, err := img.parse(fs, args, "root")
@@ -153,13 +163,16 @@ func cmdISO(args []string) error {
 	if err := mklive.CheckContainer(*container); err != nil {
 		return err
 	}
+	if err := mklive.CheckSecureBoot(*sb.mode); err != nil {
+		return err
+	}
 	k, cleanup, err := c.setup()
 	defer cleanup()
 	if err != nil {
 		return err
 	}
 	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *img.fstype, Size: bytes, Label: *label, Append: *appendArgs,
-		Container: *container, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: *out, Log: step})
+		Container: *container, NoVerity: !*verity, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, SecureBoot: *sb.mode, SignedRoots: sb.roots(), Out: *out, Log: step})
 }
 
 func cmdDemo(args []string) error {
@@ -169,8 +182,13 @@ func cmdDemo(args []string) error {
 	shell := fs.Bool("shell", false, "end the demo in a shell inside the sandbox")
 	boot := fs.Bool("boot", false, "boot the ISO in QEMU (TCG) from -cdrom alone")
 	container := containerFlag(fs)
+	verity := verityFlag(fs)
+	sb := secureBootFlags(fs)
 	fs.Parse(args)
 	if err := mklive.CheckContainer(*container); err != nil {
+		return err
+	}
+	if err := mklive.CheckSecureBoot(*sb.mode); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -192,7 +210,7 @@ func cmdDemo(args []string) error {
 		appendArgs = "shell"
 	}
 	if err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: tree, Append: appendArgs, Container: *container,
-		Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, Out: out, Log: step}); err != nil {
+		NoVerity: !*verity, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, SecureBoot: *sb.mode, SignedRoots: sb.roots(), Out: out, Log: step}); err != nil {
 		return err
 	}
 	qemu := []string{"qemu-system-x86_64", "-m", "512", "-nographic", "-no-reboot", "-cdrom", out}
@@ -209,6 +227,29 @@ func cmdDemo(args []string) error {
 // containerFlag defines -container on fs.
 func containerFlag(fs *flag.FlagSet) *string {
 	return fs.String("container", "zstd", "how the root image goes on the CD: zstd or xz (a sparse ext4 image of generous size in a squashfs so compressed, at /LiveOS/squashfs.img), or none (the image as it is, at /initrd-ext2)")
+}
+
+func verityFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("verity", true, "write the image's dm-verity hash tree on the CD (IMAGE.verity) and its root hash on the kernel command line (sandbox.verity=): sandbox-init then checks every block it reads of the image")
+}
+
+// secureBoot are the flags that choose the UEFI boot loaders.
+type secureBoot struct{ mode, signed *string }
+
+// secureBootFlags defines -secureboot and -signed on fs.
+func secureBootFlags(fs *flag.FlagSet) secureBoot {
+	return secureBoot{
+		mode:   fs.String("secureboot", "auto", "UEFI boot: auto (Debian's signed shim and GRUB, for Secure Boot, when the kernel is signed and they are found, else an unsigned GRUB), yes (signed, or fail), no (unsigned GRUB)"),
+		signed: fs.String("signed", "", "directory where shim-signed, shim-helpers-amd64-signed and grub-efi-amd64-signed are unpacked (dpkg -x) or installed (default: the cache scripts/setup.sh fills, then /)"),
+	}
+}
+
+// roots are where to look for the signed loaders.
+func (s secureBoot) roots() []string {
+	if *s.signed != "" {
+		return []string{*s.signed}
+	}
+	return mklive.DefaultSignedRoots(repoRoot())
 }
 
 // rootImage are the flags of the commands that make a root image (rootfs,

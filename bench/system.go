@@ -1,0 +1,396 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/testvm"
+	"github.com/sandbox-init/sandbox-init/mklive"
+)
+
+// -system (issue #15, parts 1–3): the whole system as a user boots it.
+// scripts/setup.sh's Debian root with systemd, with a marker unit added,
+// made into Live media by mklive (a plain ext2 image, and Fedora's LiveOS
+// layout: LiveOS/squashfs.img holding LiveOS/rootfs.img, zstd), each on an
+// IDE CD drive read at a real medium's speed (throttle.go), booted by a
+// direct kernel boot of one kernel (Debian 12's standard one, the kernel
+// dracut is made for) with each initramfs: ours in each mode, the how-to's
+// recipe, and dracut's dmsquash-live. From the kernel's start to systemd's
+// multi-user.target, and the initramfs stage on its own.
+const (
+	systemMemMiB = 1024 // every variant; toram needs the squashfs, the COW store and 512 MiB
+	sysLabelZstd = "BENCHSYSZ"
+	sysLabelNone = "BENCHSYSP"
+)
+
+// The marker: a oneshot unit ordered after multi-user.target (and wanted by
+// it) stamps the kernel log, reports RAM and the root, and powers off.
+const (
+	sysMarkLine   = "sysbench: multi-user.target reached"
+	sysMarkScript = `#!/bin/sh
+echo "` + sysMarkLine + `" >/dev/kmsg
+exec >/dev/console 2>&1
+echo
+echo "SYSBENCH mem=$(awk '/^(MemTotal|MemFree|MemAvailable|Shmem):/ {printf "%s%s ", $1, $2}' /proc/meminfo)"
+echo "SYSBENCH root=$(awk '$2 == "/" {print $1, $3}' /proc/mounts)"
+echo "SYSBENCH failed=$(systemctl --failed --no-legend --plain | awk '{printf "%s ", $1}')"
+echo "SYSBENCH done"
+systemctl poweroff -ff
+`
+	sysMarkUnit = `[Unit]
+Description=sandbox-init bench: multi-user.target reached
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/sysbench-up
+
+[Install]
+WantedBy=multi-user.target
+`
+)
+
+// Console landmarks of a system boot.
+const (
+	// The real init's first line: systemd's own first kmsg line ("systemd
+	// 252.x running in system mode"). Under dracut, systemd runs in the
+	// initramfs first and prints it there too: the real one is the last.
+	reSystemd = `systemd\[1\]: systemd \d+\S* running in system mode`
+	reMark    = sysMarkLine
+)
+
+// sysVariant is one initramfs and medium under test: its kind (ours,
+// recipe, dracut), the ISO it boots, its command line, and samples by
+// medium and metric.
+type sysVariant struct {
+	name    string
+	kind    string
+	iso     *sysISO
+	initrd  initramfs
+	cmdline []string
+	buildS  float64  // the initramfs's own build time (dracut, recipe); ours: in the ISO's
+	failed  []string // boots that did not reach multi-user.target: medium and why
+	samples map[string]map[string][]float64
+}
+
+func (v *sysVariant) add(medium, metric string, x float64) {
+	if v.samples[medium] == nil {
+		v.samples[medium] = map[string][]float64{}
+	}
+	v.samples[medium][metric] = append(v.samples[medium][metric], x)
+}
+
+// sysISO is one ISO built from the tree.
+type sysISO struct {
+	container, label, path string
+	built
+}
+
+// benchSystem builds the media and the initramfs, boots each variant on
+// each medium -n times, alternating, and returns the tables and the ratio
+// lines.
+func benchSystem(repo string, img *images) ([]table, []string, error) {
+	cache := testvm.CacheDir(repo)
+	n, meds, names := *flagN, *flagSysMedia, *flagSysVariants
+	if *flagQuick {
+		n, meds, names = min(n, 2), "dvd", "ours,recipe,dracut"
+	}
+	media, err := findThrottles(meds)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := testvm.Kernel(cache, *flagSysKernel)
+	if err != nil {
+		return nil, nil, err
+	}
+	img.kernel = k // the host note names the kernel booted
+	sys := *img
+	sys.Dir = filepath.Join(img.Dir, "system")
+	if err := os.MkdirAll(sys.Dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	tree, treeBytes, inodes, err := systemTree(cache, sys.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	logf("-system: the Debian root with the marker unit: %s, %d files, kernel %s", config.HumanBytes(treeBytes), inodes, k.Version)
+
+	want := strings.Split(names, ",")
+	has := func(name string) bool {
+		for _, w := range want {
+			if strings.TrimSpace(w) == name {
+				return true
+			}
+		}
+		return false
+	}
+	plain := &sysISO{container: "none", label: sysLabelNone}
+	zstd := &sysISO{container: "zstd", label: sysLabelZstd}
+	var isos []*sysISO
+	if has("ours-plain") || has("recipe") {
+		isos = append(isos, plain)
+	}
+	isos = append(isos, zstd) // ours (container), toram, N, and dracut's LiveOS layout
+	for _, is := range isos {
+		is.path = filepath.Join(sys.Dir, "system-"+is.container+".iso")
+		logf("-system: mklive LiveCD -container %s", is.container)
+		if is.built, err = liveCD(&sys, tree, is.container, is.label, is.path); err != nil {
+			return nil, nil, fmt.Errorf("-system: the %s ISO: %w", is.container, err)
+		}
+		logf("-system: ISO %s: %d bytes, %.1f s", is.container, is.isoBytes, is.took.Seconds())
+	}
+	logf("-system: our initramfs for %s", k.Version)
+	rep, err := sys.Initramfs(k, filepath.Join(sys.Dir, "ours.cpio.zst"), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	ours := initramfs{path: rep.Path, gz: rep.Compressed, unpacked: rep.Unpacked}
+
+	var vs []*sysVariant
+	oursWords := func(is *sysISO, extra ...string) ([]string, error) {
+		line, _, _, err := mklive.LiveCmdline(is.label, is.container, strings.Join(extra, " "))
+		if err != nil {
+			return nil, err
+		}
+		words := []string{"console=ttyS0", "panic=-1", "sandbox.onfail=poweroff"}
+		for _, w := range strings.Fields(line) {
+			if strings.HasPrefix(w, "sandbox.") {
+				words = append(words, w)
+			}
+		}
+		if is.verity != "" {
+			words = append(words, "sandbox.verity="+is.verity) // as the ISO ships: checked by dm-verity
+		}
+		return words, nil
+	}
+	for _, o := range []struct {
+		name  string
+		iso   *sysISO
+		extra []string
+	}{
+		{"ours", zstd, nil},
+		{"ours-plain", plain, nil},
+		{"ours-N", zstd, []string{"sandbox.store=N"}},
+		// The image, the COW store and 512 MiB must fit in RAM: the default
+		// store (half the RAM) leaves no room at -m 1024.
+		{"ours-toram", zstd, []string{"sandbox.toram=yes", "sandbox.cowsize=128M"}},
+	} {
+		if !has(o.name) {
+			continue
+		}
+		words, err := oursWords(o.iso, o.extra...)
+		if err != nil {
+			return nil, nil, err
+		}
+		vs = append(vs, &sysVariant{name: o.name, kind: "ours", iso: o.iso, initrd: ours, cmdline: words})
+	}
+	if has("recipe") {
+		logf("-system: the how-to's recipe initramfs for %s", k.Version)
+		start := time.Now()
+		r, err := buildRecipe(cache, &sys)
+		if err != nil {
+			return nil, nil, err
+		}
+		vs = append(vs, &sysVariant{name: "recipe", kind: "recipe", iso: plain, initrd: r,
+			buildS: time.Since(start).Seconds(), cmdline: []string{"console=ttyS0", "panic=-1"}})
+	}
+	if has("dracut") {
+		logf("-system: dracut's initramfs (dmsquash-live, chrooted in %s/dracut/root)", cache)
+		r, took, err := buildDracut(cache, k, filepath.Join(sys.Dir, "dracut.img"))
+		if err != nil {
+			return nil, nil, err
+		}
+		logf("-system: dracut: %d bytes, %.1f s", r.gz, took.Seconds())
+		vs = append(vs, &sysVariant{name: "dracut", kind: "dracut", iso: zstd, initrd: r, buildS: took.Seconds(),
+			cmdline: append([]string{"console=ttyS0", "panic=-1"}, dracutCmdline(zstd.label)...)})
+	}
+	logf("-system: mksquashfs of the tree (zstd, 1 MiB blocks), the ISO goal's yardstick")
+	sq, err := squashTree(tree, filepath.Join(sys.Dir, "tree.squashfs"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range vs {
+		v.samples = map[string]map[string][]float64{}
+	}
+	for i := 1; i <= n; i++ {
+		for _, m := range media {
+			for _, v := range vs {
+				if err := v.bootOnce(&sys, m, i); err != nil {
+					// One variant failing does not end the run: the
+					// table says so.
+					why, _, _ := strings.Cut(err.Error(), "\n")
+					v.failed = append(v.failed, m.name+": "+why)
+					logf("-system %d/%d %-5s %-10s  FAILED: %v", i, n, m.name, v.name, err)
+					continue
+				}
+				s := v.samples[m.name]
+				logf("-system %d/%d %-5s %-10s  up at %.2f s, initramfs stage %.2f s, RAM in use %.0f MiB",
+					i, n, m.name, v.name, last(s["up"]), last(s["stage"]), last(s["used"]))
+			}
+		}
+	}
+	tables := systemTables(vs, media, n, sq, treeBytes, inodes)
+	return tables, systemRatios(vs, media, sq), nil
+}
+
+// systemTree copies the Debian root into dir/tree and adds the marker
+// unit, enabled. It returns the tree and its size.
+func systemTree(cache, dir string) (string, uint64, uint64, error) {
+	src := filepath.Join(cache, "debian-root")
+	if _, err := os.Stat(filepath.Join(src, ".complete")); err != nil {
+		return "", 0, 0, fmt.Errorf("-system: no Debian root (%w): run scripts/setup.sh", err)
+	}
+	tree := filepath.Join(dir, "tree")
+	_ = os.RemoveAll(tree)
+	if err := mklive.Run("cp", "-a", src, tree); err != nil {
+		return "", 0, 0, err
+	}
+	_ = os.Remove(filepath.Join(tree, ".complete"))
+	for name, content := range map[string]string{
+		"usr/local/sbin/sysbench-up":             sysMarkScript,
+		"etc/systemd/system/sysbench-up.service": sysMarkUnit,
+	} {
+		mode := os.FileMode(0o644)
+		if strings.Contains(name, "sbin/") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(filepath.Join(tree, name), []byte(content), mode); err != nil {
+			return "", 0, 0, err
+		}
+	}
+	wants := filepath.Join(tree, "etc/systemd/system/multi-user.target.wants")
+	if err := os.MkdirAll(wants, 0o755); err != nil {
+		return "", 0, 0, err
+	}
+	if err := os.Symlink("/etc/systemd/system/sysbench-up.service", filepath.Join(wants, "sysbench-up.service")); err != nil {
+		return "", 0, 0, err
+	}
+	b, in, err := mklive.TreeSize(tree)
+	return tree, b, in, err
+}
+
+// squashRef is mksquashfs of the tree: the ISO goal's yardstick.
+type squashRef struct {
+	bytes int64
+	took  float64
+}
+
+func squashTree(tree, out string) (squashRef, error) {
+	start := time.Now()
+	if err := mklive.Run("mksquashfs", tree, out, "-noappend", "-no-progress", "-quiet", "-comp", "zstd", "-b", "1M"); err != nil {
+		return squashRef{}, err
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return squashRef{}, err
+	}
+	_ = os.Remove(out)
+	return squashRef{bytes: st.Size(), took: time.Since(start).Seconds()}, nil
+}
+
+// bootOnce boots the variant from its ISO on medium m and records it.
+func (v *sysVariant) bootOnce(img *images, m throttle, i int) error {
+	name := fmt.Sprintf("system-%s-%s-%d", m.name, v.name, i)
+	start := time.Now()
+	mach := testvm.Machine{
+		Name:   name,
+		Kernel: img.kernel.Vmlinuz(), Initramfs: v.initrd.path,
+		Append:    v.cmdline,
+		QEMU:      m.driveArgs(v.iso.path),
+		MemoryMiB: systemMemMiB,
+		Timeout:   max(*flagTimeout, 300*time.Second),
+	}
+	c, err := testvm.Run(mach, nil)
+	c.Text = strings.ReplaceAll(c.Text, "\r", "")
+	_ = os.WriteFile(filepath.Join(img.Dir, name+".console"), []byte(c.Text), 0o644)
+	cons := console{Console: c}
+	if err != nil {
+		return fmt.Errorf("%w%s", err, cons.tail())
+	}
+	r, err := parseSystemBoot(c.Text)
+	if err != nil {
+		return fmt.Errorf("%s: %w%s", name, err, cons.tail())
+	}
+	v.add(m.name, "up", r.up)
+	v.add(m.name, "runinit", r.runInit)
+	v.add(m.name, "stage", r.stage)
+	v.add(m.name, "userspace", r.up-r.realInit)
+	if r.mounted > r.runInit {
+		v.add(m.name, "mounted", r.mounted-r.runInit)
+	}
+	v.add(m.name, "wall", time.Since(start).Seconds())
+	if r.usedMiB > 0 {
+		v.add(m.name, "used", r.usedMiB)
+	}
+	return nil
+}
+
+// systemBoot is what one system boot's console says.
+type systemBoot struct {
+	runInit  float64 // kernel stamp of "Run /init as init process"
+	realInit float64 // of the real systemd's first line
+	up       float64 // of the marker: multi-user.target reached
+	mounted  float64 // of the first "EXT4-fs (dm-N): mounted": the root, on device-mapper; 0: not seen
+	stage    float64 // realInit − runInit: the initramfs stage
+	usedMiB  float64 // MemTotal − MemAvailable when up
+	root     string  // what / is when up
+	failed   string  // systemd's failed units when up
+}
+
+// parseSystemBoot reads a system boot's console: the kernel stamps of
+// "Run /init", of the real systemd's first line (the last "systemd N
+// running in system mode" line: under dracut, systemd prints one in the
+// initramfs too) and of the marker, and the marker's reports.
+func parseSystemBoot(text string) (systemBoot, error) {
+	var r systemBoot
+	c := testvm.Console{Text: text}
+	if !strings.Contains(text, "\nSYSBENCH done") {
+		return r, fmt.Errorf("the marker unit did not finish (no \"SYSBENCH done\"): multi-user.target not reached")
+	}
+	var ok bool
+	if r.runInit, ok = c.KernelStamp(reRunInit); !ok {
+		return r, fmt.Errorf("no kernel-stamped %q", reRunInit)
+	}
+	stamps := allStamps(text, reSystemd)
+	if len(stamps) == 0 {
+		return r, fmt.Errorf("no kernel-stamped %q", reSystemd)
+	}
+	r.realInit = stamps[len(stamps)-1]
+	if r.up, ok = c.KernelStamp(reMark); !ok {
+		return r, fmt.Errorf("no kernel-stamped %q", reMark)
+	}
+	r.stage = r.realInit - r.runInit
+	r.mounted, _ = c.KernelStamp(`EXT4-fs \(dm-\d+\): mounted`)
+	mem, _ := c.Value("SYSBENCH", "mem")
+	kb := map[string]float64{}
+	for _, f := range strings.Fields(mem) {
+		if k, v, ok := strings.Cut(f, ":"); ok {
+			if x, err := strconv.ParseFloat(v, 64); err == nil {
+				kb[k] = x
+			}
+		}
+	}
+	if kb["MemTotal"] > 0 && kb["MemAvailable"] > 0 {
+		r.usedMiB = (kb["MemTotal"] - kb["MemAvailable"]) / 1024
+	}
+	r.root, _ = c.Value("SYSBENCH", "root")
+	r.failed, _ = c.Value("SYSBENCH", "failed")
+	return r, nil
+}
+
+// allStamps are the kernel stamps of every console line matching re.
+func allStamps(text, re string) []float64 {
+	var out []float64
+	for _, m := range regexp.MustCompile(`\[\s*(\d+\.\d+)\] .*`+re).FindAllStringSubmatch(text, -1) {
+		if f, err := strconv.ParseFloat(m[1], 64); err == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
