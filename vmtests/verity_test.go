@@ -44,7 +44,7 @@ func canaryNeedle() []byte {
 
 // verityCD is a data CD with the canary root at path on it (a plain image,
 // or with container, inside a zstd squashfs), its hash tree beside it, and
-// the root hash. skipTree leaves the tree off the CD.
+// the root hash. Without withTree the tree is left off the CD.
 type verityCD struct {
 	iso, image, root string
 	container        bool
@@ -73,7 +73,9 @@ func makeVerityCD(t *testing.T, container, withTree bool) verityCD {
 		}
 		name = "LiveOS/squashfs.img"
 	}
-	tree := v.image + ".verity"
+	// In the test's own directory: the plain image is shared by the
+	// tests running in parallel, each with its own salt.
+	tree := filepath.Join(dir, "image.verity")
 	if v.root, err = mklive.VerityTree(v.image, tree, t.Name()); err != nil {
 		t.Fatal(err)
 	}
