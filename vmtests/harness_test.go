@@ -166,6 +166,7 @@ verity)
 	sleep 2.5
 	/bin/sandbox-init status | sed -n 's/^verity: /GUEST verity=/p'
 	read -r u </run/sandbox/usage.json && echo "GUEST usage=$u"
+	if [ -n "$hold" ]; then echo "GUEST hold"; while :; do sleep 60; done; fi
 	echo "GUEST done"
 	off
 	;;

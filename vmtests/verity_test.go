@@ -207,6 +207,19 @@ func TestVerity(t *testing.T) {
 			}
 		})
 	}
+	t.Run("FlippedBit/Screen", func(t *testing.T) {
+		// On a PC with a monitor the alert is on the screen too.
+		t.Parallel()
+		v := makeVerityCD(t, false, true)
+		block := v.damage(t)
+		c := bootVM(t, vm{kernel: testvm.Std12, append: append(v.params("guest=verity", "hold=1"), pcConsoles...),
+			drives: []testvm.Drive{{File: v.iso, Bus: testvm.IDE, CD: true}}, screen: "GUEST hold"})
+		t.Logf("screen:\n%s", c.Screen)
+		if !strings.Contains(c.Screen, "sandbox-init: INTEGRITY ERROR: the root image /initrd-ext2") ||
+			!strings.Contains(strings.ReplaceAll(c.Screen, "\n", ""), fmt.Sprintf("data block %d failed", block)) {
+			t.Errorf("the screen lacks the integrity alert for data block %d", block)
+		}
+	})
 	t.Run("FlippedBit/Restart", func(t *testing.T) {
 		t.Parallel()
 		v := makeVerityCD(t, false, true)
