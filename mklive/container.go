@@ -55,9 +55,10 @@ const squashfsBlock = "1M"
 const (
 	// minContainerImage is the smallest default image: 4 GiB.
 	minContainerImage = 4 << 30
-	// containerJournal is the ext4 journal, in MiB: small, because every
-	// journal block written lands in the COW store (mke2fs would make
-	// 64 MiB for 4 GiB), and the journal only matters on a disk COW store.
+	// containerJournal is the ext4 journal, in MiB, when there is one
+	// (RootImageSpec.Journal: a persistent COW store): small, because
+	// every journal block written lands in the COW store (mke2fs would
+	// make 64 MiB for 4 GiB).
 	containerJournal = 16
 	// containerInodeRatio is ext4's default: one inode per 16 KiB, so the
 	// live system has the inodes a normal installation would.

@@ -55,8 +55,15 @@ type RootImageSpec struct {
 	// ContainerImageSize): a sparse file of generous size, ext4 by
 	// default, with ext4's default inode ratio, its inode tables marked
 	// zeroed (the kernel's ext4lazyinit would otherwise write them all
-	// into the COW store at the first mount) and a 16 MiB journal.
+	// into the COW store at the first mount), and no journal unless
+	// Journal says.
 	Container bool
+	// Journal gives a container's ext4 image a 16 MiB journal: for a
+	// COW store kept across boots (sandbox.persistent=P), whose file
+	// system must survive a crash. A RAM store gains nothing from one and
+	// pays for every journal block twice, in the COW store and in RAM
+	// (bench -work: 7% more COW and 10% more RAM per MiB of a tree copied).
+	Journal bool
 	// COW is the COW store's size in bytes when the command line gives it
 	// (COWBytes): a container's image leaves at least that much free.
 	COW uint64
@@ -134,8 +141,12 @@ func buildRootImage(s RootImageSpec, b, inodes uint64) (uint64, error) {
 			return 0, err
 		}
 		args = append(args, "-E", zeroedTablesOption())
-		if s.FSType != "ext2" {
+		switch {
+		case s.FSType == "ext2":
+		case s.Journal:
 			args = append(args, "-J", "size="+strconv.Itoa(containerJournal))
+		default:
+			args = append(args, "-O", "^has_journal")
 		}
 	}
 	args = append(args, s.Out, strconv.FormatUint(size>>10, 10)+"k")

@@ -231,7 +231,7 @@ func (b *liveCDBuild) rootImageFromTree() (string, error) {
 	if b.container {
 		img = filepath.Join(b.work, "rootfs.img")
 	}
-	spec := RootImageSpec{Tree: s.Root, Out: img, FSType: fstype, Size: size, Container: b.container, COW: COWBytes(b.cfg), Log: s.Log}
+	spec := RootImageSpec{Tree: s.Root, Out: img, FSType: fstype, Size: size, Container: b.container, Journal: b.cfg.Persistent, COW: COWBytes(b.cfg), Log: s.Log}
 	s.Log("root image: %s, %s%s, from %s ...", fstype, humanSize(size), map[bool]string{true: " sparse"}[b.container], s.Root)
 	start := time.Now()
 	if _, err := buildRootImage(spec, n, inodes); err != nil {
