@@ -43,17 +43,6 @@ echo "SYSBENCH failed=$(systemctl --failed --no-legend --plain | awk '{printf "%
 echo "SYSBENCH done"
 systemctl poweroff -ff
 `
-	sysMarkUnit = `[Unit]
-Description=sandbox-init bench: multi-user.target reached
-After=multi-user.target
-
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/sysbench-up
-
-[Install]
-WantedBy=multi-user.target
-`
 )
 
 // Console landmarks of a system boot.
@@ -242,34 +231,9 @@ func benchSystem(repo string, img *images) ([]table, []string, error) {
 // systemTree copies the Debian root into dir/tree and adds the marker
 // unit, enabled. It returns the tree and its size.
 func systemTree(cache, dir string) (string, uint64, uint64, error) {
-	src := filepath.Join(cache, "debian-root")
-	if _, err := os.Stat(filepath.Join(src, ".complete")); err != nil {
-		return "", 0, 0, fmt.Errorf("-system: no Debian root (%w): run scripts/setup.sh", err)
-	}
 	tree := filepath.Join(dir, "tree")
-	_ = os.RemoveAll(tree)
-	if err := mklive.Run("cp", "-a", src, tree); err != nil {
-		return "", 0, 0, err
-	}
-	_ = os.Remove(filepath.Join(tree, ".complete"))
-	for name, content := range map[string]string{
-		"usr/local/sbin/sysbench-up":             sysMarkScript,
-		"etc/systemd/system/sysbench-up.service": sysMarkUnit,
-	} {
-		mode := os.FileMode(0o644)
-		if strings.Contains(name, "sbin/") {
-			mode = 0o755
-		}
-		if err := os.WriteFile(filepath.Join(tree, name), []byte(content), mode); err != nil {
-			return "", 0, 0, err
-		}
-	}
-	wants := filepath.Join(tree, "etc/systemd/system/multi-user.target.wants")
-	if err := os.MkdirAll(wants, 0o755); err != nil {
-		return "", 0, 0, err
-	}
-	if err := os.Symlink("/etc/systemd/system/sysbench-up.service", filepath.Join(wants, "sysbench-up.service")); err != nil {
-		return "", 0, 0, err
+	if err := testvm.DebianTree(cache, tree, "sysbench-up", sysMarkScript); err != nil {
+		return "", 0, 0, fmt.Errorf("-system: %w", err)
 	}
 	b, in, err := mklive.TreeSize(tree)
 	return tree, b, in, err

@@ -3,20 +3,14 @@ package vmtests
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
-
-// debianRoot is the minimal Debian with systemd that scripts/setup.sh
-// debootstraps into the cache.
-func debianRoot() string {
-	return filepath.Join(built.cache, "debian-root")
-}
 
 // systemdCheck runs as a oneshot unit once the Debian root is up: it reports
 // on the console, writes 160 MiB (ten times brd's default size, which a
@@ -34,46 +28,14 @@ echo "SYSTEMD usage=$(cat /run/sandbox/usage.json)"
 systemctl poweroff
 `
 
-const systemdUnit = `[Unit]
-Description=sandbox-init VM test
-After=multi-user.target
-
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/sandbox-check
-
-[Install]
-WantedBy=multi-user.target
-`
-
 // TestDebianSystemd boots a real distribution: a debootstrap'd Debian whose
 // /sbin/init is systemd (an absolute symlink into a merged /usr), from a
 // Live CD built by mklive and booted from -cdrom alone.
 func TestDebianSystemd(t *testing.T) {
 	t.Parallel()
-	src := debianRoot()
-	if _, err := os.Stat(filepath.Join(src, ".complete")); err != nil {
-		t.Fatalf("no Debian root at %s: run scripts/setup.sh (%v)", src, err)
-	}
 	dir := t.TempDir()
 	tree := filepath.Join(dir, "root")
-	if out, err := exec.Command("cp", "-a", src, tree).CombinedOutput(); err != nil {
-		t.Fatalf("cp -a: %v\n%s", err, out)
-	}
-	for name, content := range map[string]string{
-		"usr/local/sbin/sandbox-check":             systemdCheck,
-		"etc/systemd/system/sandbox-check.service": systemdUnit,
-	} {
-		mode := os.FileMode(0o644)
-		if strings.Contains(name, "sbin/") {
-			mode = 0o755
-		}
-		if err := os.WriteFile(filepath.Join(tree, name), []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("/etc/systemd/system/sandbox-check.service",
-		filepath.Join(tree, "etc/systemd/system/multi-user.target.wants/sandbox-check.service")); err != nil {
+	if err := testvm.DebianTree(built.cache, tree, "sandbox-check", systemdCheck); err != nil {
 		t.Fatal(err)
 	}
 	iso := filepath.Join(dir, "debian.iso")
