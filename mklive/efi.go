@@ -38,14 +38,15 @@ boot
 // GRUB with the config built in (grub-mkstandalone, grub-efi-amd64-bin);
 // with them, shim as BOOTX64.EFI, the signed GRUB beside it as grubx64.efi
 // (where shim looks for it), shim's MOK manager as mmx64.efi, and the
-// config at EFI/debian/grub.cfg, where the signed GRUB looks for it. Tools:
+// config at EFI/debian/grub.cfg, where the signed GRUB looks for it. With
+// a unified kernel image (uki), that image alone, as BOOTX64.EFI. Tools:
 // mformat/mmd/mcopy (mtools).
-func buildEFIImage(dir, grubCfg string, l SignedLoaders, out string) error {
+func buildEFIImage(dir, grubCfg string, l SignedLoaders, uki, out string) error {
 	cfg := filepath.Join(dir, "grub.cfg")
 	if err := os.WriteFile(cfg, []byte(grubCfg), 0o644); err != nil {
 		return err
 	}
-	files, err := efiFiles(dir, cfg, l)
+	files, err := efiFiles(dir, cfg, l, uki)
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func buildEFIImage(dir, grubCfg string, l SignedLoaders, out string) error {
 		return err
 	}
 	dirs := []string{"::/EFI", "::/EFI/BOOT"}
-	if l.Signed() {
+	if l.Signed() && uki == "" {
 		dirs = append(dirs, "::/"+signedGRUBPrefix)
 	}
 	if err := Run("mmd", append([]string{"-i", out}, dirs...)...); err != nil {
@@ -82,8 +83,11 @@ func buildEFIImage(dir, grubCfg string, l SignedLoaders, out string) error {
 type efiFile struct{ src, dst string }
 
 // efiFiles are the EFI boot image's files, the unsigned GRUB built in dir
-// when there are no signed loaders.
-func efiFiles(dir, cfg string, l SignedLoaders) ([]efiFile, error) {
+// when there are neither signed loaders nor a unified kernel image.
+func efiFiles(dir, cfg string, l SignedLoaders, uki string) ([]efiFile, error) {
+	if uki != "" {
+		return []efiFile{{uki, "EFI/BOOT/BOOTX64.EFI"}}, nil
+	}
 	if l.Signed() {
 		files := []efiFile{
 			{l.Shim, "EFI/BOOT/BOOTX64.EFI"},
