@@ -82,6 +82,7 @@ func boot(log *logger, cfg *config.Config) error {
 		step{"move", s.moveCD},             // the CD under the new root (/mnt2)
 		step{"settle", s.finishModules},    // every module loaded, none in flight
 		step{"helpers-up", s.awaitHelpers}, // the watcher runs (or a warning says why not)
+		step{"bootchain", s.readBootChain}, // what verified the boot: Secure Boot, lockdown, a signed UKI
 		step{"state", s.writeState},        // /run/sandbox/state.json for the booted system
 	)
 	if err := s.run(steps); err != nil {
