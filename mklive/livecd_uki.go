@@ -44,7 +44,7 @@ func (b *liveCDBuild) planUEFI() error {
 	var err error
 	b.keys, err = UseOrMakeKeys(s.Keys, s.Log)
 	if err == nil {
-		err = os.WriteFile(filepath.Join(s.Keys, "enroll.sh"), []byte(EnrollScript(".")), 0o755)
+		err = os.WriteFile(filepath.Join(s.Keys, "enroll.sh"), []byte(EnrollScript()), 0o755)
 	}
 	s.Log("UEFI: a unified kernel image (systemd-stub, no GRUB) signed with %s: the firmware checks the kernel, the initramfs and the command line", b.keys.DBCert())
 	return err

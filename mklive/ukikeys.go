@@ -127,13 +127,16 @@ var EFIVarGUIDs = map[string]string{
 // variable written to efivarfs in one write, 4 bytes of attributes
 // (non-volatile, boot and runtime access, time-based authenticated: 0x27)
 // then the .auth file; db first and PK last, since writing PK ends setup
-// mode. dir is where the .auth files are when it runs.
-func EnrollScript(dir string) string {
+// mode. It reads the .auth files beside itself.
+func EnrollScript() string {
 	var b strings.Builder
-	b.WriteString("#!/bin/sh\n# Enroll PK, KEK and db (setup mode: SetupMode must read 1).\nset -e\nv=/sys/firmware/efi/efivars\n")
-	b.WriteString("mountpoint -q $v || mount -t efivarfs efivarfs $v\n")
+	b.WriteString("#!/bin/sh\n# Enroll PK, KEK and db from Linux in the firmware's setup mode (mklive -uki -keys).\nset -e\nd=$(dirname \"$0\")\nv=/sys/firmware/efi/efivars\nt=$(mktemp -d)\n")
+	b.WriteString("[ -e $v/SetupMode-" + EFIVarGUIDs["PK"] + " ] || mount -t efivarfs efivarfs $v\n")
 	for _, n := range []string{"db", "KEK", "PK"} {
-		fmt.Fprintf(&b, "chattr -i $v/%[1]s-%[2]s 2>/dev/null || true\n{ printf '\\047\\000\\000\\000'; cat %[3]s/%[1]s.auth; } >/tmp/%[1]s.var\ndd if=/tmp/%[1]s.var of=$v/%[1]s-%[2]s bs=1M 2>/dev/null\necho \"enrolled %[1]s\"\n", n, EFIVarGUIDs[n], dir)
+		// One write() of attributes and data, as efivarfs wants it;
+		// notrunc: efivarfs cannot truncate a variable.
+		fmt.Fprintf(&b, "{ printf '\\047\\000\\000\\000'; cat \"$d/%[1]s.auth\"; } >$t/%[1]s\ndd if=$t/%[1]s of=$v/%[1]s-%[2]s bs=1M conv=notrunc 2>/dev/null\necho \"enrolled %[1]s\"\n", n, EFIVarGUIDs[n])
 	}
+	b.WriteString("rm -r $t\n")
 	return b.String()
 }

@@ -101,6 +101,12 @@ export PATH=/bin:/sbin
 echo "realinit: first line" >/dev/kmsg
 # Power off with builtins only (the root may be dead) and stop here.
 off() { sync; echo o >/proc/sysrq-trigger; while :; do :; done; }
+# A disc in a second drive with guest.sh on it: the test's own steps run
+# first (the Secure Boot tests enroll keys from here, as a user would).
+if [ -b /dev/sr1 ] && mkdir -p /hook && mount -r -t iso9660 /dev/sr1 /hook 2>/dev/null; then
+	[ -f /hook/guest.sh ] && . /hook/guest.sh
+	umount /hook
+fi
 case "$guest" in
 fill)
 	# Write 256 KiB at a time, every $fillsleep seconds (0.2: slowly
@@ -215,6 +221,7 @@ type vm struct {
 	// secureBoot: UEFI firmware enforcing Secure Boot with Microsoft's
 	// keys, on q35 (testvm.Machine.SecureBoot); with noKernel.
 	secureBoot bool
+	vars       string // with secureBoot: the firmware's variable store, used as it is
 	timeout    time.Duration
 	screen     string // console text at which to read the screen and stop
 	session    func(*testvm.Session)
@@ -227,7 +234,7 @@ type console struct{ testvm.Console }
 // itself off (the guest init, or sandbox.onfail=poweroff).
 func bootVM(t *testing.T, v vm) console {
 	t.Helper()
-	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot}
+	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot, Vars: v.vars}
 	if m.Timeout == 0 {
 		m.Timeout = 120 * time.Second // a loaded 2-core host: TCG boots slow down several times
 	}
