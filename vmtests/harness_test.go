@@ -103,9 +103,13 @@ echo "realinit: first line" >/dev/kmsg
 off() { sync; echo o >/proc/sysrq-trigger; while :; do :; done; }
 # A disc in a second drive with guest.sh on it: the test's own steps run
 # first (the Secure Boot tests enroll keys from here, as a user would).
-if [ -b /dev/sr1 ] && mkdir -p /hook && mount -r -t iso9660 /dev/sr1 /hook 2>/dev/null; then
-	[ -f /hook/guest.sh ] && . /hook/guest.sh
-	umount /hook
+if [ -b /dev/sr1 ]; then
+	mkdir -p /hook
+	for d in /dev/sr*; do
+		mount -r -t iso9660 $d /hook 2>/dev/null || continue
+		[ -f /hook/guest.sh ] && . /hook/guest.sh
+		umount /hook
+	done
 fi
 case "$guest" in
 fill)

@@ -58,16 +58,16 @@ func TestUKISecureBoot(t *testing.T) {
 	hook := hookDisc(t, dir, "enroll", keys, map[string][]byte{
 		"Boot0080": efiVar(loadOption("sandbox UKI, boot menu command line", `\EFI\BOOT\BOOTX64.EFI`, entry)),
 		"BootNext": efiVar([]byte{0x80, 0}),
-	}, `echo "GUEST setupmode=$(od -An -tu1 -j4 $v/SetupMode-`+efiGlobal+` | tr -d ' ')"
+	}, `echo "GUEST setupmode=$(tail -c1 $v/SetupMode-`+efiGlobal+` | od -An -tu1 | tr -d ' ')"
 echo "GUEST enroll=$(sh /hook/enroll.sh 2>&1 | tr '\n' ' ')"
 dd if=/hook/Boot0080 of=$v/Boot0080-`+efiGlobal+` bs=1M conv=notrunc 2>/dev/null && echo "GUEST bootentry=written"
 dd if=/hook/BootNext of=$v/BootNext-`+efiGlobal+` bs=1M conv=notrunc 2>/dev/null && echo "GUEST bootnext=written"
-echo "GUEST setupmode_after=$(od -An -tu1 -j4 $v/SetupMode-`+efiGlobal+` | tr -d ' ')"
+echo "GUEST setupmode_after=$(tail -c1 $v/SetupMode-`+efiGlobal+` | od -An -tu1 | tr -d ' ')"
 `)
 	c := bootVM(t, ukiVM(iso, hook, vars))
 	for k, want := range map[string]string{
 		"setupmode": "1", "enroll": "enrolled db enrolled KEK enrolled PK ", "bootentry": "written", "bootnext": "written", "setupmode_after": "0",
-		"root": "/dev/mapper/sandbox ext2 rw", "write": "sandbox-write-test",
+		"root": "/dev/mapper/sandbox ext4 rw", "write": "sandbox-write-test",
 		"secureboot": "not verified: UEFI Secure Boot setup mode, kernel lockdown: none: the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it",
 	} {
 		if got, _ := c.guest(k); got != want {
@@ -105,7 +105,7 @@ func ukiEnforced(t *testing.T, iso, keys, enrolled string) {
 		`BdsDxe: starting Boot0080 "sandbox UKI, boot menu command line"`,
 		"secureboot: Secure boot enabled",
 		"Kernel is locked down from EFI Secure Boot",
-		"sandbox-init: CD found: /dev/sr0 (sandbox.cd=UUID=2026-12-06-22-00-00-00)",
+		"sandbox-init: CD found: /dev/sr1 (sandbox.cd=UUID=2026-12-06-22-00-00-00)",
 		"sandbox-init: boot chain: verified: UEFI Secure Boot on",
 	} {
 		if !c.contains(want) {
@@ -118,7 +118,7 @@ func ukiEnforced(t *testing.T, iso, keys, enrolled string) {
 	}
 	for k, want := range map[string]string{
 		"pid":        "1",
-		"root":       "/dev/mapper/sandbox ext2 rw",
+		"root":       "/dev/mapper/sandbox ext4 rw",
 		"slaves":     "dm-0 ram0 ",
 		"write":      "sandbox-write-test",
 		"verity":     "OK (every block read from the image so far matched its hash tree)",
@@ -205,8 +205,8 @@ func loadOption(desc, file, cmdline string) []byte {
 	}
 	path := u16(file)
 	dp := append([]byte{4, 4}, binary.LittleEndian.AppendUint16(nil, uint16(4+len(path)))...) // media, file path
-	dp = append(append(dp, path...), 0x7f, 0xff, 4, 0)                                         // end of the path
-	b := binary.LittleEndian.AppendUint32(nil, 1)                                              // LOAD_OPTION_ACTIVE
+	dp = append(append(dp, path...), 0x7f, 0xff, 4, 0)                                        // end of the path
+	b := binary.LittleEndian.AppendUint32(nil, 1)                                             // LOAD_OPTION_ACTIVE
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(dp)))
 	b = append(append(append(b, u16(desc)...), dp...), u16(cmdline)...)
 	return b
