@@ -83,6 +83,8 @@ func (b bootChainState) summary() string {
 		lock = ", kernel lockdown: " + b.Lockdown
 	}
 	switch {
+	case strings.HasPrefix(b.SecureBoot, "unknown"):
+		return "unknown: UEFI, Secure Boot " + b.SecureBoot + lock + " (an initramfs from mklive iso -uki has efivarfs)"
 	case b.SecureBoot != sbOn:
 		return "not verified: UEFI Secure Boot " + b.SecureBoot + lock + ": the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it"
 	case b.CmdlineSigned:

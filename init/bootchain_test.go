@@ -63,6 +63,7 @@ func TestBootChainSummary(t *testing.T) {
 		{bootChainState{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity", Stub: "systemd-stub 252", CmdlineSigned: true},
 			[]string{"verified: UEFI Secure Boot on, kernel lockdown: integrity; a signed unified kernel image (systemd-stub 252)", "root hash with it"}},
 		{bootChainState{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity"}, []string{"partly verified", "not the initramfs nor the command line"}},
+		{bootChainState{UEFI: true, SecureBoot: "unknown: efivarfs: no module", Lockdown: "integrity"}, []string{"unknown: UEFI, Secure Boot unknown: efivarfs: no module, kernel lockdown: integrity"}},
 	} {
 		got := tc.b.summary()
 		for _, w := range tc.want {
