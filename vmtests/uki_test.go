@@ -39,19 +39,7 @@ func TestUKISecureBoot(t *testing.T) {
 	dir := t.TempDir()
 	const uuid = "2026-12-06-22-00-00-00"
 	keys := filepath.Join(dir, "keys")
-	iso := filepath.Join(dir, "uki.iso")
-	var log []string
-	start := time.Now()
-	err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: built.kernels[testvm.Std12].kernel, Init: filepath.Join(built.dir, "init"),
-		Root: built.rootImage, Container: "none", Label: "UKITEST", UUID: uuid, Append: "loglevel=7 sandbox.onfail=poweroff",
-		UKI: true, Keys: keys, Out: iso, Log: func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("mklive -uki: %.1f s", time.Since(start).Seconds())
-	if all := strings.Join(log, "\n"); !strings.Contains(all, "UEFI: a unified kernel image signed with "+filepath.Join(keys, "db.crt")) {
-		t.Errorf("mklive did not build the signed image:\n%s", all)
-	}
+	iso := ukiISO(t, testvm.Std12, uuid, keys, "signing keys: made a new PK, KEK and db in "+keys)
 	vars := filepath.Join(dir, "vars.fd")
 	copyFile(t, testvm.OVMFSetupVars, vars)
 	entry := "console=ttyS0 sandbox.cd=UUID=" + uuid + " sandbox.onfail=poweroff " + ukiExtra
@@ -77,9 +65,43 @@ echo "GUEST setupmode_after=$(tail -c1 $v/SetupMode-`+efiGlobal+` | od -An -tu1 
 	if t.Failed() {
 		t.FailNow()
 	}
-	t.Run("enforced", func(t *testing.T) { ukiEnforced(t, iso, keys, vars) })
+	t.Run("enforced", func(t *testing.T) {
+		t.Parallel()
+		ukiEnforced(t, iso, uuid, keys, vars)
+	})
+	t.Run("deb13", func(t *testing.T) {
+		// Debian 13's kernel (its modules .ko.xz), in an image signed
+		// with the same keys, which mklive now takes as the user's.
+		t.Parallel()
+		const uuid13 = "2026-12-06-22-13-00-00"
+		ukiEnforced(t, ukiISO(t, testvm.Std13, uuid13, keys, "signing keys: the db key "+filepath.Join(keys, "db.key")), uuid13, keys, vars)
+	})
 	t.Run("tampered", func(t *testing.T) { ukiRefused(t, tamperInitramfs(t, iso), vars) })
 	t.Run("unsigned", func(t *testing.T) { ukiRefused(t, unsign(t, iso), vars) })
+}
+
+// ukiISO builds the Live CD with a signed unified kernel image for a
+// kernel of testvm.Kernels, with the keys in keys; the build's log must
+// say want about them.
+func ukiISO(t *testing.T, kernel, uuid, keys, want string) string {
+	t.Helper()
+	iso := filepath.Join(t.TempDir(), "uki.iso")
+	var log []string
+	start := time.Now()
+	err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: built.kernels[kernel].kernel, Init: filepath.Join(built.dir, "init"),
+		Root: built.rootImage, Container: "none", Label: "UKITEST", UUID: uuid, Append: "loglevel=7 sandbox.onfail=poweroff",
+		UKI: true, Keys: keys, Out: iso, Log: func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("mklive -uki (%s): %.1f s", kernel, time.Since(start).Seconds())
+	all := strings.Join(log, "\n")
+	for _, w := range []string{want, "UEFI: a unified kernel image signed with " + filepath.Join(keys, "db.crt")} {
+		if !strings.Contains(all, w) {
+			t.Errorf("mklive's log lacks %q:\n%s", w, all)
+		}
+	}
+	return iso
 }
 
 // ukiVM boots the CD on OVMF with Secure Boot (as the store vars says),
@@ -92,8 +114,7 @@ func ukiVM(iso, hook, vars string) vm {
 // ukiEnforced boots the signed CD with the keys enrolled, through the boot
 // entry whose command line drops sandbox.verity: the image's own command
 // line is the one the kernel gets.
-func ukiEnforced(t *testing.T, iso, keys, enrolled string) {
-	t.Parallel()
+func ukiEnforced(t *testing.T, iso, uuid, keys, enrolled string) {
 	vars := filepath.Join(t.TempDir(), "vars.fd")
 	copyFile(t, enrolled, vars)
 	hook := hookDisc(t, t.TempDir(), "cmdline", keys, nil, `echo "GUEST cmdline=$(cat /proc/cmdline)"
@@ -105,7 +126,7 @@ func ukiEnforced(t *testing.T, iso, keys, enrolled string) {
 		`BdsDxe: starting Boot0080 "sandbox UKI, boot menu command line"`,
 		"secureboot: Secure boot enabled",
 		"Kernel is locked down from EFI Secure Boot",
-		"sandbox-init: CD found: /dev/sr1 (sandbox.cd=UUID=2026-12-06-22-00-00-00)",
+		"sandbox-init: CD found: /dev/sr1 (sandbox.cd=UUID=" + uuid + ")",
 		"sandbox-init: boot chain: verified: UEFI Secure Boot on",
 	} {
 		if !c.contains(want) {
