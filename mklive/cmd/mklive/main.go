@@ -174,6 +174,9 @@ func cmdISO(args []string) error {
 	if err := mklive.CheckSecureBoot(*sb.mode); err != nil {
 		return err
 	}
+	if *keys != "" && !*uki {
+		return fmt.Errorf("-keys signs a unified kernel image: add -uki")
+	}
 	k, cleanup, err := c.setup()
 	defer cleanup()
 	if err != nil {
