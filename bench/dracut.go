@@ -40,7 +40,7 @@ func buildDracut(cache string, k mklive.Kernel, out string) (initramfs, time.Dur
 	root := filepath.Join(cache, "dracut", "root")
 	b, err := os.ReadFile(filepath.Join(root, ".complete"))
 	if err != nil || strings.TrimSpace(string(b)) != k.Version {
-		return initramfs{}, 0, fmt.Errorf("no dracut build root for kernel %s in %s: run scripts/setup.sh --bench (scripts/bench.sh -system does)", k.Version, root)
+		return initramfs{}, 0, fmt.Errorf("no dracut build root for kernel %s in %s: run scripts/setup.sh --bench (scripts/bench.sh system does)", k.Version, root)
 	}
 	name := fmt.Sprintf("tmp/bench-dracut-%d.img", os.Getpid())
 	inside := filepath.Join(root, name)
