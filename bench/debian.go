@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -69,7 +70,7 @@ func (b *debianBuild) build(img *images, root, out string) error {
 		return nil
 	}
 	start := time.Now()
-	if err := mklive.Run("mksquashfs", root, out, "-noappend", "-no-progress", "-quiet", "-comp", b.squash, "-b", "1M"); err != nil {
+	if err := hostcmd.Run("mksquashfs", root, out, "-noappend", "-no-progress", "-quiet", "-comp", b.squash, "-b", "1M"); err != nil {
 		return err
 	}
 	b.took = time.Since(start)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
@@ -47,12 +48,12 @@ func buildDracut(cache string, k mklive.Kernel, out string) (initramfs, time.Dur
 	defer os.Remove(inside)
 	script := `set -e; mount --rbind /dev "$1/dev"; mount -t proc proc "$1/proc"; r=$1; shift; exec chroot "$r" /usr/bin/dracut "$@"`
 	start := time.Now()
-	if err := mklive.Run("unshare", append([]string{"-m", "sh", "-c", script, "dracut", root}, dracutArgs(k.Version, "/"+name)...)...); err != nil {
+	if err := hostcmd.Run("unshare", append([]string{"-m", "sh", "-c", script, "dracut", root}, dracutArgs(k.Version, "/"+name)...)...); err != nil {
 		return initramfs{}, 0, fmt.Errorf("dracut: %w", err)
 	}
 	took := time.Since(start)
 	if err := os.Rename(inside, out); err != nil {
-		if err := mklive.Run("cp", inside, out); err != nil {
+		if err := hostcmd.Run("cp", inside, out); err != nil {
 			return initramfs{}, 0, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -225,7 +226,7 @@ type squashRef struct {
 
 func squashTree(tree, out string) (squashRef, error) {
 	start := time.Now()
-	if err := mklive.Run("mksquashfs", tree, out, "-noappend", "-no-progress", "-quiet", "-comp", "zstd", "-b", "1M"); err != nil {
+	if err := hostcmd.Run("mksquashfs", tree, out, "-noappend", "-no-progress", "-quiet", "-comp", "zstd", "-b", "1M"); err != nil {
 		return squashRef{}, err
 	}
 	st, err := os.Stat(out)

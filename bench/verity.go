@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
@@ -82,7 +83,7 @@ func (o *verityOpts) run(_ string, img *images) ([]table, []string, error) {
 // CDs: plain and container, each without and with verity.
 func verityMedia(img *images) ([]*verityMedium, error) {
 	tree := filepath.Join(img.Dir, "verity-tree")
-	if err := mklive.Run("cp", "-a", filepath.Join(img.Dir, "tree"), tree); err != nil {
+	if err := hostcmd.Run("cp", "-a", filepath.Join(img.Dir, "tree"), tree); err != nil {
 		return nil, err
 	}
 	noise := make([]byte, verityMiB<<20)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -97,7 +98,7 @@ func (o *workOpts) rootImage(root, dir string, tl workLoad) (string, error) {
 	size = (size + 1<<20 - 1) &^ (1<<20 - 1)
 	image := filepath.Join(dir, "root."+o.workfs)
 	logf("-work: building the Debian root's image (%s, %s of files) and its CD", config.HumanBytes(size), config.HumanBytes(b))
-	return image, mklive.Run("mke2fs", "-q", "-F", "-t", o.workfs, "-b", "4096", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0",
+	return image, hostcmd.Run("mke2fs", "-q", "-F", "-t", o.workfs, "-b", "4096", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0",
 		"-L", workLabel, "-d", root, image, strconv.FormatUint(size>>10, 10)+"k")
 }
 
@@ -119,9 +120,9 @@ func overlayModule(img *images, dir string) (string, error) {
 	case strings.HasSuffix(p, ".ko"):
 		err = testvm.CopyFile(filepath.Join(img.kernel.ModulesDir(), p), ovl)
 	case strings.HasSuffix(p, ".ko.xz"):
-		err = mklive.Run("bash", "-c", `xz -dc "$1" >"$2"`, "xz", filepath.Join(img.kernel.ModulesDir(), p), ovl)
+		err = hostcmd.Run("bash", "-c", `xz -dc "$1" >"$2"`, "xz", filepath.Join(img.kernel.ModulesDir(), p), ovl)
 	case strings.HasSuffix(p, ".ko.zst"):
-		err = mklive.Run("bash", "-c", `zstd -qdc "$1" >"$2"`, "zstd", filepath.Join(img.kernel.ModulesDir(), p), ovl)
+		err = hostcmd.Run("bash", "-c", `zstd -qdc "$1" >"$2"`, "zstd", filepath.Join(img.kernel.ModulesDir(), p), ovl)
 	default:
 		err = fmt.Errorf("overlay module %s: unknown compression", p)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // ISOSpec says what goes on the Live CD.
@@ -75,7 +76,7 @@ func BuildISO(s ISOSpec) error {
 			return fmt.Errorf("%s not found: install the Debian package %s (scripts/setup.sh does)", src, pkg)
 		}
 	}
-	if _, err := Need("xorriso"); err != nil {
+	if _, err := hostcmd.Need("xorriso"); err != nil {
 		return err
 	}
 	stage, err := os.MkdirTemp(filepath.Dir(s.Out), ".iso-stage-")
@@ -137,7 +138,7 @@ func BuildISO(s ISOSpec) error {
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
 		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
 		"-eltorito-alt-boot", "-e", "efiboot.img", "-no-emul-boot", "-isohybrid-gpt-basdat", stage)
-	return RunProgress(s.Log, "ISO", total, "xorriso", args...)
+	return hostcmd.RunProgress(s.Log, "ISO", total, "xorriso", args...)
 }
 
 // ISOUUID is the ISO 9660 UUID, as blkid shows it, of a volume dated t (in

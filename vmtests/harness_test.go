@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -57,7 +58,7 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) error {
-	if _, err := mklive.Need("qemu-system-x86_64"); err != nil {
+	if _, err := hostcmd.Need("qemu-system-x86_64"); err != nil {
 		return err
 	}
 	repo, err := testvm.RepoRoot()
