@@ -22,8 +22,19 @@ func TestCOWDiskIsTheMedium(t *testing.T) {
 		expect []string
 	}{
 		{"live-stick", []string{"sandbox.cow=/dev/vda"}, func(t *testing.T) string {
+			// A Live stick's first sectors hold its boot code (isohybrid):
+			// ISO 9660 leaves them to it, so the copy carries some here,
+			// which a write at byte 0 would not leave as they are.
 			dst := filepath.Join(t.TempDir(), "stick.img")
 			copyFile(t, built.cdISO, dst)
+			f, err := os.OpenFile(dst, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteAt(bytes.Repeat([]byte("bootcode"), 55), 0); err != nil {
+				t.Fatal(err)
+			}
 			return dst
 		}, []string{
 			"device: /dev/vda",
