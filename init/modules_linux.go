@@ -276,7 +276,11 @@ func (s *sandbox) sizeCOW() error {
 	if err != nil {
 		return &bootError{Device: "/proc/meminfo", Err: err}
 	}
-	s.state.COWBytes = s.cfg.COWSize.Resolve(mem) &^ (1<<12 - 1)
+	size, why := capCOWSize(s.cfg.COW, s.cfg.COWSize.Resolve(mem), mem)
+	if why != "" {
+		s.log.Warnf("WARNING: %s", why)
+	}
+	s.state.COWBytes = size &^ (1<<12 - 1)
 	if s.state.COWBytes < 1<<20 {
 		return &bootError{Device: s.cfg.COW, Err: fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.HumanBytes(mem)), Hint: "give sandbox.cowsize= a larger size"}
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // grubModules are what the EFI loader needs to find the CD by UUID or label
@@ -61,18 +63,18 @@ func buildEFIImage(dir, grubCfg string, l SignedLoaders, uki, out string) error 
 	// FAT sized to the files plus room for the file system's own tables.
 	sectors := (size/1024 + 512) * 2
 	_ = os.Remove(out)
-	if err := Run("mformat", "-i", out, "-C", "-T", strconv.FormatInt(sectors, 10), "-h", "2", "-s", "32", "::"); err != nil {
+	if err := hostcmd.Run("mformat", "-i", out, "-C", "-T", strconv.FormatInt(sectors, 10), "-h", "2", "-s", "32", "::"); err != nil {
 		return err
 	}
 	dirs := []string{"::/EFI", "::/EFI/BOOT"}
 	if l.Signed() && uki == "" {
 		dirs = append(dirs, "::/"+signedGRUBPrefix)
 	}
-	if err := Run("mmd", append([]string{"-i", out}, dirs...)...); err != nil {
+	if err := hostcmd.Run("mmd", append([]string{"-i", out}, dirs...)...); err != nil {
 		return err
 	}
 	for _, f := range files {
-		if err := Run("mcopy", "-i", out, f.src, "::/"+f.dst); err != nil {
+		if err := hostcmd.Run("mcopy", "-i", out, f.src, "::/"+f.dst); err != nil {
 			return err
 		}
 	}
@@ -103,7 +105,7 @@ func efiFiles(dir, cfg string, l SignedLoaders, uki string) ([]efiFile, error) {
 		return nil, fmt.Errorf("GRUB's x86_64-efi modules are not installed: install the Debian package grub-efi-amd64-bin (scripts/setup.sh does)")
 	}
 	efi := filepath.Join(dir, "BOOTX64.EFI")
-	if err := Run("grub-mkstandalone", "-O", "x86_64-efi", "-o", efi,
+	if err := hostcmd.Run("grub-mkstandalone", "-O", "x86_64-efi", "-o", efi,
 		"--install-modules="+grubModules, "--modules="+grubModules,
 		"--locales=", "--fonts=", "--themes=", "boot/grub/grub.cfg="+cfg); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // ISOSpec says what goes on the Live CD.
@@ -72,7 +73,7 @@ func BuildISO(s ISOSpec) error {
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
 		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
 		"-eltorito-alt-boot", "-e", "efiboot.img", "-no-emul-boot", "-isohybrid-gpt-basdat", stage)
-	return RunProgress(s.Log, "ISO", total, "xorriso", args...)
+	return hostcmd.RunProgress(s.Log, "ISO", total, "xorriso", args...)
 }
 
 // check fills in the spec's defaults, checks its label and UUID and the
@@ -107,7 +108,7 @@ func (s *ISOSpec) check() (date []string, err error) {
 			return nil, fmt.Errorf("%s not found: install the Debian package %s (scripts/setup.sh does)", src, pkg)
 		}
 	}
-	_, err = Need("xorriso")
+	_, err = hostcmd.Need("xorriso")
 	return date, err
 }
 

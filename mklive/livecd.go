@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // LiveCDSpec is everything a Live CD needs.
@@ -168,7 +169,7 @@ func (s LiveCDSpec) plan() (*liveCDBuild, error) {
 		if err := checkSquashfs(s.Kernel, s.Container); err != nil {
 			return nil, err
 		}
-		if _, err := Need("mksquashfs"); err != nil {
+		if _, err := hostcmd.Need("mksquashfs"); err != nil {
 			return nil, err
 		}
 	}
@@ -199,7 +200,7 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), Took(start), strings.Join(rep.Modules, " "))
+	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), hostcmd.Took(start), strings.Join(rep.Modules, " "))
 	return rep.Path, nil
 }
 
@@ -243,7 +244,7 @@ func (b *liveCDBuild) rootImageFromTree() (string, error) {
 	if _, err := buildRootImage(spec, n, inodes); err != nil {
 		return "", err
 	}
-	s.Log("root image: %s, %s", fstype, imageFacts(img, Took(start)))
+	s.Log("root image: %s, %s", fstype, imageFacts(img, hostcmd.Took(start)))
 	return img, nil
 }
 
@@ -270,7 +271,7 @@ func (b *liveCDBuild) containerImage(img string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.Log("squashfs (%s): %s, %s", s.Container, config.HumanBytes(n), Took(start))
+	s.Log("squashfs (%s): %s, %s", s.Container, config.HumanBytes(n), hostcmd.Took(start))
 	// The image is in the squashfs now: its disk space (the tree's
 	// size, with a default container) is not needed for the ISO.
 	if img != s.Root {
@@ -293,7 +294,7 @@ func (b *liveCDBuild) verityTree(onCD string) (string, error) {
 	}
 	b.cmdline = beforeInitArgs(b.cmdline, "sandbox.verity="+root)
 	if st, err := os.Stat(tree); err == nil {
-		b.s.Log("verity: hash tree %s.verity, %s, root hash %s, %s", b.imagePath, config.HumanBytes(uint64(st.Size())), root, Took(start))
+		b.s.Log("verity: hash tree %s.verity, %s, root hash %s, %s", b.imagePath, config.HumanBytes(uint64(st.Size())), root, hostcmd.Took(start))
 	}
 	return tree, nil
 }
@@ -318,7 +319,7 @@ func (b *liveCDBuild) iso(initrd, onCD, tree string) error {
 		case b.efi.Signed():
 			uefi = "shim and GRUB signed for Secure Boot"
 		}
-		s.Log("ISO %s: %s, %s, label %s, UUID %s, UEFI: %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, uefi, b.cmdline)
+		s.Log("ISO %s: %s, %s, label %s, UUID %s, UEFI: %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), hostcmd.Took(start), s.Label, s.UUID, uefi, b.cmdline)
 	}
 	return nil
 }

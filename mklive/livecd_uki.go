@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // planUEFI chooses the UEFI boot before anything is built: with UKI, the
@@ -34,7 +36,7 @@ func (b *liveCDBuild) planUEFI() error {
 		return fmt.Errorf("systemd's UEFI stub %s: %w (install the Debian package systemd-boot-efi; scripts/setup.sh does)", UKIStub, err)
 	}
 	for _, t := range []string{"objcopy", "sbsign", "sbverify"} {
-		if _, err := Need(t); err != nil {
+		if _, err := hostcmd.Need(t); err != nil {
 			return err
 		}
 	}
@@ -68,7 +70,7 @@ func (b *liveCDBuild) signedUKI(initrd string) (string, error) {
 	}
 	os.Remove(unsigned)
 	if st, err := os.Stat(signed); err == nil {
-		s.Log("unified kernel image: %s, signed, %s, command line: %s", config.HumanBytes(uint64(st.Size())), Took(start), b.cmdline)
+		s.Log("unified kernel image: %s, signed, %s, command line: %s", config.HumanBytes(uint64(st.Size())), hostcmd.Took(start), b.cmdline)
 	}
 	return signed, nil
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // UKIStub is systemd's UEFI stub (Debian's systemd-boot-efi): the PE
@@ -40,7 +42,7 @@ func BuildUKI(s UKISpec) error {
 	if _, err := os.Stat(s.Stub); err != nil {
 		return fmt.Errorf("systemd's UEFI stub %s: %w (install the Debian package systemd-boot-efi; scripts/setup.sh does)", s.Stub, err)
 	}
-	if _, err := Need("objcopy"); err != nil {
+	if _, err := hostcmd.Need("objcopy"); err != nil {
 		return err
 	}
 	base, end, err := peEnd(s.Stub)
@@ -71,7 +73,7 @@ func BuildUKI(s UKISpec) error {
 		vma = alignUp(vma+uint64(st.Size()), 0x1000)
 	}
 	_ = os.Remove(s.Out)
-	return Run("objcopy", append(args, s.Stub, s.Out)...)
+	return hostcmd.Run("objcopy", append(args, s.Stub, s.Out)...)
 }
 
 // peEnd returns a PE image's base address and the end (relative to the

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // SigningKeys are the user's Secure Boot keys in a directory, as mklive
@@ -42,7 +44,7 @@ func UseOrMakeKeys(dir string, log func(string, ...any)) (SigningKeys, error) {
 		}
 	}
 	for _, t := range []string{"openssl", "cert-to-efi-sig-list", "sign-efi-sig-list"} {
-		if _, err := Need(t); err != nil {
+		if _, err := hostcmd.Need(t); err != nil {
 			return k, err
 		}
 	}
@@ -61,7 +63,7 @@ func UseOrMakeKeys(dir string, log func(string, ...any)) (SigningKeys, error) {
 			return k, err
 		}
 	}
-	if err := Run("openssl", "x509", "-in", k.DBCert(), "-outform", "DER", "-out", filepath.Join(dir, "db.cer")); err != nil {
+	if err := hostcmd.Run("openssl", "x509", "-in", k.DBCert(), "-outform", "DER", "-out", filepath.Join(dir, "db.cer")); err != nil {
 		return k, err
 	}
 	log("signing keys: made a new PK, KEK and db in %s (owner GUID %s): enroll them with PK.auth, KEK.auth, db.auth in the firmware's setup mode (README: Secure Boot), or db.cer with mokutil --import", dir, guid)
@@ -73,17 +75,17 @@ func UseOrMakeKeys(dir string, log func(string, ...any)) (SigningKeys, error) {
 // firmware's variable NAME.
 func (k SigningKeys) makeKey(name, signer, guid string) error {
 	p := func(n, ext string) string { return filepath.Join(k.Dir, n+"."+ext) }
-	if err := Run("openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
+	if err := hostcmd.Run("openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
 		"-subj", "/CN=sandbox-init "+name+"/", "-keyout", p(name, "key"), "-out", p(name, "crt")); err != nil {
 		return err
 	}
 	if err := os.Chmod(p(name, "key"), 0o600); err != nil {
 		return err
 	}
-	if err := Run("cert-to-efi-sig-list", "-g", guid, p(name, "crt"), p(name, "esl")); err != nil {
+	if err := hostcmd.Run("cert-to-efi-sig-list", "-g", guid, p(name, "crt"), p(name, "esl")); err != nil {
 		return err
 	}
-	return Run("sign-efi-sig-list", "-g", guid, "-k", p(signer, "key"), "-c", p(signer, "crt"), name, p(name, "esl"), p(name, "auth"))
+	return hostcmd.Run("sign-efi-sig-list", "-g", guid, "-k", p(signer, "key"), "-c", p(signer, "crt"), name, p(name, "esl"), p(name, "auth"))
 }
 
 // newGUID is a random (version 4) GUID, the keys' owner in their lists.
@@ -100,14 +102,14 @@ func newGUID() (string, error) {
 // checks the signature against the certificate (sbverify).
 func SignEFI(k SigningKeys, in, out string) error {
 	for _, t := range []string{"sbsign", "sbverify"} {
-		if _, err := Need(t); err != nil {
+		if _, err := hostcmd.Need(t); err != nil {
 			return err
 		}
 	}
-	if err := Run("sbsign", "--key", k.DBKey(), "--cert", k.DBCert(), "--output", out, in); err != nil {
+	if err := hostcmd.Run("sbsign", "--key", k.DBKey(), "--cert", k.DBCert(), "--output", out, in); err != nil {
 		return err
 	}
-	if err := Run("sbverify", "--cert", k.DBCert(), out); err != nil {
+	if err := hostcmd.Run("sbverify", "--cert", k.DBCert(), out); err != nil {
 		return fmt.Errorf("the signed image %s does not verify against %s: %w", out, k.DBCert(), err)
 	}
 	return nil

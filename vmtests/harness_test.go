@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -57,7 +58,7 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) error {
-	if _, err := mklive.Need("qemu-system-x86_64"); err != nil {
+	if _, err := hostcmd.Need("qemu-system-x86_64"); err != nil {
 		return err
 	}
 	repo, err := testvm.RepoRoot()
@@ -222,11 +223,15 @@ type vm struct {
 	kernel    string // a kernel of testvm.Kernels; default: the cloud kernel
 	initramfs string // default: the kernel's built one
 	noKernel  bool   // boot the drives' boot loader (firmware boot)
+	// scratch are the image files this boot may write (a COW disk):
+	// after a failure every other one must be as it was.
+	scratch []string
 	// secureBoot: UEFI firmware enforcing Secure Boot with Microsoft's
 	// keys, on q35 (testvm.Machine.SecureBoot); with noKernel.
 	secureBoot bool
 	vars       string // with secureBoot: the firmware's variable store, used as it is
 	timeout    time.Duration
+	memoryMiB  int    // the machine's RAM; default testvm.Machine's
 	screen     string // console text at which to read the screen and stop
 	session    func(*testvm.Session)
 }
@@ -238,7 +243,7 @@ type console struct{ testvm.Console }
 // itself off (the guest init, or sandbox.onfail=poweroff).
 func bootVM(t *testing.T, v vm) console {
 	t.Helper()
-	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot, Vars: v.vars}
+	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot, Vars: v.vars, MemoryMiB: v.memoryMiB}
 	if m.Timeout == 0 {
 		m.Timeout = 120 * time.Second // a loaded 2-core host: TCG boots slow down several times
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -93,14 +94,14 @@ func stick(t *testing.T, fs, label string, size int64, files map[string]string) 
 				copyFile(t, src, dst)
 			}
 		}
-		if err := mklive.Run("mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", stage,
+		if err := hostcmd.Run("mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", stage,
 			"-E", fmt.Sprintf("offset=%d", partStart), img, fmt.Sprintf("%dk", size>>10)); err != nil {
 			t.Fatal(err)
 		}
 	case "vfat":
 		partType = 0x0C // FAT32 (LBA)
 		at := fmt.Sprintf("%s@@%d", img, partStart)
-		if err := mklive.Run("mformat", "-i", at, "-F", "-v", label, "-T", fmt.Sprint(size/512), "-h", "64", "-s", "32",
+		if err := hostcmd.Run("mformat", "-i", at, "-F", "-v", label, "-T", fmt.Sprint(size/512), "-h", "64", "-s", "32",
 			"-H", fmt.Sprint(partStart/512), "::"); err != nil {
 			t.Fatal(err)
 		}
@@ -111,12 +112,12 @@ func stick(t *testing.T, fs, label string, size int64, files map[string]string) 
 				parents = append([]string{d}, parents...)
 			}
 			for _, d := range parents {
-				if err := mklive.Run("mmd", "-i", at, "::"+d); err != nil {
+				if err := hostcmd.Run("mmd", "-i", at, "::"+d); err != nil {
 					t.Fatal(err)
 				}
 				made[d] = true
 			}
-			if err := mklive.Run("mcopy", "-i", at, src, "::"+name); err != nil {
+			if err := hostcmd.Run("mcopy", "-i", at, src, "::"+name); err != nil {
 				t.Fatal(err)
 			}
 		}

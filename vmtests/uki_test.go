@@ -15,6 +15,8 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
+
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // efiGlobal is the UEFI global variables' vendor GUID (efivarfs names).
@@ -201,7 +203,7 @@ func hookDisc(t *testing.T, dir, name, keys string, files map[string][]byte, scr
 		}
 	}
 	out := filepath.Join(dir, name+".iso")
-	if err := mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-r", "-V", "HOOK", "-o", out, tree); err != nil {
+	if err := hostcmd.Run("xorriso", "-as", "mkisofs", "-quiet", "-r", "-V", "HOOK", "-o", out, tree); err != nil {
 		t.Fatal(err)
 	}
 	return out
