@@ -30,11 +30,14 @@ const (
 
 // secureBootState reads the firmware's SecureBoot and SetupMode variables
 // as efivarfs gives them (4 bytes of attributes, then a byte): on only
-// when the firmware enforces signatures.
+// when the firmware enforces signatures. No SecureBoot variable (nil) is a
+// firmware without Secure Boot (UEFI's rule): off.
 func secureBootState(secureBoot, setupMode []byte) string {
 	switch {
+	case len(secureBoot) == 0:
+		return sbOff
 	case len(secureBoot) < 5:
-		return "unknown: no SecureBoot variable"
+		return "unknown: a SecureBoot variable without its value"
 	case secureBoot[4] == 1:
 		return sbOn
 	case len(setupMode) >= 5 && setupMode[4] == 1:

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -37,9 +39,12 @@ func (s *sandbox) readBootChain() error {
 		s.log.Printf("boot chain: %s", b.summary())
 		return nil
 	}
-	sb, _ := os.ReadFile(filepath.Join(efivarsDir, "SecureBoot-"+efiGlobal))
+	sb, err := os.ReadFile(filepath.Join(efivarsDir, "SecureBoot-"+efiGlobal))
 	setup, _ := os.ReadFile(filepath.Join(efivarsDir, "SetupMode-"+efiGlobal))
 	b.SecureBoot = secureBootState(sb, setup)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		b.SecureBoot = "unknown: " + err.Error()
+	}
 	if info, err := os.ReadFile(filepath.Join(efivarsDir, "StubInfo-"+systemdVendor)); err == nil {
 		b.Stub = efiString(info)
 	}
@@ -51,7 +56,8 @@ func (s *sandbox) readBootChain() error {
 // mountEfivars mounts efivarfs (its module from the initramfs when the
 // kernel lacks it) unless it is mounted.
 func (s *sandbox) mountEfivars() error {
-	if _, err := os.Stat(filepath.Join(efivarsDir, "SecureBoot-"+efiGlobal)); err == nil {
+	var st unix.Statfs_t
+	if unix.Statfs(efivarsDir, &st) == nil && st.Type == unix.EFIVARFS_MAGIC {
 		return nil
 	}
 	if _, err := s.fsModule("efivarfs"); err != nil {

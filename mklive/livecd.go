@@ -185,12 +185,10 @@ func (b *liveCDBuild) initramfs() (string, error) {
 		return "", err
 	}
 	req, opt := ConfiguredModules(d, b.cfg)
-	if s.UKI {
-		// sandbox-init reads the Secure Boot state and the stub's
-		// variables through efivarfs, and leaves it mounted for the
-		// booted system (enrolling keys, as sbctl does, needs it).
-		opt = append(opt, "efivarfs")
-	}
+	// On UEFI, sandbox-init reads the Secure Boot state and the stub's
+	// variables through efivarfs, and leaves it mounted for the booted
+	// system (enrolling keys, as sbctl does, needs it).
+	opt = append(opt, "efivarfs")
 	if b.container {
 		req = append(req, ContainerModules(d, s.Container)...)
 	}
