@@ -29,7 +29,7 @@ func (s *sandbox) readBootChain() error {
 	if lock, err := s.lockdown(); err == nil {
 		b.Lockdown = lock
 	}
-	if _, err := os.Stat("/sys/firmware/efi"); err != nil {
+	if !uefiBoot() {
 		s.log.Printf("boot chain: %s", b.summary())
 		return nil
 	}
@@ -51,6 +51,13 @@ func (s *sandbox) readBootChain() error {
 	b.CmdlineSigned = b.SecureBoot == sbOn && b.Stub != ""
 	s.log.Printf("boot chain: %s", b.summary())
 	return nil
+}
+
+// uefiBoot says whether the firmware is UEFI (the kernel has its runtime
+// services).
+func uefiBoot() bool {
+	_, err := os.Stat("/sys/firmware/efi")
+	return err == nil
 }
 
 // mountEfivars mounts efivarfs (its module from the initramfs when the

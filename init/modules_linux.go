@@ -151,6 +151,9 @@ func (s *sandbox) loadModules() error {
 		if s.cfg.Verity != "" && s.cpuHasSHA256Accel() {
 			l.TryBackground(sha256Accel) // before the verity target is made
 		}
+		if uefiBoot() {
+			l.TryBackground("efivarfs") // for the bootchain step, off the boot's path
+		}
 	})
 	goSafe(s.log, "the driver wait", func() {
 		defer close(m.ready) // device waits count from here, even after a bug
