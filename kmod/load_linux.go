@@ -225,6 +225,12 @@ func (l *Loader) load(name string, nice int, soft bool) error {
 	if l.Deps.Builtin[name] {
 		return nil
 	}
+	// A module whose needs lead back to it would wait for itself: Wait and
+	// Try start modules without Start's check.
+	var cycle *CycleError
+	if _, err := l.Deps.Closure(name); errors.As(err, &cycle) {
+		return fmt.Errorf("module %s not loaded: %w", name, err)
+	}
 	sd := l.Deps.Soft[name]
 	var pre, deps []*job
 	for _, s := range sd.Pre {

@@ -1,6 +1,7 @@
 package kmod
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -175,5 +176,31 @@ func TestLoaderPanic(t *testing.T) {
 	err := within(t, "Wait", func() error { return l.Wait("jbd2") })
 	if err == nil || !strings.Contains(err.Error(), "internal error: boom") {
 		t.Errorf("Wait after a panic = %v", err)
+	}
+}
+
+// A dependency cycle fails the modules on it, at once: Start refuses it,
+// and Wait (which starts modules without Start's check) does not hang.
+func TestLoaderCycle(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "modules.dep"), []byte("a.ko: b.ko\nb.ko: a.ko\nc.ko: a.ko\nok.ko:\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLoader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeInsert{}
+	l.Insert = f.insert
+	var ce *CycleError
+	if err := l.Start("c"); !errors.As(err, &ce) {
+		t.Errorf("Start(c) = %v, want the cycle", err)
+	}
+	err = within(t, "Wait on a cycle", func() error { return l.Wait("c", "ok") })
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "a needs b needs a") {
+		t.Errorf("Wait(c, ok) = %v, want the cycle named", err)
+	}
+	if got := f.loaded(); !slices.Equal(got, []string{"ok"}) {
+		t.Errorf("loaded %v, want only ok", got)
 	}
 }
