@@ -256,8 +256,21 @@ func (s *sandbox) finishModules() error {
 	if m == nil {
 		return nil
 	}
-	<-m.hwDone
-	if err := m.l.WaitAll(); err != nil {
+	all := make(chan error, 1)
+	goSafe(s.log, "the module wait", func() {
+		<-m.hwDone
+		all <- m.l.WaitAll()
+	})
+	var err error
+	select {
+	case err = <-all:
+	case <-time.After(s.cfg.Wait):
+		// A probe that does not end would hold the boot for ever (and the
+		// exec of the real init after it): sandbox.wait bounds it.
+		p := m.l.Pending()
+		return &bootError{Device: strings.Join(p, " "), Err: fmt.Errorf("modules still loading %v after the first load began (sandbox.wait=%v bounds this wait)", time.Since(m.start).Round(time.Millisecond), s.cfg.Wait), Hint: hangHint(p)}
+	}
+	if err != nil {
 		return &bootError{Err: err, Hint: fmt.Sprintf("a module did not load: dmesg says why; was the initramfs built for kernel %s?", m.rel)}
 	}
 	m.mu.Lock()

@@ -188,11 +188,14 @@ const recheck = 25 * time.Millisecond
 // waitDevice calls ok until it says true: at once, whenever the kernel
 // announces a device (uevents), and every recheck. It gives up when d has
 // passed since the drivers finished loading (ready): a device cannot appear
-// before its driver, and the drivers load while we already look.
+// before its driver, and the drivers load while we already look. d bounds
+// the drivers too: should they not be ready within d (a probe that hangs),
+// the wait ends then (whyMissing names the modules still loading).
 func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error)) error {
 	ev := openUevents() // before the first look: no event is missed
 	defer ev.close()
-	var deadline time.Time
+	deadline := time.Now().Add(d)
+	driversIn := false
 	for {
 		done, err := ok()
 		if err != nil {
@@ -201,13 +204,14 @@ func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error))
 		if done {
 			return nil
 		}
-		if deadline.IsZero() {
+		if !driversIn {
 			select {
 			case <-ready:
-				deadline = time.Now().Add(d)
+				driversIn, deadline = true, time.Now().Add(d)
 			default:
 			}
-		} else if time.Now().After(deadline) {
+		}
+		if time.Now().After(deadline) {
 			return errTimeout
 		}
 		ev.wait(recheck)
@@ -228,6 +232,10 @@ func (s *sandbox) whyMissing(err error, hint string) (error, string) {
 	if s.mods != nil {
 		if merr := s.mods.l.Failed(); merr != nil {
 			errs = append(errs, merr) // a driver that failed explains a missing drive
+		}
+		if p := s.mods.l.Pending(); len(p) > 0 {
+			errs = append(errs, fmt.Errorf("modules still loading %v after the first began: %s (slow: a longer sandbox.wait=; a probe that never ends: %s)",
+				time.Since(s.mods.start).Round(time.Millisecond), strings.Join(p, " "), hangHint(p)))
 		}
 	}
 	return errors.Join(errs...), hint
@@ -250,4 +258,9 @@ func listDir(dir string) string {
 		return "(nothing)"
 	}
 	return strings.Join(names, " ")
+}
+
+// hangHint is what to do about modules whose load does not end.
+func hangHint(pending []string) string {
+	return fmt.Sprintf("dmesg names its device; keep the driver out with module_blacklist=%s on the kernel command line, or use another controller", strings.Join(pending, ","))
 }

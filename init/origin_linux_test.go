@@ -49,8 +49,23 @@ func TestWaitDevice(t *testing.T) {
 	notReady := make(chan struct{})
 	go func() { time.Sleep(150 * time.Millisecond); close(notReady) }()
 	start = time.Now()
-	_ = waitDevice(notReady, 50*time.Millisecond, func() (bool, error) { return false, nil })
-	if d := time.Since(start); d < 200*time.Millisecond {
+	_ = waitDevice(notReady, 200*time.Millisecond, func() (bool, error) { return false, nil })
+	if d := time.Since(start); d < 350*time.Millisecond {
 		t.Errorf("gave up %v after the start, before the drivers were ready", d)
+	}
+	// Drivers that are never ready (a probe that hangs) end the wait
+	// after d all the same.
+	start = time.Now()
+	done := make(chan error, 1)
+	go func() {
+		done <- waitDevice(make(chan struct{}), 100*time.Millisecond, func() (bool, error) { return false, nil })
+	}()
+	select {
+	case err := <-done:
+		if d := time.Since(start); err != errTimeout || d < 100*time.Millisecond {
+			t.Errorf("with the drivers never ready: %v after %v, want a timeout after 100ms", err, d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("with the drivers never ready, the wait did not end")
 	}
 }

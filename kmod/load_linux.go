@@ -133,6 +133,24 @@ func (l *Loader) Failed() error {
 	return errors.Join(errs...)
 }
 
+// Pending returns, sorted, the modules whose load has started and not
+// ended: waiting for the modules they need, or in finit_module (a driver's
+// probe runs in it, and one that hangs never returns).
+func (l *Loader) Pending() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for n, j := range l.jobs {
+		select {
+		case <-j.done:
+		default:
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Started reports whether a module's load has been started.
 func (l *Loader) Started(name string) bool {
 	l.mu.Lock()

@@ -204,3 +204,34 @@ func TestLoaderCycle(t *testing.T) {
 		t.Errorf("loaded %v, want only ok", got)
 	}
 }
+
+// Pending names the loads under way (one in finit_module, one waiting for
+// it), and none once they are over: what the init names when a wait ends
+// with a driver's probe not over.
+func TestLoaderPending(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "modules.dep"), []byte("slow.ko:\nuser.ko: slow.ko\nquick.ko:\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLoader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeInsert{slow: map[string]time.Duration{"slow": 300 * time.Millisecond}}
+	l.Insert = f.insert
+	if err := l.Start("slow", "user", "quick"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Wait("quick"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(l.Pending(), " "); got != "slow user" {
+		t.Errorf("Pending() = %q during the slow load, want \"slow user\"", got)
+	}
+	if err := within(t, "WaitAll", l.WaitAll); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Pending(); len(got) != 0 {
+		t.Errorf("Pending() = %v after WaitAll", got)
+	}
+}

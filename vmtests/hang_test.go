@@ -1,0 +1,73 @@
+package vmtests
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sandbox-init/sandbox-init/kmod"
+	"github.com/u-root/u-root/pkg/cpio"
+)
+
+// TestDriverHangs: a driver whose load never ends (here ata_piix, the CD
+// drive's controller, whose file in the initramfs is a FIFO that no one
+// writes: opening it blocks for ever, as a probe that hangs in
+// finit_module does) must not hold the boot for ever. sandbox.wait bounds
+// the wait for the drivers as it does the wait for the CD, and the failure
+// names the module still loading.
+func TestDriverHangs(t *testing.T) {
+	t.Parallel()
+	img := hangingDriver(t, "ata_piix")
+	expectFailure(t, vm{append: []string{"sandbox.wait=2"}, initramfs: img, qemu: []string{"-cdrom", built.cdISO}, timeout: 60 * time.Second}, "cd",
+		"no CD drive or disk appeared within 2s",
+		"modules still loading", "after the first began: ata_piix (slow: a longer sandbox.wait=; a probe that never ends: dmesg names its device; keep the driver out with module_blacklist=ata_piix")
+}
+
+// hangingDriver is the cloud kernel's initramfs with a second, plain cpio
+// after it (the kernel unpacks one after the other) that replaces module
+// mod's file with a FIFO.
+func hangingDriver(t *testing.T, mod string) string {
+	t.Helper()
+	d, _, err := kmod.ReadIndex(built.kernel.ModulesDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := d.Path[mod]
+	if !ok {
+		t.Fatalf("kernel %s has no %s", built.kernel.Version, mod)
+	}
+	if i := strings.Index(p, ".ko"); i >= 0 {
+		p = p[:i] + ".ko" // the initramfs holds it decompressed
+	}
+	out := filepath.Join(t.TempDir(), "initramfs-hang.img")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := os.Open(built.initramfs.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	n, err := io.Copy(f, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel takes a plain cpio only at a 4-byte boundary; it skips zeros.
+	if _, err := f.Write(make([]byte, (4-n%4)%4)); err != nil {
+		t.Fatal(err)
+	}
+	w := cpio.Newc.Writer(f)
+	fifo := cpio.Record{Info: cpio.Info{Name: "lib/modules/" + built.kernel.Version + "/" + p, Mode: cpio.S_IFIFO | 0o644}, ReaderAt: strings.NewReader("")}
+	if err := w.WriteRecord(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := cpio.WriteTrailer(w); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
