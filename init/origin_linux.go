@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/mountutil"
@@ -148,20 +150,37 @@ func cdCandidates(classBlock string) []string {
 	return append(append(sr, hd...), disks...)
 }
 
-// readPVD reads a device's ISO 9660 primary volume descriptor (sector
-// 16) without mounting it: it tells a disc from an empty drive or another
-// file system, and gives the label and UUID.
+// readPVD reads a device's ISO 9660 primary volume descriptor without
+// mounting it: it tells a disc from an empty drive or another file system,
+// and gives the label and UUID. On a multi-session disc it is the last
+// session's, the one isofs mounts (findPVD, lastSession).
 func readPVD(dev string) (isoPVD, bool) {
 	f, err := os.Open(dev)
 	if err != nil {
 		return isoPVD{}, false
 	}
 	defer f.Close()
-	b := make([]byte, 2048)
-	if _, err := f.ReadAt(b, 16*2048); err != nil {
-		return isoPVD{}, false
+	return findPVD(func(sector int64) ([]byte, error) {
+		b := make([]byte, isoSectorSize)
+		_, err := f.ReadAt(b, sector*isoSectorSize)
+		return b, err
+	}, lastSession(multiSession(f)))
+}
+
+// multiSession asks a CD drive where the disc's last session starts
+// (CDROMMULTISESSION, in LBA form), and whether the disc is an XA
+// multi-session one; ok is false where the ioctl does not work (a disk).
+func multiSession(f *os.File) (lba int32, xa, ok bool) {
+	const cdromMultisession, cdromLBA = 0x5310, 0x01 // linux/cdrom.h
+	// struct cdrom_multisession: union cdrom_addr addr (an int lba);
+	// __u8 xa_flag; __u8 addr_format; padded to 8 bytes.
+	var ms [8]byte
+	ms[5] = cdromLBA
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), cdromMultisession, uintptr(unsafe.Pointer(&ms[0])))
+	if errno != 0 {
+		return 0, false, false
 	}
-	return parsePVD(b)
+	return int32(binary.NativeEndian.Uint32(ms[0:4])), ms[4] != 0, true
 }
 
 // isBlock reports whether dev is a block device that can be opened: the
