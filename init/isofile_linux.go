@@ -42,7 +42,7 @@ func (s *sandbox) mountISOFile() error {
 	}
 	q := &isoSearch{s: s, want: want, file: file, looks: map[string]*isoLook{}}
 	start := time.Now()
-	err := waitDevice(s.driversReady(), s.cfg.Wait, q.pick)
+	err := waitDrivers(s.driverWait(), s.cfg.Wait, q.pick)
 	_ = os.Remove(isoProbeDir)
 	if err == errTimeout && q.found != nil {
 		err = nil // drivers still loading (whyMissing would name them): boot what was found

@@ -24,7 +24,7 @@ const cdDir = "/cd"
 // origin (the how-to's /dev/sda1), set read-only in the kernel.
 func (s *sandbox) useOrigin() error {
 	dev := s.cfg.Origin
-	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
+	if err := waitDrivers(s.driverWait(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 		err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
 			"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
 		return &bootError{Device: dev, Err: err, Hint: hint}
@@ -104,7 +104,7 @@ func (s *sandbox) findCD() (string, error) {
 	c.uuid, c.byUUID = strings.CutPrefix(c.want, "UUID=")
 	c.label, c.byLabel = strings.CutPrefix(c.want, "LABEL=")
 	start := time.Now()
-	if err := waitDevice(s.driversReady(), s.cfg.Wait, c.look); err != nil {
+	if err := waitDrivers(s.driverWait(), s.cfg.Wait, c.look); err != nil {
 		if err == c.isofsErr {
 			return "", err
 		}
@@ -207,34 +207,9 @@ const recheck = 25 * time.Millisecond
 // waitDevice calls ok until it says true: at once, whenever the kernel
 // announces a device (uevents), and every recheck. It gives up when d has
 // passed since the drivers finished loading (ready): a device cannot appear
-// before its driver, and the drivers load while we already look. d bounds
-// the drivers too: should they not be ready within d (a probe that hangs),
-// the wait ends then (whyMissing names the modules still loading).
+// before its driver, and the drivers load while we already look.
 func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error)) error {
-	ev := openUevents() // before the first look: no event is missed
-	defer ev.close()
-	deadline := time.Now().Add(d)
-	driversIn := false
-	for {
-		done, err := ok()
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		if !driversIn {
-			select {
-			case <-ready:
-				driversIn, deadline = true, time.Now().Add(d)
-			default:
-			}
-		}
-		if time.Now().After(deadline) {
-			return errTimeout
-		}
-		ev.wait(recheck)
-	}
+	return waitDrivers(driverWait{ready: ready}, d, ok)
 }
 
 // whyMissing adds to a "did not appear" error what the machine's storage
@@ -243,7 +218,18 @@ func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error))
 func (s *sandbox) whyMissing(err error, hint string) (error, string) {
 	working, missing := hardwareReport(storageHardware("/sys"))
 	errs := []error{err, errors.New(working)}
-	if missing != "" {
+	var pending []string
+	if s.mods != nil {
+		pending = s.mods.pendingDrivers()
+	}
+	switch {
+	case len(pending) > 0:
+		// A controller whose driver still loads has no driver bound yet:
+		// it is not one the initramfs lacks.
+		errs = append(errs, fmt.Errorf("drivers still loading, none done for %v: %s (a probe that never ends?)",
+			time.Since(s.mods.progress()).Round(time.Millisecond), strings.Join(pending, " ")))
+		hint = hangHint(pending)
+	case missing != "":
 		errs = append(errs, errors.New(missing))
 		rel, _ := kmod.Release()
 		hint = missingDriverHint(rel)
@@ -251,10 +237,6 @@ func (s *sandbox) whyMissing(err error, hint string) (error, string) {
 	if s.mods != nil {
 		if merr := s.mods.l.Failed(); merr != nil {
 			errs = append(errs, merr) // a driver that failed explains a missing drive
-		}
-		if p := s.mods.l.Pending(); len(p) > 0 {
-			errs = append(errs, fmt.Errorf("modules still loading %v after the first began: %s (slow: a longer sandbox.wait=; a probe that never ends: %s)",
-				time.Since(s.mods.start).Round(time.Millisecond), strings.Join(p, " "), hangHint(p)))
 		}
 	}
 	return errors.Join(errs...), hint
@@ -277,9 +259,4 @@ func listDir(dir string) string {
 		return "(nothing)"
 	}
 	return strings.Join(names, " ")
-}
-
-// hangHint is what to do about modules whose load does not end.
-func hangHint(pending []string) string {
-	return fmt.Sprintf("dmesg names its device; keep the driver out with module_blacklist=%s on the kernel command line, or use another controller", strings.Join(pending, ","))
 }

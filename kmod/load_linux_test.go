@@ -44,8 +44,15 @@ func (f *fakeInsert) loaded() []string {
 // from a modules directory.
 func softLoader(t *testing.T, f *fakeInsert) *Loader {
 	t.Helper()
+	return filesLoader(t, map[string]string{"modules.dep": softKernelDep, "modules.alias": softKernelAlias, "modules.softdep": softKernelSoftdep}, f)
+}
+
+// filesLoader is a Loader over a modules directory holding files (name ->
+// content), inserting with f.
+func filesLoader(t *testing.T, files map[string]string, f *fakeInsert) *Loader {
+	t.Helper()
 	dir := t.TempDir()
-	for name, s := range map[string]string{"modules.dep": softKernelDep, "modules.alias": softKernelAlias, "modules.softdep": softKernelSoftdep} {
+	for name, s := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -182,21 +189,13 @@ func TestLoaderPanic(t *testing.T) {
 // A dependency cycle fails the modules on it, at once: Start refuses it,
 // and Wait (which starts modules without Start's check) does not hang.
 func TestLoaderCycle(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "modules.dep"), []byte("a.ko: b.ko\nb.ko: a.ko\nc.ko: a.ko\nok.ko:\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := NewLoader(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fakeInsert{}
-	l.Insert = f.insert
+	l := filesLoader(t, map[string]string{"modules.dep": "a.ko: b.ko\nb.ko: a.ko\nc.ko: a.ko\nok.ko:\n"}, f)
 	var ce *CycleError
 	if err := l.Start("c"); !errors.As(err, &ce) {
 		t.Errorf("Start(c) = %v, want the cycle", err)
 	}
-	err = within(t, "Wait on a cycle", func() error { return l.Wait("c", "ok") })
+	err := within(t, "Wait on a cycle", func() error { return l.Wait("c", "ok") })
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "a needs b needs a") {
 		t.Errorf("Wait(c, ok) = %v, want the cycle named", err)
 	}
@@ -209,16 +208,7 @@ func TestLoaderCycle(t *testing.T) {
 // it), and none once they are over: what the init names when a wait ends
 // with a driver's probe not over.
 func TestLoaderPending(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "modules.dep"), []byte("slow.ko:\nuser.ko: slow.ko\nquick.ko:\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := NewLoader(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeInsert{slow: map[string]time.Duration{"slow": 300 * time.Millisecond}}
-	l.Insert = f.insert
+	l := filesLoader(t, map[string]string{"modules.dep": "slow.ko:\nuser.ko: slow.ko\nquick.ko:\n"}, &fakeInsert{slow: map[string]time.Duration{"slow": 300 * time.Millisecond}})
 	if err := l.Start("slow", "user", "quick"); err != nil {
 		t.Fatal(err)
 	}
