@@ -29,9 +29,18 @@ func main() {
 		if len(os.Args) > 1 {
 			verb = os.Args[1]
 		}
-		shutdown(log, verb) // systemd handed the end back to us
+		// systemd handed the end back to us, as PID 1: a signal (Ctrl-Alt-Del
+		// is a SIGINT) or a bug must not end it before the machine stops.
+		handleSignals(log, verb)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Warnf("WARNING: shutdown: %v; %s anyway", panicError(r), verb)
+				stopMachine(verb)
+			}
+		}()
+		shutdown(log, verb)
 	}
-	handleSignals(log)
+	handleSignals(log, "")
 	cfg := config.Default()
 	defer func() {
 		// A bug must not end PID 1 (a kernel panic): report it as a failure.
