@@ -29,16 +29,7 @@ func main() {
 		if len(os.Args) > 1 {
 			verb = os.Args[1]
 		}
-		// systemd handed the end back to us, as PID 1: a signal (Ctrl-Alt-Del
-		// is a SIGINT) or a bug must not end it before the machine stops.
-		handleSignals(log, verb)
-		defer func() {
-			if r := recover(); r != nil {
-				log.Warnf("WARNING: shutdown: %v; %s anyway", panicError(r), verb)
-				stopMachine(verb)
-			}
-		}()
-		shutdown(log, verb)
+		shutdownPID1(log, verb, shutdown, stopMachine) // systemd handed the end back to us
 	}
 	handleSignals(log, "")
 	cfg := config.Default()
