@@ -104,7 +104,11 @@ func (s *sandbox) findCD() (string, error) {
 	c.uuid, c.byUUID = strings.CutPrefix(c.want, "UUID=")
 	c.label, c.byLabel = strings.CutPrefix(c.want, "LABEL=")
 	start := time.Now()
-	if err := waitDrivers(s.driverWait(), s.cfg.Wait, c.look); err != nil {
+	err := waitDrivers(s.driverWait(), s.cfg.Wait, c.look)
+	if err == errTimeout && len(c.match) > 0 && c.bootLabelled(c.match, c.pvds) {
+		err = nil // drivers still loading (a probe that hangs): boot the disc found
+	}
+	if err != nil {
 		if err == c.isofsErr {
 			return "", err
 		}
