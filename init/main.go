@@ -29,9 +29,9 @@ func main() {
 		if len(os.Args) > 1 {
 			verb = os.Args[1]
 		}
-		shutdown(log, verb) // systemd handed the end back to us
+		shutdownPID1(log, verb, shutdown, stopMachine) // systemd handed the end back to us
 	}
-	handleSignals(log)
+	handleSignals(log, "")
 	cfg := config.Default()
 	defer func() {
 		// A bug must not end PID 1 (a kernel panic): report it as a failure.
