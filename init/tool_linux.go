@@ -64,7 +64,7 @@ func tool(args []string) int {
 			}
 			switch {
 			case st.Invalid:
-				fmt.Println("cow: INVALID (the COW store filled up: every read and write of / fails)")
+				fmt.Println("cow: " + invalidStatus())
 			case st.Overflow:
 				fmt.Println("cow: FULL (new writes fail; what is there reads fine)")
 			default:
@@ -99,4 +99,13 @@ func verityStatus(c *dm.Client, name string) {
 		}
 		fmt.Printf("verity: CORRUPTED: %d block(s) of the image failed their check (%s): their reads fail; make the medium again\n", len(u.VerityBlocks), which)
 	}
+}
+
+// invalidStatus says why the snapshot is invalid, from the kernel's log.
+func invalidStatus() string {
+	full, cause := invalidCause(readKmsgAt(unix.AT_FDCWD, "/dev/kmsg"))
+	if full || cause == "" {
+		return "INVALID (the COW store filled up: every read and write of / fails)"
+	}
+	return "INVALID (a read of the base image failed: " + cause + "; a chunk could not be copied, so every read and write of / fails: the medium is damaged)"
 }

@@ -257,6 +257,17 @@ func readKmsg(fd int) string {
 	return b.String()
 }
 
+// readKmsgAt reads the kernel's log from its start: name is /dev/kmsg, or
+// "kmsg" under the watcher's /dev, dir.
+func readKmsgAt(dir int, name string) string {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	return readKmsg(fd)
+}
+
 // verityWatch is the watcher's look at the verity device: when dm-verity
 // reports corruption, the blocks are read from the kernel's log and named
 // on every console.

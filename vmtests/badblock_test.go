@@ -18,14 +18,14 @@ import (
 // the damaged one ($near), then (unless $invalid: the snapshot is expected
 // to die, and nothing more may be read from /) reads every other file of /
 // with the page cache dropped, reads the written block back, and reports.
-// sandbox-init is read whole first, so that its status runs from the page
-// cache even over a dead snapshot.
+// sandbox-init, busybox and the script are read whole first, so that they
+// run from the page cache even over a dead snapshot.
 const badBlockInit = `#!/bin/sh
 export PATH=/bin:/sbin
 off() { sync; echo o >/proc/sysrq-trigger; while :; do :; done; }
 echo 3 >/proc/sys/vm/drop_caches
 cat /noise >/dev/null 2>&1 && echo "GUEST noise=read" || echo "GUEST noise=failed"
-cat /bin/sandbox-init >/dev/null
+cat /bin/sandbox-init /bin/busybox /sbin/init >/dev/null
 /bin/sandbox-init status >/dev/null 2>&1
 if dd if=/dev/zero of=/noise bs=4096 seek=$near count=1 conv=notrunc,fsync 2>/run/dd.err; then echo "GUEST write=ok"; else echo "GUEST write=failed"; fi
 if [ -z "$invalid" ]; then
@@ -163,5 +163,36 @@ func TestDamagedBlock(t *testing.T) {
 				t.Error("the boot does not say which chunk it chose and why")
 			}
 		})
+	}
+}
+
+// TestDamagedBlockInvalidates: with 16 KiB chunks (main's old default,
+// sandbox.chunk=32) the same write makes the kernel copy the damaged block
+// and invalidate the snapshot; the boot warned of it, and the watcher and
+// sandbox-init status name the cause (a read of the base failed, device
+// and sector), not a full COW store.
+func TestDamagedBlockInvalidates(t *testing.T) {
+	t.Parallel()
+	d := makeDamagedCD(t, false)
+	c := bootVM(t, vm{append: d.params("sandbox.chunk=32", "invalid=1"), drives: []testvm.Drive{{File: d.iso, Bus: testvm.IDE, CD: true}}})
+	if !c.contains("Invalidating snapshot: Error reading/writing") {
+		t.Fatal("the snapshot was not invalidated: the test reproduces nothing")
+	}
+	for _, want := range []string{
+		"sandbox-init: WARNING: sandbox.chunk=32 (16 KiB) is larger than the root file system's 4096-byte blocks",
+		"sandbox-init: ALERT: the snapshot sandbox is INVALID: the kernel could not read the base image",
+	} {
+		if !c.contains(want) {
+			t.Errorf("the console lacks %q", want)
+		}
+	}
+	if c.contains("COW store is full") {
+		t.Error("the alert blames a full COW store")
+	}
+	if got := c.mustGuest(t, "cow"); !strings.HasPrefix(got, "INVALID (a read of the base image failed: ") || !strings.Contains(got, "failed dm-verity's check") {
+		t.Errorf("sandbox-init status: cow = %q", got)
+	}
+	if got := c.mustGuest(t, "marker"); got != "reached" {
+		t.Errorf("marker = %q", got)
 	}
 }
