@@ -78,14 +78,23 @@ func tool(args []string) int {
 
 // verityStatus prints what dm-verity found, when the image is verified.
 func verityStatus(c *dm.Client, name string) {
+	var st state
+	if b, err := os.ReadFile(statePath); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
 	ts, err := c.Status(verityName(name))
 	if err != nil || len(ts) != 1 {
+		if st.VerityOff != "" {
+			fmt.Printf("verity: OFF (%s)\n", st.VerityOff)
+		}
 		return // no sandbox.verity
 	}
 	bad, err := dm.ParseVerityStatus(ts[0].Params)
 	switch {
 	case err != nil:
 		fmt.Printf("verity: %v\n", err)
+	case !bad && st.Verity != nil && st.Verity.Unverified != "":
+		fmt.Printf("verity: OK for the base image only (every block read from it so far matched its hash tree); NOT verified: %s\n", st.Verity.Unverified)
 	case !bad:
 		fmt.Println("verity: OK (every block read from the image so far matched its hash tree)")
 	default:
