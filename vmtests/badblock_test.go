@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,8 +96,8 @@ func makeDamagedCD(t *testing.T, container bool) damagedCD {
 	stage := filepath.Join(dir, "stage")
 	put(t, onCD, filepath.Join(stage, d.image))
 	put(t, tree2, filepath.Join(stage, d.image+".verity"))
-	if err := mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", d.iso, "-V", "DAMAGED", "-r", stage); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("xorriso", "-as", "mkisofs", "-quiet", "-o", d.iso, "-V", "DAMAGED", "-r", stage).CombinedOutput(); err != nil {
+		t.Fatalf("xorriso: %v: %s", err, out)
 	}
 	// The damaged block: the middle of /noise. Its neighbour shares a 16
 	// KiB chunk with it in the image (the snapshot's origin), so that with
