@@ -58,10 +58,14 @@ func noise() []byte {
 // damagedBlock flipped on the CD.
 type damagedCD struct {
 	iso, root, image string
-	near             int // a block of /noise beside the damaged one, in the same 16 KiB of the snapshot's origin
+	near             int   // a block of /noise beside the damaged one, in the same 16 KiB of the snapshot's origin
+	badSector        int64 // the damaged block's first 512-byte sector on the CD
 }
 
-func makeDamagedCD(t *testing.T, container bool) damagedCD {
+// makeDamagedCD makes the CD; with verity, one bit of the damaged block
+// flipped, dm-verity's to find; without, no hash tree and the CD as it
+// is: the test makes the drive fail reads of badSector.
+func makeDamagedCD(t *testing.T, container, verity bool) damagedCD {
 	t.Helper()
 	dir := t.TempDir()
 	tool, err := os.ReadFile(filepath.Join(built.dir, "init"))
@@ -89,13 +93,15 @@ func makeDamagedCD(t *testing.T, container bool) damagedCD {
 			t.Fatal(err)
 		}
 	}
-	tree2 := filepath.Join(dir, "image.verity")
-	if d.root, err = mklive.VerityTree(onCD, tree2, t.Name()); err != nil {
-		t.Fatal(err)
-	}
 	stage := filepath.Join(dir, "stage")
 	put(t, onCD, filepath.Join(stage, d.image))
-	put(t, tree2, filepath.Join(stage, d.image+".verity"))
+	if verity {
+		tree := filepath.Join(dir, "image.verity")
+		if d.root, err = mklive.VerityTree(onCD, tree, t.Name()); err != nil {
+			t.Fatal(err)
+		}
+		put(t, tree, filepath.Join(stage, d.image+".verity"))
+	}
 	if out, err := exec.Command("xorriso", "-as", "mkisofs", "-quiet", "-o", d.iso, "-V", "DAMAGED", "-r", stage).CombinedOutput(); err != nil {
 		t.Fatalf("xorriso: %v: %s", err, out)
 	}
@@ -126,6 +132,10 @@ func makeDamagedCD(t *testing.T, container bool) damagedCD {
 	if bytes.Count(iso, block) != 1 {
 		t.Fatalf("/noise's block %d is on the CD %d times, want once", bad, bytes.Count(iso, block))
 	}
+	d.badSector = int64(bytes.Index(iso, block)) / 512
+	if !verity {
+		return d
+	}
 	iso[bytes.Index(iso, block)+10] ^= 0x04
 	if err := os.WriteFile(d.iso, iso, 0o644); err != nil {
 		t.Fatal(err)
@@ -134,7 +144,26 @@ func makeDamagedCD(t *testing.T, container bool) damagedCD {
 }
 
 func (d damagedCD) params(extra ...string) []string {
-	return append([]string{"sandbox.verity=" + d.root, "sandbox.image=" + d.image, fmt.Sprintf("near=%d", d.near)}, extra...)
+	p := []string{"sandbox.image=" + d.image, fmt.Sprintf("near=%d", d.near)}
+	if d.root != "" {
+		p = append(p, "sandbox.verity="+d.root)
+	}
+	return append(p, extra...)
+}
+
+// scratchedDrive is QEMU's IDE CD drive with the CD whose reads of the
+// damaged block fail, as a scratched disc's do (blkdebug: EIO for every
+// read that touches the sector; the raw format above blkdebug signals
+// its reads as read_aio).
+func (d damagedCD) scratchedDrive(t *testing.T) []string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "blkdebug.cfg")
+	rule := fmt.Sprintf("[inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\nsector = \"%d\"\nonce = \"off\"\n", d.badSector)
+	if err := os.WriteFile(cfg, []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"-drive", "if=none,id=scratched,readonly=on,driver=raw,file.driver=blkdebug,file.config=" + cfg + ",file.image.driver=file,file.image.filename=" + d.iso,
+		"-device", "ide-cd,drive=scratched,bus=ide.1,unit=0"}
 }
 
 // TestDamagedBlock: on a Live CD with one damaged block, a 4 KiB write
@@ -147,7 +176,7 @@ func TestDamagedBlock(t *testing.T) {
 	for _, container := range []bool{false, true} {
 		t.Run(map[bool]string{false: "Plain", true: "Container"}[container], func(t *testing.T) {
 			t.Parallel()
-			d := makeDamagedCD(t, container)
+			d := makeDamagedCD(t, container, true)
 			c := bootVM(t, vm{append: d.params(), drives: []testvm.Drive{{File: d.iso, Bus: testvm.IDE, CD: true}}})
 			if c.contains("Invalidating snapshot") {
 				t.Error("the write beside the damaged block invalidated the snapshot")
@@ -165,6 +194,23 @@ func TestDamagedBlock(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ScratchedDVD", func(t *testing.T) {
+		// No verity: the drive itself fails the damaged block's reads.
+		t.Parallel()
+		d := makeDamagedCD(t, false, false)
+		c := bootVM(t, vm{append: d.params(), qemu: d.scratchedDrive(t)})
+		if c.contains("Invalidating snapshot") {
+			t.Error("the write beside the damaged block invalidated the snapshot")
+		}
+		if !c.contains("I/O error, dev sr0, sector") {
+			t.Error("the drive's reads did not fail: the test damaged nothing")
+		}
+		for k, want := range map[string]string{"noise": "failed", "write": "ok", "unreadable_count": "0", "readback": "0", "marker": "reached"} {
+			if got, _ := c.guest(k); got != want {
+				t.Errorf("guest %s = %q, want %q", k, got, want)
+			}
+		}
+	})
 }
 
 // TestDamagedBlockInvalidates: with 16 KiB chunks (main's old default,
@@ -174,7 +220,7 @@ func TestDamagedBlock(t *testing.T) {
 // and sector), not a full COW store.
 func TestDamagedBlockInvalidates(t *testing.T) {
 	t.Parallel()
-	d := makeDamagedCD(t, false)
+	d := makeDamagedCD(t, false, true)
 	c := bootVM(t, vm{append: d.params("sandbox.chunk=32", "invalid=1"), drives: []testvm.Drive{{File: d.iso, Bus: testvm.IDE, CD: true}}})
 	if !c.contains("Invalidating snapshot: Error reading/writing") {
 		t.Fatal("the snapshot was not invalidated: the test reproduces nothing")
