@@ -21,8 +21,8 @@ var (
 
 // invalidCause reads, from kernel log lines (oldest first), why the
 // snapshot was invalidated: full when its COW store filled, else cause
-// names the failed reads of the base logged before it (at most three),
-// "" when the log holds no invalidation.
+// names the failed reads of the base logged before it (at most three);
+// cause is "" when the log holds no invalidation (any more).
 func invalidCause(log string) (full bool, cause string) {
 	var errs []string
 	found := false
@@ -38,9 +38,13 @@ func invalidCause(log string) (full bool, cause string) {
 		}
 		found = true
 		full = strings.Contains(m[1], "Unable to allocate exception")
-		cause = strings.TrimSuffix(m[1], ".")
-		if len(errs) > 0 && !full {
+		switch {
+		case full:
+			cause = "the COW store is full"
+		case len(errs) > 0:
 			cause = strings.Join(lastDistinct(errs, 3), "; ")
+		default:
+			cause = strings.TrimSuffix(m[1], ".") // the kernel's words
 		}
 		errs = nil
 	}

@@ -19,7 +19,7 @@ func TestInvalidCause(t *testing.T) {
 			"device-mapper: snapshots: Invalidating snapshot: Error reading/writing.\n",
 			false, "I/O error, dev loop2, sector 16288; I/O error, dev loop2, sector 16384"},
 		{"Full", "I/O error, dev sr0, sector 64 op 0x0:(READ)\n" +
-			"device-mapper: snapshots: Invalidating snapshot: Unable to allocate exception.\n", true, "Unable to allocate exception"},
+			"device-mapper: snapshots: Invalidating snapshot: Unable to allocate exception.\n", true, "the COW store is full"},
 		{"NoReadError", "device-mapper: snapshots: Invalidating snapshot: Error reading/writing.\n", false, "Error reading/writing"},
 		{"None", "I/O error, dev sr0, sector 64 op 0x0:(READ)\n", false, ""},
 	} {

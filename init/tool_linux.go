@@ -113,8 +113,11 @@ func verityStatus(c *dm.Client, name string) {
 // invalidStatus says why the snapshot is invalid, from the kernel's log.
 func invalidStatus() string {
 	full, cause := invalidCause(readKmsgAt(unix.AT_FDCWD, "/dev/kmsg"))
-	if full || cause == "" {
+	switch {
+	case full:
 		return "INVALID (the COW store filled up: every read and write of / fails)"
+	case cause == "":
+		return "INVALID (every read and write of / fails; the kernel's log no longer says why: a full COW store or a failed read of the base)"
 	}
 	return "INVALID (a read of the base image failed: " + cause + "; a chunk could not be copied, so every read and write of / fails: the medium is damaged)"
 }

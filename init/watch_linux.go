@@ -192,9 +192,12 @@ type watcher struct {
 	full  bool       // the overflow was reported
 	next  int        // the next warning level, an index in thresholds
 	fill  fillRate
-	cause string // why the snapshot was invalidated (invalidCause)
-	exit  int    // the exit status once done
-	vrf   verityWatch
+	// storeFull and cause say why the snapshot was invalidated
+	// (invalidCause).
+	storeFull bool
+	cause     string
+	exit      int // the exit status once done
+	vrf       verityWatch
 }
 
 // look reads the snapshot's status once, writes usage.json, says what
@@ -229,7 +232,7 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 	now := time.Now()
 	w.vrf.look(w.ctl, w.name, w.say)
 	if st.Invalid {
-		w.full, w.cause = invalidCause(readKmsgAt(fdDev, "kmsg"))
+		w.storeFull, w.cause = invalidCause(readKmsgAt(fdDev, "kmsg"))
 	}
 	writeUsage(usage{InvalidCause: w.cause, UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
 		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(uptime().Milliseconds()) / 1000,
@@ -264,7 +267,7 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 // or a chunk that could not be copied because its read from the base
 // failed (a damaged medium).
 func (w *watcher) sayInvalid() {
-	if w.full || w.cause == "" {
+	if w.storeFull || w.cause == "" { // "": the log lost the reason; a full store is the likely one
 		w.say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
 			"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time "+
 			"(sandbox.store=PO, the default, keeps a full sandbox readable).", w.name)
