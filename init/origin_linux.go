@@ -71,7 +71,7 @@ func (s *sandbox) attachImage() error {
 	}
 	s.hold = append(s.hold, loop)
 	dev := loop.Path
-	s.noteVerityOff(image)
+	s.noteVerityOff()
 	if s.cfg.Verity != "" {
 		if dev, err = s.verifyImage(image, s.cfg.Image, loop); err != nil {
 			return err

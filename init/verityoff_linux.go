@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // noteVerityOff warns when the image is booted unchecked although its hash
@@ -10,11 +11,15 @@ import (
 // sandbox.verity= (one edit at the boot loader's prompt), and nothing else
 // would say that the image is read unchecked. state.json and sandbox-init
 // status keep the reason (verity: OFF).
-func (s *sandbox) noteVerityOff(image string) {
+//
+// It looks on the medium (mounted until the eject step), not beside the
+// image attached: sandbox.toram's copy in RAM goes without the tree when
+// nothing asks for verity.
+func (s *sandbox) noteVerityOff() {
 	if s.cfg.Verity != "" {
 		return
 	}
-	if _, err := os.Stat(image + ".verity"); err != nil {
+	if _, err := os.Stat(filepath.Join(cdDir, s.cfg.Image) + ".verity"); err != nil {
 		return // a medium without a hash tree: nothing to check against
 	}
 	s.state.VerityOff = fmt.Sprintf("the command line has no sandbox.verity=, though the medium has the image's hash tree %s.verity: the image is read unchecked", s.cfg.Image)
