@@ -132,7 +132,7 @@ func (o *workOpts) run(repo string, img *images) ([]table, []string, error) {
 	}
 	ours := cs[0]
 	for _, c := range cs {
-		if c.store == "PO" && c.chunk == 32 { // sandbox-init's default
+		if c.store == "PO" && c.chunk == 8 { // sandbox-init's default for 4 KiB blocks (chunk=auto)
 			ours = c
 		}
 	}

@@ -57,7 +57,10 @@ type Config struct {
 	COW string
 	// COWSize sizes a RAM-backed COW store.
 	COWSize Size
-	// Chunk is the snapshot's chunk size in 512-byte sectors.
+	// Chunk is the snapshot's chunk size in 512-byte sectors; 0 is
+	// "auto": the root file system's block size, chosen at boot (a write
+	// that covers a whole chunk never reads the medium, so a damaged block
+	// of it cannot invalidate the snapshot).
 	Chunk uint32
 	// Persistent keeps the changes across boots on a disk COW store (the
 	// snapshot's P store, its header kept); otherwise every boot starts
@@ -110,7 +113,7 @@ func Default() Config {
 		CDMount:   "/mnt2",
 		COW:       "ram0",
 		COWSize:   Size{Percent: 50},
-		Chunk:     32, // 16 KiB: see the README's benchmark
+		Chunk:     0, // auto: see Chunk
 		Store:     "PO",
 		ToRAM:     "no",
 		Grow:      "no",

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("Parse of a line without sandbox.* = %+v, want the defaults %+v", c, Default())
 	}
 	d := Default()
-	if d.COW != "ram0" || d.Image != "/initrd-ext2" || d.CDMount != "/mnt2" || d.Persistent || d.Store != "PO" || d.Chunk != 32 || d.COWSize.Percent != 50 {
+	if d.COW != "ram0" || d.Image != "/initrd-ext2" || d.CDMount != "/mnt2" || d.Persistent || d.Store != "PO" || d.Chunk != 0 || d.COWSize.Percent != 50 {
 		t.Errorf("defaults drifted from the README: %+v", d)
 	}
 }

@@ -68,7 +68,7 @@ var params = []param{
 		c.COWSize = s
 		return err
 	}},
-	{"chunk", "a power of two from 1 to 2097152 (sectors of 512 bytes)", setChunk},
+	{"chunk", "auto (the root file system's block size) or a power of two from 1 to 2097152 (sectors of 512 bytes)", setChunk},
 	{"persistent", "N, P, 0, 1, no, yes, false or true", setPersistent},
 	{"store", "PO (a full COW store refuses new writes, the sandbox lives on) or N (the how-to's: a full store invalidates the snapshot)", setStore},
 	{"name", "1 to 120 characters of a-z A-Z 0-9 _ . - (NAME-verity and NAME-base name the devices under it)", setName},
@@ -202,6 +202,10 @@ func setISO(c *Config, v string) error {
 }
 
 func setChunk(c *Config, v string) error {
+	if v == "auto" {
+		c.Chunk = 0
+		return nil
+	}
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil {
 		return errors.New("is not a whole number")

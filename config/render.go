@@ -13,8 +13,11 @@ import (
 func (c Config) Params() map[string]string {
 	p := map[string]string{
 		"cdmount": c.CDMount, "cow": c.COW, "cowsize": c.COWSize.String(),
-		"chunk": strconv.FormatUint(uint64(c.Chunk), 10), "persistent": "N", "store": c.Store, "name": c.Name,
+		"chunk": "auto", "persistent": "N", "store": c.Store, "name": c.Name,
 		"fstype": c.FSType, "wait": c.Wait.String(), "init": c.Init, "onfail": c.OnFail, "watch": c.Watch.String(),
+	}
+	if c.Chunk != 0 {
+		p["chunk"] = strconv.FormatUint(uint64(c.Chunk), 10)
 	}
 	if c.Persistent {
 		p["persistent"] = "P"

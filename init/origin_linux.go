@@ -73,10 +73,12 @@ func (s *sandbox) attachImage() error {
 	}
 	s.hold = append(s.hold, loop)
 	dev := loop.Path
+	s.noteVerityOff()
 	if s.cfg.Verity != "" {
 		if dev, err = s.verifyImage(image, s.cfg.Image, loop); err != nil {
 			return err
 		}
+		s.notePersistentUnverified()
 	}
 	if container {
 		return s.attachContainer(dev, loop.Path)

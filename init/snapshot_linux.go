@@ -38,6 +38,7 @@ func (s *sandbox) prepareCOW() error {
 	if err != nil {
 		return &bootError{Device: dev, Err: err}
 	}
+	s.chooseChunk(dev) // sandbox.chunk=auto: the root file system's block
 	if bs, err := mountutil.LogicalBlockSize(dev); err == nil && (uint64(s.cfg.Chunk)*512)%uint64(bs) != 0 {
 		return &bootError{Device: dev, Err: fmt.Errorf("chunk size %d sectors (%d bytes) is not a multiple of the COW device's %d-byte blocks", s.cfg.Chunk, s.cfg.Chunk*512, bs), Hint: fmt.Sprintf("use sandbox.chunk=%d or larger (a power of two)", bs/512)}
 	}
@@ -46,7 +47,7 @@ func (s *sandbox) prepareCOW() error {
 		return &bootError{Device: dev, Err: fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk), Hint: "use a larger COW device (sandbox.cowsize=) or a smaller sandbox.chunk="}
 	}
 	if err := s.checkChunk(); err != nil {
-		return &bootError{Device: dev, Err: err, Hint: "give sandbox.chunk= a smaller power of two (or leave it out: 32)"}
+		return &bootError{Device: dev, Err: err, Hint: "give sandbox.chunk= a smaller power of two (or leave it out: auto)"}
 	}
 	disk := dev != "/dev/ram0" && dev != "/dev/zram0"
 	if disk {

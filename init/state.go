@@ -28,14 +28,17 @@ type state struct {
 	// Verity is the dm-verity device that checks the image (or its
 	// container) block by block (sandbox.verity), between its loop
 	// device and the rest.
-	Verity   *verityState `json:"verity,omitempty"`
-	Origin   string       `json:"origin"` // the snapshot's origin device
-	COW      string       `json:"cow"`    // the COW device
-	COWBytes uint64       `json:"cow_bytes"`
-	Device   string       `json:"device"` // /dev/mapper/NAME
-	DMMinor  uint32       `json:"dm_minor"`
-	Table    string       `json:"table"`
-	FSType   string       `json:"fstype"`
+	Verity *verityState `json:"verity,omitempty"`
+	// VerityOff says why the image is not verified although the medium
+	// has its hash tree (no sandbox.verity= on the command line).
+	VerityOff string `json:"verity_off,omitempty"`
+	Origin    string `json:"origin"` // the snapshot's origin device
+	COW       string `json:"cow"`    // the COW device
+	COWBytes  uint64 `json:"cow_bytes"`
+	Device    string `json:"device"` // /dev/mapper/NAME
+	DMMinor   uint32 `json:"dm_minor"`
+	Table     string `json:"table"`
+	FSType    string `json:"fstype"`
 	// RootFreeBytes is the free space in / at boot: with COWBytes, what
 	// the sandbox can take (the smaller of the two).
 	RootFreeBytes uint64 `json:"root_free_bytes"`
@@ -60,4 +63,7 @@ type verityState struct {
 	DataBlocks uint64 `json:"data_blocks"`
 	BlockSize  uint32 `json:"block_size"`
 	OnCorrupt  string `json:"on_corrupt"`
+	// Unverified names what lies over the verified image unchecked: a
+	// persistent COW store.
+	Unverified string `json:"unverified,omitempty"`
 }

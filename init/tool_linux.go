@@ -64,7 +64,7 @@ func tool(args []string) int {
 			}
 			switch {
 			case st.Invalid:
-				fmt.Println("cow: INVALID (the COW store filled up: every read and write of / fails)")
+				fmt.Println("cow: " + invalidStatus())
 			case st.Overflow:
 				fmt.Println("cow: FULL (new writes fail; what is there reads fine)")
 			default:
@@ -88,14 +88,23 @@ func bootChainStatus() {
 
 // verityStatus prints what dm-verity found, when the image is verified.
 func verityStatus(c *dm.Client, name string) {
+	var st state
+	if b, err := os.ReadFile(statePath); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
 	ts, err := c.Status(verityName(name))
 	if err != nil || len(ts) != 1 {
+		if st.VerityOff != "" {
+			fmt.Printf("verity: OFF (%s)\n", st.VerityOff)
+		}
 		return // no sandbox.verity
 	}
 	bad, err := dm.ParseVerityStatus(ts[0].Params)
 	switch {
 	case err != nil:
 		fmt.Printf("verity: %v\n", err)
+	case !bad && st.Verity != nil && st.Verity.Unverified != "":
+		fmt.Printf("verity: OK for the base image only (every block read from it so far matched its hash tree); NOT verified: %s\n", st.Verity.Unverified)
 	case !bad:
 		fmt.Println("verity: OK (every block read from the image so far matched its hash tree)")
 	default:
@@ -109,4 +118,16 @@ func verityStatus(c *dm.Client, name string) {
 		}
 		fmt.Printf("verity: CORRUPTED: %d block(s) of the image failed their check (%s): their reads fail; make the medium again\n", len(u.VerityBlocks), which)
 	}
+}
+
+// invalidStatus says why the snapshot is invalid, from the kernel's log.
+func invalidStatus() string {
+	full, cause := invalidCause(readKmsgAt(unix.AT_FDCWD, "/dev/kmsg"))
+	switch {
+	case full:
+		return "INVALID (the COW store filled up: every read and write of / fails)"
+	case cause == "":
+		return "INVALID (every read and write of / fails; the kernel's log no longer says why: a full COW store or a failed read of the base)"
+	}
+	return "INVALID (a read of the base image failed: " + cause + "; a chunk could not be copied, so every read and write of / fails: the medium is damaged)"
 }

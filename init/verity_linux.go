@@ -42,8 +42,8 @@ func (s *sandbox) verifyImage(file, rel string, loop *mountutil.Loop) (string, e
 	if err != nil {
 		return "", &bootError{Device: rel, Err: err}
 	}
-	if covered := int64(p.DataBlocks) * int64(p.DataBlockSize); covered != st.Size() {
-		return "", &bootError{Device: treeRel, Err: fmt.Errorf("the hash tree covers %d bytes, but %s has %d: it is the tree of another image", covered, rel, st.Size()),
+	if !p.Covers(st.Size()) { // p.Check bounds the product: it does not wrap
+		return "", &bootError{Device: treeRel, Err: fmt.Errorf("the hash tree covers %d bytes, but %s has %d: it is the tree of another image", p.DataBlocks*uint64(p.DataBlockSize), rel, st.Size()),
 			Hint: "the image and its hash tree come from different builds: make the medium again from one ISO"}
 	}
 	if err := checkFirst(file, treeFile, p, root); err != nil {
@@ -255,6 +255,17 @@ func readKmsg(fd int) string {
 		}
 	}
 	return b.String()
+}
+
+// readKmsgAt reads the kernel's log from its start: name is /dev/kmsg, or
+// "kmsg" under the watcher's /dev, dir.
+func readKmsgAt(dir int, name string) string {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	return readKmsg(fd)
 }
 
 // verityWatch is the watcher's look at the verity device: when dm-verity

@@ -135,9 +135,12 @@ type usage struct {
 	TotalSectors    uint64  `json:"total_sectors"`
 	MetadataSectors uint64  `json:"metadata_sectors"`
 	Percent         float64 `json:"percent"`
-	Invalid         bool    `json:"invalid"`  // an N store filled: the snapshot is dead
-	Overflow        bool    `json:"overflow"` // a PO store filled: new writes fail, reads work
-	Uptime          float64 `json:"uptime_s"`
+	Invalid         bool    `json:"invalid"` // an N store filled, or a read of the base failed: the snapshot is dead
+	// InvalidCause is why, from the kernel's log: the failed reads of the
+	// base ("I/O error, dev loop2, sector 16384"), or the full store.
+	InvalidCause string  `json:"invalid_cause,omitempty"`
+	Overflow     bool    `json:"overflow"` // a PO store filled: new writes fail, reads work
+	Uptime       float64 `json:"uptime_s"`
 	// VerityCorrupted says dm-verity found a corrupted block of the image
 	// (sandbox.verity), VerityBlocks which ones (from the kernel's log).
 	VerityCorrupted bool     `json:"verity_corrupted,omitempty"`
@@ -189,8 +192,12 @@ type watcher struct {
 	full  bool       // the overflow was reported
 	next  int        // the next warning level, an index in thresholds
 	fill  fillRate
-	exit  int // the exit status once done
-	vrf   verityWatch
+	// storeFull and cause say why the snapshot was invalidated
+	// (invalidCause).
+	storeFull bool
+	cause     string
+	exit      int // the exit status once done
+	vrf       verityWatch
 }
 
 // look reads the snapshot's status once, writes usage.json, says what
@@ -224,14 +231,15 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 	}
 	now := time.Now()
 	w.vrf.look(w.ctl, w.name, w.say)
-	writeUsage(usage{UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
+	if st.Invalid {
+		w.storeFull, w.cause = invalidCause(readKmsgAt(fdDev, "kmsg"))
+	}
+	writeUsage(usage{InvalidCause: w.cause, UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
 		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(uptime().Milliseconds()) / 1000,
 		VerityCorrupted: w.vrf.corrupted, VerityBlocks: w.vrf.blocks})
 	switch {
 	case st.Invalid:
-		w.say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
-			"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time "+
-			"(sandbox.store=PO, the default, keeps a full sandbox readable).", w.name)
+		w.sayInvalid()
 		w.exit = 1
 		return 0, true
 	case st.Overflow:
@@ -253,6 +261,21 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 		level = thresholds[w.next]
 	}
 	return nextLook(w.every, st.Used, st.Total, w.fill.add(now, st.Used), level), false
+}
+
+// sayInvalid reports the snapshot's death and its cause: a full N store,
+// or a chunk that could not be copied because its read from the base
+// failed (a damaged medium).
+func (w *watcher) sayInvalid() {
+	if w.storeFull || w.cause == "" { // "": the log lost the reason; a full store is the likely one
+		w.say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
+			"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time "+
+			"(sandbox.store=PO, the default, keeps a full sandbox readable).", w.name)
+		return
+	}
+	w.say(levelFail, "ALERT: the snapshot %s is INVALID: the kernel could not read the base image to copy a chunk before a write (%s), "+
+		"and a failed copy invalidates the whole snapshot: every read and write of / now fails. The medium is damaged; the base image is untouched. "+
+		"Reboot, and make the medium again from the ISO (sandbox.chunk=auto, the default, keeps a damaged block from invalidating the sandbox).", w.name, w.cause)
 }
 
 // normalPriority puts every thread of the watcher back in the normal

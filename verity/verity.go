@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"math/bits"
 )
 
@@ -61,6 +62,11 @@ func (p Params) Check() error {
 		return fmt.Errorf("block sizes %d/%d: want powers of two from 512 to 1 MiB", p.DataBlockSize, p.HashBlockSize)
 	case p.DataBlocks == 0:
 		return errors.New("no data blocks")
+	case p.DataBlocks > math.MaxInt64/uint64(max(p.DataBlockSize, p.HashBlockSize)):
+		// Every size computed from the blocks (the image's bytes, the
+		// tree's, the table's sectors) then fits an int64: a superblock
+		// whose product wraps around could match a real image's size.
+		return fmt.Errorf("%d data blocks of %d bytes: more than a file can hold", p.DataBlocks, p.DataBlockSize)
 	case len(p.Salt) > 256:
 		return fmt.Errorf("salt of %d bytes: at most 256", len(p.Salt))
 	case p.HashBlockSize < uint32(p.digestSize()):
@@ -115,6 +121,13 @@ func (p Params) Levels() (start, count []uint64) {
 		pos += n
 	}
 	return start, count
+}
+
+// Covers tells whether the tree covers exactly an image of size bytes:
+// DataBlocks whole blocks, compared without a product that could wrap.
+func (p Params) Covers(size int64) bool {
+	bs := int64(p.DataBlockSize)
+	return bs > 0 && size >= 0 && size%bs == 0 && uint64(size/bs) == p.DataBlocks
 }
 
 // HashStart is the hash tree's first block on the hash device, in hash

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -207,4 +208,24 @@ func FuzzParseSuperblock(f *testing.F) {
 			q.HashDeviceSize()
 		}
 	})
+}
+
+// TestHugeDataBlocks: a superblock whose block count times block size
+// wraps around 2^64 to a real image's size is refused, and Covers does
+// not take the wrapped product for the image's size.
+func TestHugeDataBlocks(t *testing.T) {
+	p, err := Default(5*4096, []byte("salt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Covers(5*4096) || p.Covers(4*4096) || p.Covers(5*4096+1) {
+		t.Error("Covers is wrong for a 5-block image")
+	}
+	p.DataBlocks = 1<<52 + 5 // × 4096 = 2^64 + 5 × 4096
+	if p.Covers(5 * 4096) {
+		t.Error("Covers took the wrapped product for the image's size")
+	}
+	if _, err := ParseSuperblock(p.Superblock()); err == nil || !strings.Contains(err.Error(), "more than a file can hold") {
+		t.Errorf("ParseSuperblock of %d blocks: %v, want refused", p.DataBlocks, err)
+	}
 }

@@ -131,7 +131,7 @@ func TestPersistentCOW(t *testing.T) {
 	if got := c.mustGuest(t, "persisted"); got != "kept across boots" {
 		t.Fatalf("first boot: persisted = %q", got)
 	}
-	if !c.contains(" snapshot /dev/loop0 /dev/sda PO 32") {
+	if !c.contains(" snapshot /dev/loop0 /dev/sda PO 8") {
 		t.Errorf("first boot did not make a persistent (PO) snapshot")
 	}
 	c = bootVM(t, vm{append: append(args, "guest=persist-read"), qemu: drives})

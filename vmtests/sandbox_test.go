@@ -39,7 +39,7 @@ func TestLiveCDSandbox(t *testing.T) {
 	}
 	// The live table, read back from the kernel with DM_TABLE_STATUS.
 	sectors := fileSectors(t, built.rootImage)
-	wantTable := "0 " + sectors + " snapshot 7:0 1:0 PO 32"
+	wantTable := "0 " + sectors + " snapshot 7:0 1:0 PO 8"
 	if got := c.mustGuest(t, "table"); got != wantTable {
 		t.Errorf("live table = %q, want %q", got, wantTable)
 	}
@@ -93,7 +93,7 @@ func TestBaseOnWritableDisk(t *testing.T) {
 	if got := c.mustGuest(t, "ro_sda"); got != "1" {
 		t.Errorf("/dev/sda is not read-only in the kernel (ro=%q)", got)
 	}
-	if got := c.mustGuest(t, "table"); !strings.HasPrefix(got, "0 "+fileSectors(t, disk)+" snapshot 8:0 1:0 PO 32") {
+	if got := c.mustGuest(t, "table"); !strings.HasPrefix(got, "0 "+fileSectors(t, disk)+" snapshot 8:0 1:0 PO 8") {
 		t.Errorf("table = %q", got)
 	}
 	if after := sha256File(t, disk); after != before {
