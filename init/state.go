@@ -28,14 +28,16 @@ type state struct {
 	// Verity is the dm-verity device that checks the image (or its
 	// container) block by block (sandbox.verity), between its loop
 	// device and the rest.
-	Verity   *verityState `json:"verity,omitempty"`
-	Origin   string       `json:"origin"` // the snapshot's origin device
-	COW      string       `json:"cow"`    // the COW device
-	COWBytes uint64       `json:"cow_bytes"`
-	Device   string       `json:"device"` // /dev/mapper/NAME
-	DMMinor  uint32       `json:"dm_minor"`
-	Table    string       `json:"table"`
-	FSType   string       `json:"fstype"`
+	Verity *verityState `json:"verity,omitempty"`
+	// Net is a network boot's link, address and server (sandbox.url).
+	Net      *netState `json:"net,omitempty"`
+	Origin   string    `json:"origin"` // the snapshot's origin device
+	COW      string    `json:"cow"`    // the COW device
+	COWBytes uint64    `json:"cow_bytes"`
+	Device   string    `json:"device"` // /dev/mapper/NAME
+	DMMinor  uint32    `json:"dm_minor"`
+	Table    string    `json:"table"`
+	FSType   string    `json:"fstype"`
 	// RootFreeBytes is the free space in / at boot: with COWBytes, what
 	// the sandbox can take (the smaller of the two).
 	RootFreeBytes uint64  `json:"root_free_bytes"`

@@ -32,6 +32,10 @@ type Fetcher struct {
 	// chunk of a fast download would slow it.
 	Every    time.Duration
 	Progress func(Progress)
+	// Start, when set, is called once, before the first byte reaches the
+	// writer, with the file's size as the first server announced it (-1:
+	// not announced): room is made, or refused (its error ends Get).
+	Start func(total int64) error
 	// Retry, when set, hears of each failed try before the wait.
 	Retry func(try int, url string, err error, wait time.Duration)
 	// Jitter returns a number in [0, 1): the share of each wait that is
@@ -191,6 +195,7 @@ type download struct {
 	last       error
 	retryAfter time.Duration
 	lastShown  time.Time
+	started    bool // Start was called
 }
 
 func (d *download) result() Result {

@@ -66,7 +66,18 @@ func TestGet(t *testing.T) {
 	f := fast()
 	f.Every = time.Nanosecond
 	f.Progress = func(p Progress) { shown = append(shown, p) }
+	var announced int64
+	f.Start = func(total int64) error {
+		if out.Len() > 0 {
+			t.Error("Start after the first byte")
+		}
+		announced = total
+		return nil
+	}
 	r, err := f.Get(context.Background(), []string{ts.URL + "/img"}, &out)
+	if announced != int64(len(payload)) {
+		t.Errorf("Start(%d), want the size %d", announced, len(payload))
+	}
 	if err != nil || !bytes.Equal(out.Bytes(), payload) || r.Tries != 1 {
 		t.Fatalf("Get = %+v, %v; equal %v", r, err, bytes.Equal(out.Bytes(), payload))
 	}
@@ -231,6 +242,20 @@ func TestSinkRefuses(t *testing.T) {
 	var se *SinkError
 	if !errors.As(err, &se) || se.Offset != 7*4096 || se.URL != ts.URL+"/img" || len(s.reqs) != 1 {
 		t.Fatalf("Get = %v, %d requests", err, len(s.reqs))
+	}
+}
+
+// TestStartRefuses: a Start that refuses (no room in RAM) ends the
+// download before the first byte, after one request.
+func TestStartRefuses(t *testing.T) {
+	s := &server{}
+	ts := s.start(t)
+	f := fast()
+	f.Start = func(total int64) error { return fmt.Errorf("%d bytes do not fit", total) }
+	var out bytes.Buffer
+	_, err := f.Get(context.Background(), []string{ts.URL}, &out)
+	if err == nil || !strings.Contains(err.Error(), "do not fit") || out.Len() != 0 || len(s.reqs) != 1 {
+		t.Fatalf("Get = %v, %d bytes, %d requests", err, out.Len(), len(s.reqs))
 	}
 }
 

@@ -36,6 +36,16 @@ func (d *download) try(ctx context.Context, url string) (bool, error) {
 		return false, err
 	}
 	d.url = url
+	if !d.started && d.f.Start != nil {
+		d.started = true
+		total := d.total
+		if total == 0 {
+			total = -1
+		}
+		if err := d.f.Start(total); err != nil {
+			return false, &SinkError{URL: url, Err: err}
+		}
+	}
 	stall := time.AfterFunc(d.f.Stall, func() { cancel(errStalled) })
 	defer stall.Stop()
 	buf := make([]byte, 256<<10)
