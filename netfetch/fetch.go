@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"strings"
 	"time"
 )
@@ -23,9 +22,10 @@ import (
 // Fetcher holds a download's policy. The zero value of a field takes the
 // default named on it.
 type Fetcher struct {
-	Client     *http.Client
-	Budget     time.Duration // the whole download, retries included: 2m
-	Stall      time.Duration // no byte for this long drops the connection: 10s
+	Budget time.Duration // the whole download, retries included: 2m
+	// Stall: no byte for this long (no connection, no answer) ends a
+	// try: 10s.
+	Stall      time.Duration
 	Backoff    time.Duration // the first retry's wait: 500ms, doubled each retry
 	MaxBackoff time.Duration // the longest wait between tries: 20s
 	// Every is the pace of Progress calls (2s): a console line per
@@ -110,9 +110,6 @@ func (f *Fetcher) defaults() {
 	def(&f.Backoff, 500*time.Millisecond)
 	def(&f.MaxBackoff, 20*time.Second)
 	def(&f.Every, 2*time.Second)
-	if f.Client == nil {
-		f.Client = &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: f.Stall, DisableCompression: true}}
-	}
 	if f.Jitter == nil {
 		f.Jitter = rand.Float64
 	}

@@ -280,3 +280,21 @@ func TestHeaders(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+// TestChunkedRefused: an answer without Content-Length in chunks (no
+// static file server sends one) is refused by name, not misread.
+func TestChunkedRefused(t *testing.T) {
+	s := &server{before: func(n int, w http.ResponseWriter, r *http.Request) bool {
+		w.Write(payload[:100])
+		w.(http.Flusher).Flush() // no length: Go's server goes chunked
+		w.Write(payload[100:200])
+		return true
+	}}
+	ts := s.start(t)
+	f := fast()
+	f.Budget = 100 * time.Millisecond
+	_, err := f.Get(context.Background(), []string{ts.URL}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `Transfer-Encoding "chunked"`) {
+		t.Fatalf("Get = %v", err)
+	}
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// http1Date is an HTTP date (RFC 9110's IMF-fixdate).
+const http1Date = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // errStalled is a connection that sent nothing for Fetcher.Stall.
 var errStalled = errors.New("stalled")
@@ -19,16 +21,13 @@ var errStalled = errors.New("stalled")
 func (d *download) try(ctx context.Context, url string) (bool, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := get(ctx, url, d.done, d.f.Stall)
 	if err != nil {
-		return false, &StatusError{URL: url, Status: "bad URL: " + err.Error()}
-	}
-	if d.done > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", d.done))
-	}
-	resp, err := d.f.Client.Do(req)
-	if err != nil {
-		return false, err
+		var se *StatusError
+		if errors.As(err, &se) {
+			return false, err
+		}
+		return false, fmt.Errorf("%s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	skip, err := d.accept(url, resp)
@@ -113,22 +112,22 @@ func (d *download) show(end bool) {
 // accept checks a response: the status, and that the bytes start where
 // the download stands. It returns how many leading bytes to drop (a 200
 // to a Range request: the server sends the whole file again).
-func (d *download) accept(url string, resp *http.Response) (int64, error) {
-	switch resp.StatusCode {
-	case http.StatusOK:
-		if err := d.learnTotal(url, resp.ContentLength); err != nil {
+func (d *download) accept(url string, resp *response) (int64, error) {
+	switch resp.Code {
+	case 200:
+		if err := d.learnTotal(url, resp.Length); err != nil {
 			return 0, err
 		}
 		return d.done, nil
-	case http.StatusPartialContent:
+	case 206:
 		start, total, ok := contentRange(resp.Header.Get("Content-Range"))
 		if !ok || start != d.done {
 			return 0, fmt.Errorf("%s: asked for bytes from %d, got Content-Range %q", url, d.done, resp.Header.Get("Content-Range"))
 		}
 		return 0, d.learnTotal(url, total)
-	case http.StatusNotFound, http.StatusForbidden, http.StatusGone, http.StatusUnauthorized:
+	case 404, 403, 410, 401:
 		return 0, &StatusError{URL: url, Status: resp.Status}
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+	case 429, 503:
 		d.retryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return 0, fmt.Errorf("%s: HTTP %s", url, resp.Status)
@@ -180,7 +179,7 @@ func retryAfter(h string, now time.Time) time.Duration {
 	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
 		return time.Duration(s) * time.Second
 	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+	if t, err := time.Parse(http1Date, h); err == nil && t.After(now) {
 		return t.Sub(now)
 	}
 	return 0
