@@ -103,8 +103,8 @@ func (s *sandbox) fetcher() *netfetch.Fetcher {
 		Progress: func(p netfetch.Progress) {
 			s.log.Printf("%s", progressLine(p.Done, p.Total, p.Rate, p.Left.Round(time.Second).String()))
 		},
-		Retry: func(try int, u string, err error, wait time.Duration) {
-			s.log.Warnf("WARNING: net: try %d failed: %v; again in %v", try, err, wait.Round(time.Millisecond))
+		Retry: func(try int, u string, err error, wait time.Duration, done int64) {
+			s.log.Warnf("WARNING: net: try %d failed: %v; again in %v, from byte %d", try, err, wait.Round(time.Millisecond), done)
 		},
 	}
 }

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	stdlog "log"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/u-root/u-root/pkg/dhclient"
 	"github.com/vishvananda/netlink"
@@ -29,7 +28,6 @@ const dhcpTry = 3 * time.Second
 // BOOTIF= or ip=; up, with their carrier; then a static address from ip=,
 // or DHCPv4 on every link at once, the first answer taken.
 func (s *sandbox) netUp() error {
-	stdlog.SetOutput(io.Discard) // u-root's dhclient chatters on the standard log; we say what matters
 	links, want, err := s.findLinks()
 	if err != nil {
 		return err
@@ -194,29 +192,45 @@ func (s *sandbox) dhcp(links []netLink) error {
 	tries := min(max(int(budget/dhcpTry), 2), 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var nls []netlink.Link
-	for _, l := range links {
-		if nl, err := netlink.LinkByName(l.Name); err == nil {
-			nls = append(nls, nl)
-		}
+	type result struct {
+		link netlink.Link
+		ack  *dhcpv4.DHCPv4
+		err  error
 	}
+	results := make(chan result, len(links))
 	t0 := time.Now()
 	s.log.Printf("net: DHCP on %s", linkList(links))
+	for _, l := range links {
+		nl, err := netlink.LinkByName(l.Name)
+		if err != nil {
+			results <- result{err: fmt.Errorf("%s: %w", l.Name, err)}
+			continue
+		}
+		goSafe(s.log, "DHCP on "+l.Name, func() {
+			ack, err := dhcp4(ctx, nl, dhcpTry, tries)
+			results <- result{nl, ack, err}
+		})
+	}
 	var errs []string
-	for r := range dhclient.SendRequests(ctx, nls, true, false, dhclient.Config{Timeout: dhcpTry, Retries: tries}, carrierWait) {
-		if r.Err != nil {
-			errs = append(errs, r.Interface.Attrs().Name+": "+r.Err.Error())
+	for range links {
+		r := <-results
+		if r.err != nil {
+			name := "?"
+			if r.link != nil {
+				name = r.link.Attrs().Name
+			}
+			errs = append(errs, name+": "+r.err.Error())
 			continue
 		}
 		cancel()
-		return s.takeLease(r.Lease, links, time.Since(t0))
+		return s.takeLease(dhclient.NewPacket4(r.link, r.ack), links, time.Since(t0))
 	}
 	return &bootError{Device: linkList(links), Err: fmt.Errorf("no DHCP answer after %d tries of %v on each link (%s)", tries, dhcpTry, strings.Join(errs, "; ")),
 		Hint: "is a DHCP server on this network? Give a static address with ip=CLIENT::GATEWAY:NETMASK::IFACE:off, or name the NIC on the DHCP server's network with sandbox.net="}
 }
 
 // takeLease configures the lease's address and routes on its link.
-func (s *sandbox) takeLease(lease dhclient.Lease, links []netLink, took time.Duration) error {
+func (s *sandbox) takeLease(lease *dhclient.Packet4, links []netLink, took time.Duration) error {
 	name := lease.Link().Attrs().Name
 	l := netLink{Name: name}
 	for _, x := range links {
@@ -228,13 +242,9 @@ func (s *sandbox) takeLease(lease dhclient.Lease, links []netLink, took time.Dur
 	if err := lease.Configure(); err != nil {
 		return &bootError{Device: l.String(), Err: fmt.Errorf("configuring the DHCP lease: %w", err)}
 	}
-	st := &netState{Iface: name, MAC: l.MAC}
-	if p, ok := lease.(*dhclient.Packet4); ok {
-		st.Address = p.Lease().String()
-		if gw := p.P.Router(); len(gw) > 0 {
-			st.Gateway = gw[0].String()
-		}
-		st.Server = p.P.ServerIdentifier().String()
+	st := &netState{Iface: name, MAC: l.MAC, Address: lease.Lease().String(), Server: lease.P.ServerIdentifier().String()}
+	if gw := lease.P.Router(); len(gw) > 0 {
+		st.Gateway = gw[0].String()
 	}
 	s.state.Net = st
 	s.log.Printf("net: %s: %s by DHCP from %s in %v%s", l, st.Address, st.Server, took.Round(time.Millisecond), gatewaySays(st.Gateway))
