@@ -2,12 +2,17 @@ package vmtests
 
 import (
 	"fmt"
+	"math/rand"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
@@ -142,9 +147,8 @@ func TestNetFailures(t *testing.T) {
 			netServer+"/LiveOS/nothing.img.verity: HTTP 404", "the file is not on the server at that path")
 	})
 	t.Run("NoServer", func(t *testing.T) {
-		// Forwarded to a loopback port nothing listens on.
-		n := testvm.Net{Forward: []string{fmt.Sprintf("tcp:10.0.2.100:80-tcp:127.0.0.1:%d", freePort(t))}}
-		expectFailure(t, netVM("", []testvm.Net{n}, "sandbox.url="+url, verity, "sandbox.netwait=6s"), "net",
+		// Nothing forwarded: under restrict=on no packet leaves QEMU.
+		expectFailure(t, netVM("", []testvm.Net{{}}, "sandbox.url="+url, verity, "sandbox.netwait=6s"), "net",
 			"gave up after", "(our address 10.0.2.15/24 on eth0", "is the web server up")
 	})
 	t.Run("NoDHCP", func(t *testing.T) {
@@ -162,4 +166,98 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// bigSite is netSite's layout for a root with 24 MiB of noise (a container
+// that takes seconds to fetch under TCG, long enough to kill its server in
+// the middle).
+var bigSite = sync.OnceValues(func() (netSite, error) {
+	dir := filepath.Join(built.dir, "bignet")
+	tool, err := os.ReadFile(filepath.Join(built.dir, "init"))
+	if err != nil {
+		return netSite{}, err
+	}
+	noise := make([]byte, 24<<20)
+	rand.New(rand.NewSource(7)).Read(noise)
+	tree := filepath.Join(dir, "tree")
+	if err := mklive.BusyboxTree(tree, "", map[string]string{"sbin/init": guestInit, "bin/sandbox-init": string(tool), "noise": string(noise)}); err != nil {
+		return netSite{}, err
+	}
+	stage := filepath.Join(dir, "sq", "LiveOS")
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return netSite{}, err
+	}
+	if _, err := mklive.BuildRootImage(mklive.RootImageSpec{Tree: tree, Out: filepath.Join(stage, "rootfs.img"), Label: "big"}); err != nil {
+		return netSite{}, err
+	}
+	site := netSite{dir: filepath.Join(dir, "www")}
+	site.image = filepath.Join(site.dir, "LiveOS", "squashfs.img")
+	if err := os.MkdirAll(filepath.Dir(site.image), 0o755); err != nil {
+		return netSite{}, err
+	}
+	if err := mklive.Run("mksquashfs", filepath.Dir(stage), site.image, "-comp", "zstd", "-noappend", "-no-xattrs", "-quiet"); err != nil {
+		return netSite{}, err
+	}
+	site.root, err = mklive.VerityTree(site.image, site.image+".verity", "bignet")
+	return site, err
+})
+
+// httpd is busybox httpd standing on 127.0.0.1:port (it forks a child per
+// connection: its process group is killed, children and all).
+type httpd struct {
+	cmd  *exec.Cmd
+	port int
+	dir  string
+}
+
+func (h *httpd) start(t *testing.T) {
+	t.Helper()
+	h.cmd = exec.Command("busybox", "httpd", "-f", "-p", fmt.Sprintf("127.0.0.1:%d", h.port), "-h", h.dir)
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := h.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *httpd) kill() {
+	if h.cmd != nil && h.cmd.Process != nil {
+		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+		_ = h.cmd.Wait()
+	}
+}
+
+// TestNetResume: the web server is killed in the middle of the download
+// and started again two seconds later; the download resumes from the
+// byte it stopped at (Range) and the boot goes on to the real init.
+func TestNetResume(t *testing.T) {
+	site, err := bigSite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &httpd{port: freePort(t), dir: site.dir}
+	h.start(t)
+	defer h.kill()
+	// Each guest connection gets its own nc to the server: QEMU's tcp
+	// forward would hold one connection for good.
+	n := testvm.Net{Forward: []string{fmt.Sprintf("tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 %d", h.port)}}
+	url := netServer + "/LiveOS/squashfs.img"
+	v := netVM("", []testvm.Net{n}, "sandbox.url="+url, "sandbox.verity="+site.root)
+	v.session = func(s *testvm.Session) {
+		if err := s.Expect("% ("); err != nil { // the first progress line
+			t.Errorf("no progress shown: %v", err)
+			return
+		}
+		h.kill()
+		time.Sleep(2 * time.Second)
+		h.start(t)
+	}
+	c := bootVM(t, v)
+	resumed := regexp.MustCompile(`WARNING: net: try 1 failed: .*; again in .*, from byte ([1-9][0-9]*)`)
+	if !resumed.MatchString(c.Text) {
+		t.Error("the console shows no failed try after some bytes")
+	}
+	done := regexp.MustCompile(`net: ` + regexp.QuoteMeta(url) + `: .* into RAM in .*, ([2-9]|[1-9][0-9]+) tries\); every block checked`)
+	if !done.MatchString(c.Text) || !c.contains("realinit: first line") {
+		t.Error("the download did not finish after the server came back, or the boot did not go on")
+	}
 }
