@@ -103,6 +103,9 @@ func (s *sandbox) fetcher() *netfetch.Fetcher {
 		Progress: func(p netfetch.Progress) {
 			s.log.Printf("%s", progressLine(p.Done, p.Total, p.Rate, p.Left.Round(time.Second).String()))
 		},
+		Dropped: func(u string, err error) {
+			s.log.Warnf("WARNING: net: %v: trying the next mirror", err)
+		},
 		Retry: func(try int, u string, err error, wait time.Duration, done int64) {
 			s.log.Warnf("WARNING: net: try %d failed: %v; again in %v, from byte %d", try, err, wait.Round(time.Millisecond), done)
 		},

@@ -36,8 +36,12 @@ type Fetcher struct {
 	// writer, with the file's size as the first server announced it (-1:
 	// not announced): room is made, or refused (its error ends Get).
 	Start func(total int64) error
-	// Retry, when set, hears of each failed try before the wait.
-	Retry func(try int, url string, err error, wait time.Duration)
+	// Dropped, when set, hears of a mirror given up for good (404 and
+	// the like) while others remain.
+	Dropped func(url string, err error)
+	// Retry, when set, hears of each failed try before the wait, with
+	// the bytes in so far (where the next try resumes).
+	Retry func(try int, url string, err error, wait time.Duration, done int64)
 	// Jitter returns a number in [0, 1): the share of each wait that is
 	// random. Default math/rand/v2.
 	Jitter func() float64
@@ -144,6 +148,9 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 			return d.result(), err
 		case errors.As(err, &se):
 			d.live = append(d.live[:m], d.live[m+1:]...)
+			if f.Dropped != nil && len(d.live) > 0 {
+				f.Dropped(url, err)
+			}
 			i--
 			continue
 		}
@@ -154,7 +161,7 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		}
 		d.retryAfter = 0
 		if f.Retry != nil {
-			f.Retry(d.tries, url, err, wait)
+			f.Retry(d.tries, url, err, wait, d.done)
 		}
 		select {
 		case <-ctx.Done():

@@ -152,7 +152,13 @@ func TestNotThere(t *testing.T) {
 	gone := &server{before: func(n int, w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(404); return true }}
 	good := &server{}
 	var out bytes.Buffer
-	r, err := fast().Get(context.Background(), []string{gone.start(t).URL + "/img", good.start(t).URL + "/img"}, &out)
+	f := fast()
+	var dropped []string
+	f.Dropped = func(url string, err error) { dropped = append(dropped, err.Error()) }
+	r, err := f.Get(context.Background(), []string{gone.start(t).URL + "/img", good.start(t).URL + "/img"}, &out)
+	if len(dropped) != 1 || !strings.Contains(dropped[0], "404") {
+		t.Errorf("dropped mirrors said: %q", dropped)
+	}
 	if err != nil || !bytes.Equal(out.Bytes(), payload) || !strings.HasPrefix(r.URL, "http://") || len(gone.reqs) != 1 {
 		t.Errorf("mirrors: %+v %v, the 404 mirror asked %d times", r, err, len(gone.reqs))
 	}
@@ -171,7 +177,7 @@ func TestRetryAfter(t *testing.T) {
 	ts := s.start(t)
 	f := fast()
 	var waited time.Duration
-	f.Retry = func(try int, url string, err error, wait time.Duration) { waited = wait }
+	f.Retry = func(try int, url string, err error, wait time.Duration, done int64) { waited = wait }
 	t0 := time.Now()
 	if _, err := f.Get(context.Background(), []string{ts.URL}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
@@ -189,7 +195,7 @@ func TestBudget(t *testing.T) {
 	f := fast()
 	f.Budget = 400 * time.Millisecond
 	var waits []time.Duration
-	f.Retry = func(try int, url string, err error, wait time.Duration) { waits = append(waits, wait) }
+	f.Retry = func(try int, url string, err error, wait time.Duration, done int64) { waits = append(waits, wait) }
 	t0 := time.Now()
 	_, err := f.Get(context.Background(), []string{ts.URL}, &bytes.Buffer{})
 	var be *BudgetError

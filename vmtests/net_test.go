@@ -261,3 +261,79 @@ func TestNetResume(t *testing.T) {
 		t.Error("the download did not finish after the server came back, or the boot did not go on")
 	}
 }
+
+// nginx is Debian's nginx (unpacked by scripts/setup.sh) serving dir on
+// 127.0.0.1:port, its log in its own directory.
+type nginx struct {
+	cmd       *exec.Cmd
+	port      int
+	dir, logs string
+}
+
+func startNginx(t *testing.T, www string) *nginx {
+	t.Helper()
+	n := &nginx{port: freePort(t), dir: t.TempDir()}
+	n.logs = filepath.Join(n.dir, "access.log")
+	// user root: the test's directories are the test's own (0700);
+	// ignored when the test does not run as root.
+	conf := fmt.Sprintf(`daemon off;
+user root;
+pid %[1]s/nginx.pid;
+error_log stderr;
+events {}
+http {
+	access_log %[2]s;
+	client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
+	default_type application/octet-stream;
+	server { listen 127.0.0.1:%[3]d; root %[4]s; sendfile on; }
+}
+`, n.dir, n.logs, n.port, www)
+	if err := os.WriteFile(filepath.Join(n.dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(built.cache, "nginx", "root", "usr", "sbin", "nginx")
+	n.cmd = exec.Command(bin, "-p", n.dir, "-c", filepath.Join(n.dir, "nginx.conf"), "-e", "stderr")
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("nginx (scripts/setup.sh unpacks it into the cache): %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
+		_ = n.cmd.Wait()
+	})
+	for i := 0; i < 50; i++ { // until it listens
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", n.port)); err == nil {
+			c.Close()
+			return n
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("nginx does not listen")
+	return nil
+}
+
+// TestNetNginx: nginx on loopback serves the container; the first mirror
+// of sandbox.url has no such file (404: skipped at once), the second has.
+func TestNetNginx(t *testing.T) {
+	site := makeNetSite(t)
+	srv := startNginx(t, site.dir)
+	n := testvm.Net{Forward: []string{fmt.Sprintf("tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 %d", srv.port)}}
+	good := netServer + "/LiveOS/squashfs.img"
+	c := bootVM(t, netVM("", []testvm.Net{n}, "sandbox.url="+netServer+"/old/squashfs.img,"+good, "sandbox.verity="+site.root))
+	if !c.contains("WARNING: net: " + netServer + "/old/squashfs.img.verity: HTTP 404 Not Found: trying the next mirror") {
+		t.Error("the console does not say the first mirror lacks the file")
+	}
+	if !c.contains("sandbox-init: net: "+good+": ") || !c.contains("realinit: first line") {
+		t.Error("the image did not come from the second mirror, or the boot did not reach the real init")
+	}
+	log, _ := os.ReadFile(srv.logs)
+	for _, want := range []string{`"GET /old/squashfs.img.verity HTTP/1.1" 404`, `"GET /LiveOS/squashfs.img.verity HTTP/1.1" 200`, `"GET /LiveOS/squashfs.img HTTP/1.1" 200`} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("nginx's log lacks %s:\n%s", want, log)
+		}
+	}
+	if strings.Count(string(log), "/old/") != 2 {
+		t.Errorf("the 404 mirror was asked other than once for the tree and once for the image:\n%s", log)
+	}
+}
