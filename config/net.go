@@ -156,7 +156,7 @@ func (c *Config) checkNet(seen map[string]bool) error {
 		}
 		return nil
 	}
-	for _, k := range []string{"cd", "iso", "origin"} {
+	for _, k := range []string{"cd", "iso", "origin", "image"} {
 		if seen[Prefix+k] {
 			return &ParamError{Key: Prefix + "url", Value: c.URL, Problem: "takes the image from the network, so sandbox." + k + " cannot be given with it",
 				Accepts: "sandbox.url= alone, or a medium"}
@@ -178,4 +178,5 @@ func (c Config) renderNet(p map[string]string) {
 		p["netwait"] = c.NetWait.String()
 	}
 	delete(p, "cd")
+	delete(p, "image") // the URL names the image
 }

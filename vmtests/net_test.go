@@ -157,6 +157,29 @@ func TestNetFailures(t *testing.T) {
 	})
 }
 
+// TestNetLinks: two NICs, the first on a dead link (carrier, no DHCP
+// server): DHCP asks on both at once and the live one answers; and a
+// static address from ip= with no DHCP at all.
+func TestNetLinks(t *testing.T) {
+	site := makeNetSite(t)
+	url := netServer + "/LiveOS/squashfs.img"
+	t.Run("TwoNICsOneDead", func(t *testing.T) {
+		live := site.busybox()
+		live.MAC = "52:54:00:00:00:02"
+		c := bootVM(t, netVM("", []testvm.Net{{DeadPort: freePort(t), MAC: "52:54:00:00:00:01"}, live}, "sandbox.url="+url, "sandbox.verity="+site.root))
+		if !c.contains("net: DHCP on eth0 (52:54:00:00:00:01, virtio_net), eth1 (52:54:00:00:00:02, virtio_net)") ||
+			!c.contains("net: eth1 (52:54:00:00:00:02, virtio_net): 10.0.2.15/24 by DHCP") || !c.contains("realinit: first line") {
+			t.Error("DHCP did not ask on both links, or the live one did not win, or the boot stopped")
+		}
+	})
+	t.Run("StaticIP", func(t *testing.T) {
+		c := bootVM(t, netVM("", []testvm.Net{site.busybox()}, "sandbox.url="+url, "sandbox.verity="+site.root, "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"))
+		if !c.contains("net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 (static, ip=), gateway 10.0.2.2") || c.contains("net: DHCP on") || !c.contains("realinit: first line") {
+			t.Error("ip= did not give the static address, or DHCP ran, or the boot stopped")
+		}
+	})
+}
+
 // freePort is a loopback TCP port nothing listens on (just closed).
 func freePort(t *testing.T) int {
 	t.Helper()
