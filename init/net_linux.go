@@ -112,7 +112,7 @@ func nicsWithoutDriver(sys string) []string {
 	var out []string
 	pci, _ := filepath.Glob(filepath.Join(sys, "bus/pci/devices/*"))
 	for _, d := range pci {
-		if _, err := os.Stat(filepath.Join(d, "driver")); err == nil || !pciNetClass(read(filepath.Join(d, "class"))) {
+		if _, err := os.Lstat(filepath.Join(d, "driver")); err == nil || !pciNetClass(read(filepath.Join(d, "class"))) {
 			continue
 		}
 		id := strings.TrimPrefix(read(filepath.Join(d, "vendor")), "0x") + ":" + strings.TrimPrefix(read(filepath.Join(d, "device")), "0x")
@@ -120,8 +120,12 @@ func nicsWithoutDriver(sys string) []string {
 	}
 	virtio, _ := filepath.Glob(filepath.Join(sys, "bus/virtio/devices/*"))
 	for _, d := range virtio {
-		if _, err := os.Stat(filepath.Join(d, "driver")); err != nil && read(filepath.Join(d, "device")) == "0x0001" {
-			out = append(out, "virtio network device "+filepath.Base(d))
+		if _, err := os.Lstat(filepath.Join(d, "driver")); err != nil && read(filepath.Join(d, "device")) == "0x0001" {
+			what := "virtio network device " + filepath.Base(d)
+			if real, err := filepath.EvalSymlinks(d); err == nil && strings.Contains(filepath.Base(filepath.Dir(real)), ":") {
+				what += " at PCI " + filepath.Base(filepath.Dir(real)) // the virtio device's PCI function
+			}
+			out = append(out, what)
 		}
 	}
 	return out

@@ -151,6 +151,12 @@ func TestNetFailures(t *testing.T) {
 		expectFailure(t, netVM("", []testvm.Net{{}}, "sandbox.url="+url, verity, "sandbox.netwait=6s"), "net",
 			"gave up after", "(our address 10.0.2.15/24 on eth0", "is the web server up")
 	})
+	t.Run("NoDriver", func(t *testing.T) {
+		// The default initramfs: no NIC drivers.
+		v := netVM("", []testvm.Net{site.busybox()}, "sandbox.url="+url, verity, "sandbox.wait=2")
+		v.initramfs = built.initramfs.Path
+		expectFailure(t, v, "net", "no driver in this initramfs for: virtio network device virtio0 at PCI 0000:00:", "mklive -net")
+	})
 	t.Run("NoDHCP", func(t *testing.T) {
 		expectFailure(t, netVM("", []testvm.Net{{DeadPort: freePort(t)}}, "sandbox.url="+url, verity, "sandbox.netwait=6s"), "net",
 			"no DHCP answer after 2 tries", "is a DHCP server on this network?")
