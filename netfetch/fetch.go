@@ -140,7 +140,10 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		if done {
 			return d.result(), nil
 		}
-		d.last = err
+		if ctx.Err() == nil || d.last == nil {
+			// A try cut by the budget's end says less than the one before.
+			d.last = err
+		}
 		var se *StatusError
 		var sink *SinkError
 		switch {
@@ -165,7 +168,7 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		}
 		select {
 		case <-ctx.Done():
-			return d.result(), &BudgetError{Tries: d.tries, Took: time.Since(d.start), Done: d.done, Last: err, Budget: f.Budget}
+			return d.result(), &BudgetError{Tries: d.tries, Took: time.Since(d.start), Done: d.done, Last: d.last, Budget: f.Budget}
 		case <-time.After(wait):
 		}
 	}
