@@ -51,7 +51,16 @@ func (s *sandbox) netUp() error {
 // Ethernet links to use. want is the name or MAC asked for, if any.
 func (s *sandbox) findLinks() ([]netLink, string, error) {
 	var links []netLink
-	var want string
+	_, want := pickLinks(nil, s.cfg)
+	if want == "" {
+		// Every link: not only the first to register. A NIC's link
+		// exists once its driver's probe is over, so wait for the probe
+		// of every NIC found (sandbox.wait at most).
+		select {
+		case <-s.driversReady():
+		case <-time.After(s.cfg.Wait):
+		}
+	}
 	look := func() (bool, error) {
 		links, want = pickLinks(ethernetLinks(), s.cfg)
 		return len(links) > 0, nil
@@ -187,13 +196,14 @@ func gatewaySays(gw string) string {
 }
 
 // dhcp asks for a DHCPv4 lease on every link at once and takes the first
-// answer. The tries are as many as sandbox.netwait holds (2 to 10).
+// answer. The tries are a quarter of what sandbox.netwait holds (2 to 5):
+// the download needs the rest.
 func (s *sandbox) dhcp(links []netLink) error {
 	budget := s.cfg.NetWait
 	if budget == 0 {
 		budget = config.DefaultNetWait
 	}
-	tries := min(max(int(budget/dhcpTry), 2), 10)
+	tries := min(max(int(budget/dhcpTry/4), 2), 5) // each try may be a DISCOVER and a REQUEST
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type result struct {

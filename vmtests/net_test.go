@@ -366,3 +366,28 @@ func TestNetNginx(t *testing.T) {
 		t.Errorf("the 404 mirror was asked other than once for the tree and once for the image:\n%s", log)
 	}
 }
+
+// TestNetPXE: from power-on with nothing but a NIC: the firmware's PXE
+// (QEMU's iPXE ROM) gets boot.ipxe by TFTP, which fetches the kernel and
+// the initramfs by HTTP; sandbox-init then brings the network up again
+// and fetches the image from the same server, to the real init.
+func TestNetPXE(t *testing.T) {
+	site := makeNetSite(t)
+	k := built.kernels[testvm.Cloud12].kernel
+	put(t, k.Vmlinuz(), filepath.Join(site.dir, "vmlinuz"))
+	put(t, netInitramfs()[testvm.Cloud12], filepath.Join(site.dir, "initrd.img"))
+	tftp := t.TempDir()
+	script := "#!ipxe\nkernel " + netServer + "/vmlinuz console=ttyS0 loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M" +
+		" sandbox.url=" + netServer + "/LiveOS/squashfs.img sandbox.verity=" + site.root + "\ninitrd " + netServer + "/initrd.img\nboot\n"
+	if err := os.WriteFile(filepath.Join(tftp, "boot.ipxe"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := site.busybox()
+	n.TFTP, n.BootFile = tftp, "boot.ipxe"
+	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, qemu: []string{"-boot", "n", "-m", "1024"}})
+	for _, want := range []string{"net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "every block checked against its hash tree as it came", "realinit: first line"} {
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+}
