@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
@@ -14,9 +15,10 @@ import (
 // root and data CD (the root as /initrd-ext2), and the two initramfs.
 type images struct {
 	testvm.Images
-	kernel mklive.Kernel
-	ours   initramfs
-	recipe initramfs
+	kernel  mklive.Kernel
+	ours    initramfs
+	recipe  initramfs
+	timeout time.Duration // -timeout: the limit of one boot
 }
 
 type initramfs struct {
@@ -26,33 +28,35 @@ type initramfs struct {
 	modules  []string // the recipe's: what its /init insmods, in order
 }
 
-func build(repo, work string) (*images, error) {
+// build makes what the experiment's plan asks for with the kernel of its
+// options.
+func build(repo, work string, o *common, p plan) (*images, error) {
 	for _, tool := range []string{"qemu-system-x86_64", "xorriso", "mke2fs", "cpio", "gzip", "bash", "apt-get", "dpkg", "ldd"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("%s is not installed (run scripts/bench.sh, which runs scripts/setup.sh)", tool)
 		}
 	}
-	k, err := kernel(repo)
+	k, err := kernel(repo, o.kernel)
 	if err != nil {
 		return nil, err
 	}
 	logf("building sandbox-init, the test root image and the data CD")
-	// Room for -io's file on / (the file system must hold it, not only the
+	// Room for io's file on / (the file system must hold it, not only the
 	// COW store), plus the tree itself.
 	im, err := testvm.BuildImages(testvm.ImageSpec{Repo: repo, Dir: work, GuestInit: guestInit,
-		RootSize: uint64(*flagMiB+64) << 20, CDLabel: "SANDBOXBENCH"})
+		RootSize: uint64(p.rootMiB) << 20, CDLabel: "SANDBOXBENCH"})
 	if err != nil {
 		return nil, err
 	}
-	img := &images{Images: im, kernel: k}
+	img := &images{Images: im, kernel: k, timeout: o.timeout}
 	logf("building our initramfs for kernel %s", k.Version)
 	rep, err := im.Initramfs(k, filepath.Join(work, "ours.cpio.gz"), nil)
 	if err != nil {
 		return nil, err
 	}
 	img.ours = initramfs{path: rep.Path, gz: rep.Compressed, unpacked: rep.Unpacked}
-	if *flagMedia || *flagVerity || *flagWork {
-		return img, nil // -media, -verity and -work boot our initramfs only
+	if !p.recipe {
+		return img, nil // media, verity and work boot our initramfs only
 	}
 	logf("building the how-to's recipe initramfs (busybox sh, Debian's dmsetup)")
 	if img.recipe, err = buildRecipe(testvm.CacheDir(repo), img); err != nil {
@@ -62,18 +66,18 @@ func build(repo, work string) (*images, error) {
 }
 
 // kernel is the kernel the boots use: the tree $SANDBOX_KERNEL_ROOT names,
-// or -kernel's of the cache.
-func kernel(repo string) (mklive.Kernel, error) {
+// or the named one of the cache (-kernel).
+func kernel(repo, name string) (mklive.Kernel, error) {
 	if root := os.Getenv("SANDBOX_KERNEL_ROOT"); root != "" {
 		return mklive.FindKernel(root, "")
 	}
-	return testvm.Kernel(testvm.CacheDir(repo), *flagKernel)
+	return testvm.Kernel(testvm.CacheDir(repo), name)
 }
 
 // guestInit is the test root's /sbin/init, the same for every variant. Its
 // first act stamps the kernel log: that is "the real init runs". Then it
-// reports "BENCH key=value" lines (memory, state.json, df of /), and in
-// -io mode (bench.io on the command line) writes into the sandbox and into
+// reports "BENCH key=value" lines (memory, state.json, df of /), and for
+// io (bench.io on the command line) writes into the sandbox and into
 // a raw brd disk, and powers off.
 // Timing uses kernel stamps on /dev/kmsg lines, not busybox dd's rounding.
 const guestInit = `#!/bin/sh
@@ -82,7 +86,7 @@ export PATH=/bin:/sbin
 echo "BENCH mem=$(awk '/^(MemTotal|MemFree|MemAvailable|Shmem):/ {printf "%s%s ", $1, $2}' /proc/meminfo)"
 echo "BENCH initramfs_init=$(test -e /init && echo present || echo gone)"
 test -r /run/sandbox/state.json && echo "BENCH state=$(tr -d '\n' </run/sandbox/state.json)"
-# The root's size, used and free space (KiB), as df shows them (-media).
+# The root's size, used and free space (KiB), as df shows them (bench media).
 echo "BENCH df=$(df -Pk / | awk 'NR==2 {print $2, $3, $4}')"
 # sandbox-init copies its log to /dev/kmsg: this line's kernel stamp is on
 # the same clock as "Run /init" and ours.
@@ -119,7 +123,7 @@ if grep -qw bench.io /proc/cmdline; then
 		measure fs /tmp/fs/bench.dat || echo "BENCH fs_error=ext2 on /dev/ram2 failed"
 fi
 if grep -qw bench.read /proc/cmdline; then
-	# -verity: the first read of a big file, every block through the
+	# bench verity: the first read of a big file, every block through the
 	# snapshot (and dm-verity) from the CD.
 	sync; echo 3 >/proc/sys/vm/drop_caches
 	echo "bench: read start" >/dev/kmsg

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -25,7 +26,7 @@ type debianBuild struct {
 
 // benchDebian builds each way -n times, in turn, from a tree already read
 // once (so that no build pays for a cold page cache).
-func benchDebian(repo string, img *images) (table, error) {
+func benchDebian(repo string, img *images, n int) (table, error) {
 	root := filepath.Join(testvm.CacheDir(repo), "debian-root")
 	if _, err := os.Stat(filepath.Join(root, "etc")); err != nil {
 		return table{}, fmt.Errorf("-debian: %w (scripts/setup.sh makes the Debian root)", err)
@@ -45,17 +46,17 @@ func benchDebian(repo string, img *images) (table, error) {
 		{name: "mksquashfs of the tree, zstd", squash: "zstd"},
 		{name: "mksquashfs of the tree, xz", squash: "xz"},
 	}
-	for i := 1; i <= *flagN; i++ {
+	for i := 1; i <= n; i++ {
 		for j, b := range bs {
 			out := filepath.Join(img.Dir, fmt.Sprintf("debian-%d", j))
 			if err := b.build(img, root, out); err != nil {
 				return table{}, fmt.Errorf("-debian, %s: %w", b.name, err)
 			}
 			_ = os.Remove(out)
-			logf("-debian %d/%d %-30s %.1f s, %d bytes", i, *flagN, b.name, last(b.times), b.size())
+			logf("-debian %d/%d %-30s %.1f s, %d bytes", i, n, b.name, last(b.times), b.size())
 		}
 	}
-	return debianTable(bs, treeBytes, inodes), nil
+	return debianTable(bs, n, treeBytes, inodes), nil
 }
 
 func (b *debianBuild) build(img *images, root, out string) error {
@@ -69,7 +70,7 @@ func (b *debianBuild) build(img *images, root, out string) error {
 		return nil
 	}
 	start := time.Now()
-	if err := mklive.Run("mksquashfs", root, out, "-noappend", "-no-progress", "-quiet", "-comp", b.squash, "-b", "1M"); err != nil {
+	if err := hostcmd.Run("mksquashfs", root, out, "-noappend", "-no-progress", "-quiet", "-comp", b.squash, "-b", "1M"); err != nil {
 		return err
 	}
 	b.took = time.Since(start)
@@ -106,16 +107,10 @@ func readTree(root string) error {
 	})
 }
 
-func debianTable(bs []*debianBuild, treeBytes, inodes uint64) table {
+func debianTable(bs []*debianBuild, n int, treeBytes, inodes uint64) table {
 	t := table{
-		title: fmt.Sprintf("The Debian root (%s, %d files): ISO per -container, and mksquashfs of the tree (%d builds each; median (min–max))", config.HumanBytes(treeBytes), inodes, *flagN),
+		title: fmt.Sprintf("The Debian root (%s, %d files): ISO per -container, and mksquashfs of the tree (%d builds each; median (min–max))", config.HumanBytes(treeBytes), inodes, n),
 		head:  []string{"build", "ISO (bytes)", "squashfs or image on the ISO (bytes)", "vs mksquashfs of the tree", "build time (s)", "/ free (mklive)"},
-	}
-	human := func(n int64) string {
-		if n == 0 {
-			return "—"
-		}
-		return fmt.Sprintf("%d (%s)", n, config.HumanBytes(uint64(n)))
 	}
 	tree := map[string]int64{}
 	for _, b := range bs {
@@ -132,11 +127,6 @@ func debianTable(bs []*debianBuild, treeBytes, inodes uint64) table {
 			free = "—"
 		}
 		t.rows = append(t.rows, []string{b.name, human(b.isoBytes), human(b.rootBytes), vs, cell(b.times, "%.1f"), free})
-	}
-	t.notes = []string{
-		"ISO: mklive.LiveCD (what `mklive iso -root .cache/debian-root -container C -append sandbox.cowsize=" + mediaCOW + "` does) with the cloud kernel: initramfs, root image (none: ext2 sized from the tree with a quarter free; zstd, xz: a 4 GiB sparse ext4 image), squashfs (1 MiB blocks), ISO with isolinux and GRUB. Its size includes the kernel, the initramfs and the boot loaders.",
-		"mksquashfs of the tree: `mksquashfs .cache/debian-root OUT -noappend -comp C -b 1M` (xattrs kept), the size the container's squashfs is compared with (\"vs\": the container's squashfs over the tree's, same compressor).",
-		"Build times are wall clock on the shared 2-CPU host (mksquashfs and xz use both CPUs; QEMU boots of other users compete), the tree read into the page cache first; \"/ free\" is mklive's \"room to write\" line for the image.",
 	}
 	return t
 }

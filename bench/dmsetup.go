@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
-	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
 // installDmsetup puts Debian's dynamically linked dmsetup, its libraries
@@ -80,7 +80,7 @@ func unpackDebs(cache, unpack string, pkgs []string) error {
 		if err != nil {
 			return err
 		}
-		if err := mklive.Run("dpkg", "-x", deb, unpack); err != nil {
+		if err := hostcmd.Run("dpkg", "-x", deb, unpack); err != nil {
 			return err
 		}
 	}

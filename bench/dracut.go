@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
@@ -40,19 +41,19 @@ func buildDracut(cache string, k mklive.Kernel, out string) (initramfs, time.Dur
 	root := filepath.Join(cache, "dracut", "root")
 	b, err := os.ReadFile(filepath.Join(root, ".complete"))
 	if err != nil || strings.TrimSpace(string(b)) != k.Version {
-		return initramfs{}, 0, fmt.Errorf("no dracut build root for kernel %s in %s: run scripts/setup.sh --bench (scripts/bench.sh -system does)", k.Version, root)
+		return initramfs{}, 0, fmt.Errorf("no dracut build root for kernel %s in %s: run scripts/setup.sh --bench (scripts/bench.sh system does)", k.Version, root)
 	}
 	name := fmt.Sprintf("tmp/bench-dracut-%d.img", os.Getpid())
 	inside := filepath.Join(root, name)
 	defer os.Remove(inside)
 	script := `set -e; mount --rbind /dev "$1/dev"; mount -t proc proc "$1/proc"; r=$1; shift; exec chroot "$r" /usr/bin/dracut "$@"`
 	start := time.Now()
-	if err := mklive.Run("unshare", append([]string{"-m", "sh", "-c", script, "dracut", root}, dracutArgs(k.Version, "/"+name)...)...); err != nil {
+	if err := hostcmd.Run("unshare", append([]string{"-m", "sh", "-c", script, "dracut", root}, dracutArgs(k.Version, "/"+name)...)...); err != nil {
 		return initramfs{}, 0, fmt.Errorf("dracut: %w", err)
 	}
 	took := time.Since(start)
 	if err := os.Rename(inside, out); err != nil {
-		if err := mklive.Run("cp", inside, out); err != nil {
+		if err := hostcmd.Run("cp", inside, out); err != nil {
 			return initramfs{}, 0, err
 		}
 	}

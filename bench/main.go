@@ -1,25 +1,30 @@
 // Command bench measures sandbox-init against the sandbox how-to's shell
-// recipe (issue #5), booting both in QEMU (TCG) with the same kernel and CD:
+// recipe (issue #5) and the alternatives, booting them in QEMU (TCG) with
+// the same kernel and CD. Each experiment is a subcommand with its own
+// flags; docs/bench.md says how each measures and how to read its tables:
 //
-//	go run ./bench [-n 5] [-md]   boot time, initramfs size, memory, our phases
-//	go run ./bench -io [-n 3]     sandbox write throughput and RAM cost per chunk size
-//	go run ./bench -media [-debian] Live media: plain ext2 vs zstd container vs toram (issue #13)
-//	go run ./bench -verity        dm-verity's cost: init cost and read throughput (issue #14)
-//	go run ./bench -system [-quick] the whole Debian system on emulated DVD/USB media: ours vs recipe vs dracut (issue #15)
-//	go run ./bench -work [-n 3]   the sandbox at work: dd, small files, tree copy vs ext4 on brd and overlayfs on tmpfs
+//	go run ./bench boot [-n 5] [-md] [-svg FILE]  boot time, initramfs size, memory, our phases
+//	go run ./bench io [-n 3]           sandbox write throughput and RAM cost per chunk size
+//	go run ./bench media [-debian]     Live media: plain ext2 vs zstd container vs toram (issue #13)
+//	go run ./bench verity              dm-verity's cost: init cost and read throughput (issue #14)
+//	go run ./bench system [-quick]     the whole Debian system on emulated DVD/USB media: ours vs recipe vs dracut (issue #15)
+//	go run ./bench work [-n 3]         the sandbox at work: dd, small files, tree copy vs ext4 on brd and overlayfs on tmpfs
+//	go run ./bench all [-quick]        boot, work, system and verity in turn, as Markdown, every ratio line again at the end
 //
-// It boots Debian 12's cloud kernel from scripts/setup.sh's cache (-kernel
-// picks another), through internal/testvm, which builds the test root and
-// the CD the VM tests use too. It only runs host tools (go, mke2fs,
-// xorriso, cpio, gzip, apt-get, dpkg, qemu-system-x86_64);
-// scripts/bench.sh installs them first.
+// The flags of before (-io, -media, -verity, -system, -work, -all; none
+// for the boot) still choose the experiment. It boots Debian 12's cloud
+// kernel from scripts/setup.sh's cache (-kernel picks another), through
+// internal/testvm, which builds the test root and the CD the VM tests use
+// too. It only runs host tools (go, mke2fs, xorriso, cpio, gzip, apt-get,
+// dpkg, qemu-system-x86_64); scripts/bench.sh installs them first.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -27,116 +32,156 @@ import (
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 )
 
-var (
-	flagN           = flag.Int("n", 5, "boots per variant (the variants alternate, so noise hits both alike)")
-	flagIO          = flag.Bool("io", false, "measure sandbox write throughput per chunk size (-chunks) and raw brd instead of boot time")
-	flagChunks      = flag.String("chunks", "1,8,16,32", "chunk sizes in sectors for -io")
-	flagStores      = flag.String("stores", "PO", "snapshot stores for -io (sandbox.store): PO, N or PO,N")
-	flagMiB         = flag.Int("mib", 64, "MiB written by each dd in -io mode")
-	flagMedia       = flag.Bool("media", false, "compare Live media instead: the test root as a plain ext2 image, in a zstd container, and that container with sandbox.toram=yes (build time, ISO size, boot time, free space in /)")
-	flagDebian      = flag.Bool("debian", false, "with -media: also build ISOs of scripts/setup.sh's Debian root with each -container, and mksquashfs of the tree, -n times each (a few minutes)")
-	flagVerity      = flag.Bool("verity", false, "measure dm-verity's cost instead: the same Live CD with and without verity, plain and in a container (init cost, first read of a 48 MiB file, ISO size)")
-	flagMD          = flag.Bool("md", false, "print the tables as Markdown")
-	flagTimeout     = flag.Duration("timeout", 90*time.Second, "limit for one QEMU boot")
-	flagKeep        = flag.Bool("keep", false, "keep the work directory (images and every console log)")
-	flagSystem      = flag.Bool("system", false, "boot scripts/setup.sh's Debian root with systemd to multi-user.target from throttled media (-sysmedia): ours in each mode, the how-to's recipe and dracut's dmsquash-live (needs scripts/setup.sh --bench)")
-	flagQuick       = flag.Bool("quick", false, "with -system: the DVD medium only, ours, recipe and dracut, at most 2 boots each (about 15 minutes)")
-	flagSysMedia    = flag.String("sysmedia", "dvd,usb2,usb3,none", "media for -system: dvd, usb2, usb3, none (unthrottled)")
-	flagSysVariants = flag.String("sysvariants", "ours,ours-plain,ours-N,ours-toram,recipe,dracut", "variants for -system: ours (the LiveOS zstd container), ours-plain, ours-N, ours-toram, recipe, dracut")
-	flagSysKernel   = flag.String("syskernel", testvm.Std12, "the kernel of the cache -system boots (dracut's build root is made for deb12)")
-	flagKernel      = flag.String("kernel", testvm.Cloud12, "the kernel of the cache to boot: "+strings.Join(testvm.Kernels, ", ")+" ($SANDBOX_KERNEL_ROOT, a kernel tree, overrides it)")
-)
+// common are the options every experiment has.
+type common struct {
+	n       int
+	md      bool
+	timeout time.Duration
+	keep    bool
+	kernel  string
+}
+
+// register adds the common options to fs, with the experiment's defaults
+// for -n and -timeout.
+func (c *common) register(fs *flag.FlagSet, n int, timeout time.Duration) {
+	fs.IntVar(&c.n, "n", n, "boots per variant (the variants alternate, so noise hits both alike)")
+	fs.BoolVar(&c.md, "md", false, "print the tables as Markdown")
+	fs.DurationVar(&c.timeout, "timeout", timeout, "limit for one QEMU boot")
+	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (images and every console log)")
+	fs.StringVar(&c.kernel, "kernel", testvm.Cloud12, "the kernel of the cache to boot: "+strings.Join(testvm.Kernels, ", ")+" ($SANDBOX_KERNEL_ROOT, a kernel tree, overrides it)")
+}
+
+func (c *common) check() error {
+	if c.n < 1 {
+		return fmt.Errorf("-n %d: want 1 or more", c.n)
+	}
+	if !slices.Contains(testvm.Kernels, c.kernel) {
+		return fmt.Errorf("-kernel %q: want one of %s", c.kernel, strings.Join(testvm.Kernels, ", "))
+	}
+	return nil
+}
+
+// plan is what an experiment needs of build: the test root's room, the
+// recipe's initramfs, and the guest's RAM (for the host note).
+type plan struct {
+	rootMiB int
+	recipe  bool
+	memMiB  int
+}
+
+// experiment is one subcommand: its options, checked once parsed, what
+// it needs built, and the run that returns its tables and the ratio lines
+// for scripts.
+type experiment interface {
+	options() *common
+	check() error
+	plan() plan
+	run(repo string, img *images) ([]table, []string, error)
+}
+
+// entry is a subcommand: its name, what it measures (for the usage), and
+// what makes its options on its own flag set.
+type entry struct {
+	name, what string
+	make       func(fs *flag.FlagSet) experiment
+}
+
+// experiments are the subcommands; all runs others in turn.
+var experiments = []entry{
+	{"boot", "boot time, initramfs size, memory and our phases, ours vs the how-to's recipe", newBoot},
+	{"io", "sandbox write throughput and RAM cost per chunk size and store, against raw brd and ext2 on brd", newIO},
+	{"media", "Live media: plain ext2 image vs zstd container vs toram (issue #13)", newMedia},
+	{"verity", "dm-verity's cost: the same Live CD with and without verity (issue #14)", newVerity},
+	{"system", "the whole Debian system from throttled media: ours vs the recipe vs dracut (issue #15)", newSystem},
+	{"work", "the sandbox at work: dd, small files and a tree copy vs ext4 on brd and overlayfs on tmpfs (issue #15)", newWork},
+	{"all", "boot, work, system and verity in turn, as Markdown, the ratio lines again at the end", nil},
+}
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./bench [-n N] [-io | -media [-debian] | -verity | -system [-quick] [-sysmedia M,...] [-sysvariants V,...] | -work] [-svg FILE] [-md] [-mib M] [-kernel NAME] [-timeout D] [-keep]\n")
-		flag.PrintDefaults()
+	name, args := subcommand(os.Args[1:])
+	var err error
+	if name == "all" {
+		err = runAll(args, os.Stdout)
+	} else {
+		err = runOne(name, args, os.Stdout, nil)
 	}
-	flag.Parse()
-	if *flagN < 1 || *flagMiB < 1 || !slices.Contains(testvm.Kernels, *flagKernel) ||
-		(*flagDebian && !*flagMedia) || (*flagIO && *flagMedia) ||
-		(*flagQuick && !*flagSystem) || (*flagSystem && (*flagIO || *flagMedia)) ||
-		(*flagVerity && (*flagIO || *flagMedia || *flagSystem)) ||
-		(*flagWork && (*flagIO || *flagMedia || *flagSystem || *flagVerity)) {
-		flag.Usage()
+	var usage usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.As(err, &usage):
 		os.Exit(2)
-	}
-	if err := run(); err != nil {
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	repo, err := testvm.RepoRoot()
-	if err != nil {
-		return err
+// subcommand is the experiment the arguments name and its arguments. The
+// flags of before the subcommands name it too: -io, -media, -verity,
+// -system, -work or -all anywhere, and no mode at all is the boot.
+func subcommand(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
 	}
-	work, err := os.MkdirTemp("", "sandbox-bench-")
-	if err != nil {
-		return err
-	}
-	if *flagKeep {
-		logf("work directory (kept): %s", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	img, err := build(repo, work)
-	if err != nil {
-		return err
-	}
-	load0 := loadavg()
-	var tables []table
-	var last []string // lines printed after the tables, for scripts
-	mem := 512
-	switch {
-	case *flagIO:
-		tables, err = benchIO(img)
-	case *flagSystem:
-		mem = systemMemMiB
-		tables, last, err = benchSystem(repo, img)
-	case *flagMedia:
-		mem = mediaMemMiB
-		tables, last, err = benchMedia(repo, img)
-	case *flagVerity:
-		mem = mediaMemMiB
-		tables, last, err = benchVerity(img)
-	case *flagWork:
-		mem = workMemMiB
-		tables, last, err = benchWork(repo, img)
-	default:
-		tables, last, err = benchBoot(img)
-	}
-	if err != nil {
-		return err
-	}
-	// TCG timings move with whatever else the host runs: say how busy it was.
-	tables[0].notes = append(tables[0].notes, fmt.Sprintf("Host: %d CPUs, load average %s at the start, %s after the last; QEMU TCG, -m %d, -smp 1, kernel %s.",
-		runtime.NumCPU(), load0, loadavg(), mem, img.kernel.Version))
-	for _, t := range tables {
-		if *flagMD {
-			fmt.Print(t.markdown())
-		} else {
-			fmt.Print(t.text())
+	for i, a := range args {
+		name := strings.TrimLeft(a, "-")
+		if name != a && name != "boot" && findExperiment(name) {
+			return name, slices.Delete(slices.Clone(args), i, i+1)
 		}
-		fmt.Println()
 	}
-	for _, l := range last {
-		fmt.Println(l)
-	}
-	return nil
+	return "boot", args
 }
 
-// loadavg is the host's 1-minute load average.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
+func findExperiment(name string) bool {
+	return slices.ContainsFunc(experiments, func(e entry) bool { return e.name == name })
 }
 
-// logf reports progress on stderr, keeping stdout for the tables.
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+// usageError is a command line the flag set refused: it has printed the
+// usage already.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// parse makes the named experiment's flag set and parses args with it;
+// the usage and what is wrong go to w.
+func parse(name string, args []string, w io.Writer) (experiment, error) {
+	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	var e experiment
+	for _, x := range experiments {
+		if x.name == name && x.make != nil {
+			e = x.make(fs)
+		}
+	}
+	fs.Usage = func() { usage(fs.Output(), name, fs) }
+	if e == nil {
+		usage(w, "", nil)
+		return nil, usageError{fmt.Errorf("no experiment %q", name)}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return nil, usageError{fmt.Errorf("%s: arguments left over: %q", name, fs.Args())}
+	}
+	if err := errors.Join(e.options().check(), e.check()); err != nil {
+		fmt.Fprintf(fs.Output(), "bench %s: %v\n", name, err)
+		fs.Usage()
+		return nil, usageError{err}
+	}
+	return e, nil
+}
+
+// usage lists the experiments, and the flags of the one named.
+func usage(w io.Writer, name string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: go run ./bench EXPERIMENT [flags]   (docs/bench.md)\n\n")
+	for _, e := range experiments {
+		fmt.Fprintf(w, "  %-7s %s\n", e.name, e.what)
+	}
+	if fs != nil {
+		fmt.Fprintf(w, "\nbench %s's flags:\n", name)
+		fs.PrintDefaults()
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +14,7 @@ import (
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
-// -media (issue #13): the bench's busybox test root made into Live media
+// bench media (issue #13): the bench's busybox test root made into Live media
 // by mklive, as a plain ext2 image at /initrd-ext2 and in a zstd container
 // (a 4 GiB sparse ext4 image in LiveOS/squashfs.img), and the container
 // booted again with sandbox.toram=yes. Every boot is a direct kernel boot
@@ -45,10 +46,27 @@ func newMedium(name string) *medium {
 	return &medium{variant: &variant{name: name, samples: map[string][]float64{}, phases: map[string][]float64{}}}
 }
 
-// benchMedia builds the media -n times each, boots each -n times, in
-// turn, and with -debian times the Debian root's builds too. It returns
-// the tables and the ratio lines for scripts.
-func benchMedia(repo string, img *images) ([]table, []string, error) {
+// mediaOpts are bench media's options.
+type mediaOpts struct {
+	common
+	debian bool
+}
+
+func newMedia(fs *flag.FlagSet) experiment {
+	o := &mediaOpts{}
+	o.register(fs, 5, 90*time.Second)
+	fs.BoolVar(&o.debian, "debian", false, "also build ISOs of scripts/setup.sh's Debian root with each -container, and mksquashfs of the tree, -n times each (a few minutes)")
+	return o
+}
+
+func (o *mediaOpts) options() *common { return &o.common }
+func (o *mediaOpts) check() error     { return nil }
+func (o *mediaOpts) plan() plan       { return plan{rootMiB: 128, memMiB: mediaMemMiB} }
+
+// run builds the media -n times each, boots each -n times, in turn, and
+// with -debian times the Debian root's builds too. It returns the tables
+// and the ratio lines for scripts.
+func (o *mediaOpts) run(repo string, img *images) ([]table, []string, error) {
 	tree := filepath.Join(img.Dir, "tree")
 	if _, err := os.Stat(filepath.Join(tree, "sbin", "init")); err != nil {
 		return nil, nil, fmt.Errorf("the test root's tree: %w", err)
@@ -58,26 +76,26 @@ func benchMedia(repo string, img *images) ([]table, []string, error) {
 	cont.container, cont.label = "zstd", "BENCHZSTD"
 	toram.of, toram.extra = cont, []string{"sandbox.toram=yes"}
 	ms := []*medium{plain, cont, toram}
-	for i := 1; i <= *flagN; i++ {
+	for i := 1; i <= o.n; i++ {
 		for _, m := range []*medium{plain, cont} {
 			if err := m.build(img, tree); err != nil {
 				return nil, nil, err
 			}
-			logf("build %d/%d %-9s  %.1f s, ISO %d bytes", i, *flagN, m.name, last(m.builds), m.isoBytes)
+			logf("build %d/%d %-9s  %.1f s, ISO %d bytes", i, o.n, m.name, last(m.builds), m.isoBytes)
 		}
 	}
-	for i := 1; i <= *flagN; i++ {
+	for i := 1; i <= o.n; i++ {
 		for _, m := range ms {
 			if err := m.bootOnce(img, i); err != nil {
 				return nil, nil, err
 			}
-			logf("boot %d/%d %-9s  init cost %.3f s, real init at %.3f s, / free %.0f MiB", i, *flagN, m.name,
+			logf("boot %d/%d %-9s  init cost %.3f s, real init at %.3f s, / free %.0f MiB", i, o.n, m.name,
 				last(m.samples["cost"]), last(m.samples["kernel"]), last(m.samples["rootfree"]))
 		}
 	}
-	tables := mediaTables(ms)
-	if *flagDebian {
-		t, err := benchDebian(repo, img)
+	tables := mediaTables(ms, o.n)
+	if o.debian {
+		t, err := benchDebian(repo, img, o.n)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -171,29 +189,36 @@ func isoFileSize(iso, path string) (int64, error) {
 	return 0, fmt.Errorf("xorriso lists no %s on %s: %q", path, iso, out)
 }
 
-// cmdline is the medium's kernel command line: the bench's console words,
-// and the sandbox.* words of the CD's own command line (mklive's: the CD
-// by its label, sandbox.image for a container) with the COW store's size
-// and the medium's extra words.
-func (m *medium) cmdline() ([]string, error) {
-	src := m
-	if m.of != nil {
-		src = m.of
-	}
-	line, _, _, err := mklive.LiveCmdline(src.label, src.container, strings.Join(append([]string{"sandbox.cowsize=" + mediaCOW}, m.extra...), " "))
+// liveWords is a boot's command line for an ISO mklive built: base, then
+// the sandbox.* words of the ISO's own command line (the CD by its label,
+// sandbox.image for a container) with extra, and sandbox.verity=ROOT when
+// the ISO has a root hash, as it ships.
+func liveWords(base []string, label, container, extra, verity string) ([]string, error) {
+	line, _, _, err := mklive.LiveCmdline(label, container, extra)
 	if err != nil {
 		return nil, err
 	}
-	words := []string{"console=ttyS0", "loglevel=7", "panic=-1", "sandbox.onfail=poweroff"}
+	words := append([]string{}, base...)
 	for _, w := range strings.Fields(line) {
 		if strings.HasPrefix(w, "sandbox.") {
 			words = append(words, w)
 		}
 	}
-	if src.verity != "" {
-		words = append(words, "sandbox.verity="+src.verity) // as the ISO ships
+	if verity != "" {
+		words = append(words, "sandbox.verity="+verity)
 	}
 	return words, nil
+}
+
+// cmdline is the medium's kernel command line: the bench's console words,
+// the ISO's with the COW store's size and the medium's extra words.
+func (m *medium) cmdline() ([]string, error) {
+	src := m
+	if m.of != nil {
+		src = m.of
+	}
+	return liveWords([]string{"console=ttyS0", "loglevel=7", "panic=-1", "sandbox.onfail=poweroff"}, src.label, src.container,
+		strings.Join(append([]string{"sandbox.cowsize=" + mediaCOW}, m.extra...), " "), src.verity)
 }
 
 // bootOnce boots the medium's ISO (the container's, for toram) once and

@@ -8,10 +8,10 @@ import (
 
 // mediaTables is -media's boot and build table: plain, container and
 // toram side by side, with each against plain.
-func mediaTables(ms []*medium) []table {
+func mediaTables(ms []*medium, n int) []table {
 	plain := ms[0]
 	t := table{
-		title: fmt.Sprintf("Live media: plain ext2 image vs zstd container vs container + toram (busybox test root; %d builds and %d boots each, alternating; median (min–max))", *flagN, *flagN),
+		title: fmt.Sprintf("Live media: plain ext2 image vs zstd container vs container + toram (busybox test root; %d builds and %d boots each, alternating; median (min–max))", n, n),
 		head:  []string{"metric", "plain", "container", "toram", "container/plain", "toram/plain"},
 	}
 	// A ratio to a phase that takes next to nothing in plain (toram and
@@ -47,13 +47,9 @@ func mediaTables(ms []*medium) []table {
 	metric("Shmem at real init (MiB)", "shmem", "%.1f")
 	metric("QEMU peak RSS (VmHWM) at real init, host (MiB)", "hwm", "%.1f")
 	t.rows = append(t.rows, mediaBuildRows(ms)...)
+	// What differs from run to run; the rest is docs/bench.md#media's.
 	cont := ms[1]
-	t.notes = []string{
-		fmt.Sprintf("Media: mklive.LiveCD of the test root's tree (busybox, the bench's /sbin/init, sandbox-init as /bin/sandbox-init): plain = -container none, an ext2 image sized from the tree at %s; container = -container zstd, a sparse ext4 image at %s; toram boots the container's ISO with sandbox.toram=yes. Each ISO's command line has sandbox.cowsize=%s.", plain.onCD, cont.onCD, mediaCOW),
-		fmt.Sprintf("Boots: direct kernel boots (-kernel/-initrd) of the same kernel and initramfs (mklive's default, squashfs included), the ISO on IDE, -m %d, sandbox.cowsize=%s, the sandbox.* words of each ISO's own command line; so only the init's work differs. The ISO's own kernel, initramfs and boot loaders are not used but are counted in its size.", mediaMemMiB, mediaCOW),
-		"init cost = kernel stamp of the real init's first /dev/kmsg line minus that of \"Run /init as init process\". Phases from /run/sandbox/state.json; \"the other phases\" sums the rest (mounts, drivers, config, modules, cow, snapshot, ...); \"outside\" = init cost − all phases (Go's start, switch_root, the real init's exec). No ratio for phases under 5 ms in plain (toram and eject do nothing there).",
-		"Build time: the whole mklive.LiveCD (initramfs, root image, squashfs, ISO) on the host, which shares its 2 CPUs with the QEMU boots of other users: noisy like the boots.",
-	}
+	t.notes = []string{fmt.Sprintf("The root on the ISO: plain %s, container %s; each ISO's command line has sandbox.cowsize=%s.", plain.onCD, cont.onCD, mediaCOW)}
 	if plain.free != "" || cont.free != "" {
 		t.notes = append(t.notes, fmt.Sprintf("mklive's \"room to write\" at build time: plain %s, container %s free in /.", plain.free, cont.free))
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
@@ -74,7 +75,7 @@ func buildRecipe(cache string, img *images) (initramfs, error) {
 	}
 	// The kernel's built-in initramfs already has /dev/console; a tree made
 	// by mkinitrd has one too, so add it where we may (as root).
-	_ = mklive.Run("mknod", filepath.Join(stage, "dev/console"), "c", "5", "1")
+	_ = hostcmd.Run("mknod", filepath.Join(stage, "dev/console"), "c", "5", "1")
 	r, err := pack(stage, filepath.Join(img.Dir, "recipe.cpio.gz"))
 	r.modules = mods
 	return r, err
@@ -113,7 +114,7 @@ func recipeInsmods(img *images, mods []string, stage string) ([]string, error) {
 	}
 	// Only the recipe's own modules, not the soft dependencies mklive adds.
 	unpack := `cd "$1" && gzip -dc "$2" | cpio -id --quiet "${@:3}"`
-	return insmods, mklive.Run("bash", append([]string{"-o", "pipefail", "-c", unpack, "unpack", stage, rep.Path}, files...)...)
+	return insmods, hostcmd.Run("bash", append([]string{"-o", "pipefail", "-c", unpack, "unpack", stage, rep.Path}, files...)...)
 }
 
 // recipeList is the modules the recipe loads on a kernel, in order:
@@ -154,7 +155,7 @@ func recipeList(k mklive.Kernel) ([]string, error) {
 // pack writes a tree as the how-to's initramfs, with the sizes it has.
 func pack(stage, out string) (initramfs, error) {
 	r := initramfs{path: out}
-	if err := mklive.Run("bash", "-o", "pipefail", "-c", `cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$2"`, "pack", stage, out); err != nil {
+	if err := hostcmd.Run("bash", "-o", "pipefail", "-c", `cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$2"`, "pack", stage, out); err != nil {
 		return r, err
 	}
 	st, err := os.Stat(out)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/xml"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -166,9 +165,6 @@ func writeTimeline(path, title string, rows []timelineRow) error {
 	}
 	return os.WriteFile(path, timelineSVG(title, rows), 0o644)
 }
-
-// flagSVG is where the boot benchmark draws its timeline.
-var flagSVG = flag.String("svg", "", "boot mode: also draw the boot phases as an SVG timeline into this file (docs/boot-timeline.svg in the README)")
 
 // The boot's stages, common to both rows of the boot timeline.
 const (

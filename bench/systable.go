@@ -25,17 +25,12 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 		return t
 	}
 	up := perMedium(fmt.Sprintf("Whole system: kernel start → systemd's multi-user.target (s; %d boots each, alternating; median (min–max))", n), "up", "%.2f")
-	up.notes = []string{
-		fmt.Sprintf("The tree: scripts/setup.sh's Debian 12 (debootstrap minbase, systemd-sysv, udev; %s, %d files) with one oneshot unit, After= and WantedBy=multi-user.target, that writes %q to /dev/kmsg, reports /proc/meminfo and powers off: its kernel stamp is \"up\".", config.HumanBytes(treeBytes), inodes, sysMarkLine),
-		"Every boot: QEMU TCG, -smp 1, -m " + fmt.Sprint(systemMemMiB) + ", a direct kernel boot (-kernel, -initrd) of the same kernel with the variant's initramfs, the ISO in the IDE CD drive (index 2, -cdrom's place) read through QEMU's block throttling for the medium; console=ttyS0, the console log level the kernel's default.",
-		"Variants: ours = sandbox-init (mklive's initramfs) on mklive's default medium, Fedora's LiveOS layout (LiveOS/squashfs.img, zstd, holding LiveOS/rootfs.img, ext4), the COW store PO; ours-plain: the ext2 image as /initrd-ext2; ours-N: sandbox.store=N; ours-toram: sandbox.toram=yes. recipe: the how-to's busybox script (insmod, losetup, dmsetup snapshot N 8 on a 256 MiB brd, switch_root) on the plain medium. dracut: Debian 12's dracut 059 with dmsquash-live, `root=live:CDLABEL=… rd.live.image`, on the very ISO ours boots (the same LiveOS layout).",
-	}
+	up.notes = []string{fmt.Sprintf("The tree: scripts/setup.sh's Debian 12 root with the marker unit, %s, %d files; every boot -m %d.", config.HumanBytes(treeBytes), inodes, systemMemMiB)}
 	var medNotes []string
 	for _, m := range media {
 		medNotes = append(medNotes, m.name+": "+m.what)
 	}
 	up.notes = append(up.notes, "Media (throttle.go): "+strings.Join(medNotes, "; ")+".")
-	up.notes = append(up.notes, "ours-toram boots with sandbox.cowsize=128M: toram needs the image, the COW store and 512 MiB in RAM, and the default store (half the RAM) leaves no room at -m 1024.")
 	for _, v := range vs {
 		if len(v.failed) > 0 {
 			up.notes = append(up.notes, fmt.Sprintf("FAILED boots of %s (not in the figures): %s.", v.name, strings.Join(v.failed, "; ")))
@@ -46,22 +41,17 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 	for _, v := range vs {
 		before = append(before, v.name+" "+cellAll([]*sysVariant{v}, "runinit"))
 	}
-	stage.notes = []string{"The real init's first line is systemd's \"systemd 252… running in system mode\" kernel log line from the system's root; dracut runs systemd in its initramfs too, which prints the same line first: the last one is taken.",
-		"Before the stage, kernel start → \"Run /init\" (the kernel's own start and the unpacking of the initramfs; s, all media): " + strings.Join(before, ", ") + "."}
+	stage.notes = []string{"Before the stage, kernel start → \"Run /init\" (s, all media): " + strings.Join(before, ", ") + "."}
 	mnt := perMedium(fmt.Sprintf("Within the stage: \"Run /init\" → the root mounted on device-mapper (s; %d boots each)", n), "mounted", "%.2f")
-	mnt.notes = []string{"The kernel's \"EXT4-fs (dm-N): mounted\" line (ext4's driver mounts the plain ext2 image too): the device found, the image attached, the snapshot made and mounted. The rest of the stage is handing over: switch_root and the exec of systemd (dracut: its initramfs systemd stopping its units first)."}
 	user := perMedium(fmt.Sprintf("After the initramfs: the real init's first line → multi-user.target (s; %d boots each)", n), "userspace", "%.2f")
-	user.notes = []string{"systemd's own start, reading the root through the variant's device-mapper stack from the medium."}
+	return append([]table{up, stage, mnt, user}, systemSizes(vs, media, sq), systemGoals(vs, sq))
+}
 
+// systemSizes is the table of sizes, RAM and build times per variant.
+func systemSizes(vs []*sysVariant, media []throttle, sq squashRef) table {
 	sz := table{
 		title: "Per variant: media, initramfs, RAM, build",
 		head:  []string{"variant", "ISO booted (bytes)", "root on the ISO (bytes)", "initramfs (bytes, compressed)", "initramfs unpacked (bytes)", "RAM in use when up: MemTotal−MemAvailable (MiB)", "build time (s)"},
-	}
-	human := func(x int64) string {
-		if x == 0 {
-			return "—"
-		}
-		return fmt.Sprintf("%d (%s)", x, config.HumanBytes(uint64(x)))
 	}
 	for _, v := range vs {
 		var used []float64
@@ -72,16 +62,14 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 		sz.rows = append(sz.rows, []string{v.name, human(v.iso.isoBytes), human(v.iso.rootBytes), human(v.initrd.gz), human(v.initrd.unpacked),
 			cell(used, "%.0f"), fmt.Sprintf("%.1f", build)})
 	}
-	sz.notes = []string{
-		"ISO booted: the one mklive built (it carries the kernel, our initramfs and the boot loaders; the bench boots the kernel directly with the variant's initramfs). Root on the ISO: LiveOS/squashfs.img or /initrd-ext2.",
-		"Initramfs: ours mklive's (zstd, every driver of the kernel), the recipe's gzip -9, dracut's as Debian 12's dracut makes it by default (gzip, --no-hostonly: every driver, as live media are made); \"unpacked\" is the sum of file sizes (ours, recipe) or the cpio archive's size (dracut).",
-		"RAM in use: over all boots of the variant, read by the marker unit once multi-user.target is reached.",
-		"Build time: one build, wall clock on the shared 2-CPU host: mklive LiveCD of the ISO (its own initramfs, the root image, the squashfs, xorriso) plus, for recipe and dracut, building their initramfs (dracut runs chrooted in scripts/setup.sh --bench's build root).",
-	}
 	if sq.bytes > 0 {
 		sz.notes = append(sz.notes, fmt.Sprintf("mksquashfs of the tree (zstd, -b 1M): %s, %.1f s.", human(sq.bytes), sq.took))
 	}
+	return sz
+}
 
+// systemGoals is the table of issue #15's goals, met or not.
+func systemGoals(vs []*sysVariant, sq squashRef) table {
 	goals := table{title: "Goals (issue #15)", head: []string{"goal", "measured", "met"}}
 	if r, ok := systemRatio(vs, "ours", "dracut", "dvd", "up"); ok {
 		goals.rows = append(goals.rows, []string{"whole system from the emulated DVD ≤ 0.5 × dracut's time", fmt.Sprintf("ours/dracut = %.2f", r), yesNo(r <= 0.5)})
@@ -98,7 +86,15 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 				float64(v.iso.rootBytes)/float64(sq.bytes), human(v.iso.isoBytes-v.iso.rootBytes)), "—"})
 		}
 	}
-	return []table{up, stage, mnt, user, sz, goals}
+	return goals
+}
+
+// human is a size in bytes and in words, "—" for none.
+func human(x int64) string {
+	if x == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%d (%s)", x, config.HumanBytes(uint64(x)))
 }
 
 func yesNo(b bool) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,11 +11,12 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
-// -system (issue #15, parts 1–3): the whole system as a user boots it.
+// bench system (issue #15, parts 1–3): the whole system as a user boots it.
 // scripts/setup.sh's Debian root with systemd, with a marker unit added,
 // made into Live media by mklive (a plain ext2 image, and Fedora's LiveOS
 // layout: LiveOS/squashfs.img holding LiveOS/rootfs.img, zstd), each on an
@@ -81,20 +83,49 @@ type sysISO struct {
 	built
 }
 
-// benchSystem builds the media and the initramfs, boots each variant on
-// each medium -n times, alternating, and returns the tables and the ratio
+// systemOpts are bench system's options.
+type systemOpts struct {
+	common
+	quick           bool
+	media, variants string
+	sysKernel       string
+}
+
+func newSystem(fs *flag.FlagSet) experiment {
+	o := &systemOpts{}
+	o.register(fs, 5, 90*time.Second)
+	fs.BoolVar(&o.quick, "quick", false, "the DVD medium only, ours, recipe and dracut, at most 2 boots each (about 15 minutes)")
+	fs.StringVar(&o.media, "sysmedia", "dvd,usb2,usb3,none", "media: dvd, usb2, usb3, none (unthrottled)")
+	fs.StringVar(&o.variants, "sysvariants", "ours,ours-plain,ours-N,ours-toram,recipe,dracut", "variants: ours (the LiveOS zstd container), ours-plain, ours-N, ours-toram, recipe, dracut")
+	fs.StringVar(&o.sysKernel, "syskernel", testvm.Std12, "the kernel of the cache the system boots (dracut's build root is made for deb12)")
+	return o
+}
+
+func (o *systemOpts) options() *common { return &o.common }
+
+func (o *systemOpts) check() error {
+	_, err := findThrottles(o.media)
+	return err
+}
+
+// plan: the recipe is built again for the system's kernel, not the
+// boot's.
+func (o *systemOpts) plan() plan { return plan{rootMiB: 128, memMiB: systemMemMiB} }
+
+// run builds the media and the initramfs, boots each variant on each
+// medium -n times, alternating, and returns the tables and the ratio
 // lines.
-func benchSystem(repo string, img *images) ([]table, []string, error) {
+func (o *systemOpts) run(repo string, img *images) ([]table, []string, error) {
 	cache := testvm.CacheDir(repo)
-	n, meds, names := *flagN, *flagSysMedia, *flagSysVariants
-	if *flagQuick {
+	n, meds, names := o.n, o.media, o.variants
+	if o.quick {
 		n, meds, names = min(n, 2), "dvd", "ours,recipe,dracut"
 	}
 	media, err := findThrottles(meds)
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := testvm.Kernel(cache, *flagSysKernel)
+	k, err := testvm.Kernel(cache, o.sysKernel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,110 +140,60 @@ func benchSystem(repo string, img *images) ([]table, []string, error) {
 		return nil, nil, err
 	}
 	logf("-system: the Debian root with the marker unit: %s, %d files, kernel %s", config.HumanBytes(treeBytes), inodes, k.Version)
-
-	want := strings.Split(names, ",")
-	has := func(name string) bool {
-		for _, w := range want {
-			if strings.TrimSpace(w) == name {
-				return true
-			}
-		}
-		return false
-	}
-	plain := &sysISO{container: "none", label: sysLabelNone}
-	zstd := &sysISO{container: "zstd", label: sysLabelZstd}
-	var isos []*sysISO
-	if has("ours-plain") || has("recipe") {
-		isos = append(isos, plain)
-	}
-	isos = append(isos, zstd) // ours (container), toram, N, and dracut's LiveOS layout
-	for _, is := range isos {
-		is.path = filepath.Join(sys.Dir, "system-"+is.container+".iso")
-		logf("-system: mklive LiveCD -container %s", is.container)
-		if is.built, err = liveCD(&sys, tree, is.container, is.label, is.path); err != nil {
-			return nil, nil, fmt.Errorf("-system: the %s ISO: %w", is.container, err)
-		}
-		logf("-system: ISO %s: %d bytes, %.1f s", is.container, is.isoBytes, is.took.Seconds())
-	}
-	logf("-system: our initramfs for %s", k.Version)
-	rep, err := sys.Initramfs(k, filepath.Join(sys.Dir, "ours.cpio.zst"), nil)
+	vs, err := systemVariants(cache, &sys, tree, wanted(names))
 	if err != nil {
 		return nil, nil, err
-	}
-	ours := initramfs{path: rep.Path, gz: rep.Compressed, unpacked: rep.Unpacked}
-
-	var vs []*sysVariant
-	oursWords := func(is *sysISO, extra ...string) ([]string, error) {
-		line, _, _, err := mklive.LiveCmdline(is.label, is.container, strings.Join(extra, " "))
-		if err != nil {
-			return nil, err
-		}
-		words := []string{"console=ttyS0", "panic=-1", "sandbox.onfail=poweroff"}
-		for _, w := range strings.Fields(line) {
-			if strings.HasPrefix(w, "sandbox.") {
-				words = append(words, w)
-			}
-		}
-		if is.verity != "" {
-			words = append(words, "sandbox.verity="+is.verity) // as the ISO ships: checked by dm-verity
-		}
-		return words, nil
-	}
-	for _, o := range []struct {
-		name  string
-		iso   *sysISO
-		extra []string
-	}{
-		{"ours", zstd, nil},
-		{"ours-plain", plain, nil},
-		{"ours-N", zstd, []string{"sandbox.store=N"}},
-		// The image, the COW store and 512 MiB must fit in RAM: the default
-		// store (half the RAM) leaves no room at -m 1024.
-		{"ours-toram", zstd, []string{"sandbox.toram=yes", "sandbox.cowsize=128M"}},
-	} {
-		if !has(o.name) {
-			continue
-		}
-		words, err := oursWords(o.iso, o.extra...)
-		if err != nil {
-			return nil, nil, err
-		}
-		vs = append(vs, &sysVariant{name: o.name, kind: "ours", iso: o.iso, initrd: ours, cmdline: words})
-	}
-	if has("recipe") {
-		logf("-system: the how-to's recipe initramfs for %s", k.Version)
-		start := time.Now()
-		r, err := buildRecipe(cache, &sys)
-		if err != nil {
-			return nil, nil, err
-		}
-		vs = append(vs, &sysVariant{name: "recipe", kind: "recipe", iso: plain, initrd: r,
-			buildS: time.Since(start).Seconds(), cmdline: []string{"console=ttyS0", "panic=-1"}})
-	}
-	if has("dracut") {
-		logf("-system: dracut's initramfs (dmsquash-live, chrooted in %s/dracut/root)", cache)
-		r, took, err := buildDracut(cache, k, filepath.Join(sys.Dir, "dracut.img"))
-		if err != nil {
-			return nil, nil, err
-		}
-		logf("-system: dracut: %d bytes, %.1f s", r.gz, took.Seconds())
-		vs = append(vs, &sysVariant{name: "dracut", kind: "dracut", iso: zstd, initrd: r, buildS: took.Seconds(),
-			cmdline: append([]string{"console=ttyS0", "panic=-1"}, dracutCmdline(zstd.label)...)})
 	}
 	logf("-system: mksquashfs of the tree (zstd, 1 MiB blocks), the ISO goal's yardstick")
 	sq, err := squashTree(tree, filepath.Join(sys.Dir, "tree.squashfs"))
 	if err != nil {
 		return nil, nil, err
 	}
+	bootSystems(&sys, vs, media, n)
+	tables := systemTables(vs, media, n, sq, treeBytes, inodes)
+	return tables, systemRatios(vs, media, sq), nil
+}
+
+// wanted is the set of a comma-separated list's names.
+func wanted(list string) map[string]bool {
+	want := map[string]bool{}
+	for _, w := range strings.Split(list, ",") {
+		want[strings.TrimSpace(w)] = true
+	}
+	return want
+}
+
+// systemISOs builds the ISOs the wanted variants boot: the plain one for
+// ours-plain and the recipe, the zstd container for the others.
+func systemISOs(sys *images, tree string, want map[string]bool) (plain, zstd *sysISO, err error) {
+	plain = &sysISO{container: "none", label: sysLabelNone}
+	zstd = &sysISO{container: "zstd", label: sysLabelZstd}
+	var isos []*sysISO
+	if want["ours-plain"] || want["recipe"] {
+		isos = append(isos, plain)
+	}
+	isos = append(isos, zstd) // ours (container), toram, N, and dracut's LiveOS layout
+	for _, is := range isos {
+		is.path = filepath.Join(sys.Dir, "system-"+is.container+".iso")
+		logf("-system: mklive LiveCD -container %s", is.container)
+		if is.built, err = liveCD(sys, tree, is.container, is.label, is.path); err != nil {
+			return nil, nil, fmt.Errorf("-system: the %s ISO: %w", is.container, err)
+		}
+		logf("-system: ISO %s: %d bytes, %.1f s", is.container, is.isoBytes, is.took.Seconds())
+	}
+	return plain, zstd, nil
+}
+
+// bootSystems boots every variant on every medium n times, alternating.
+// One variant failing does not end the run: the table says so.
+func bootSystems(sys *images, vs []*sysVariant, media []throttle, n int) {
 	for _, v := range vs {
 		v.samples = map[string]map[string][]float64{}
 	}
 	for i := 1; i <= n; i++ {
 		for _, m := range media {
 			for _, v := range vs {
-				if err := v.bootOnce(&sys, m, i); err != nil {
-					// One variant failing does not end the run: the
-					// table says so.
+				if err := v.bootOnce(sys, m, i); err != nil {
 					why, _, _ := strings.Cut(err.Error(), "\n")
 					v.failed = append(v.failed, m.name+": "+why)
 					logf("-system %d/%d %-5s %-10s  FAILED: %v", i, n, m.name, v.name, err)
@@ -224,8 +205,6 @@ func benchSystem(repo string, img *images) ([]table, []string, error) {
 			}
 		}
 	}
-	tables := systemTables(vs, media, n, sq, treeBytes, inodes)
-	return tables, systemRatios(vs, media, sq), nil
 }
 
 // systemTree copies the Debian root into dir/tree and adds the marker
@@ -247,7 +226,7 @@ type squashRef struct {
 
 func squashTree(tree, out string) (squashRef, error) {
 	start := time.Now()
-	if err := mklive.Run("mksquashfs", tree, out, "-noappend", "-no-progress", "-quiet", "-comp", "zstd", "-b", "1M"); err != nil {
+	if err := hostcmd.Run("mksquashfs", tree, out, "-noappend", "-no-progress", "-quiet", "-comp", "zstd", "-b", "1M"); err != nil {
 		return squashRef{}, err
 	}
 	st, err := os.Stat(out)
@@ -268,7 +247,7 @@ func (v *sysVariant) bootOnce(img *images, m throttle, i int) error {
 		Append:    v.cmdline,
 		QEMU:      m.driveArgs(v.iso.path),
 		MemoryMiB: systemMemMiB,
-		Timeout:   max(*flagTimeout, 300*time.Second),
+		Timeout:   max(img.timeout, 300*time.Second),
 	}
 	c, err := testvm.Run(mach, nil)
 	c.Text = strings.ReplaceAll(c.Text, "\r", "")

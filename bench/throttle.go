@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// -system's media (issue #15): the ISO on QEMU's IDE CD drive, as in every
+// bench system's media (issue #15): the ISO on QEMU's IDE CD drive, as in every
 // other bench mode, read at the speed of a real medium through QEMU's
 // block throttling (-drive ...,throttling.bps-read=,throttling.iops-read=).
 // The bus stays IDE for all of them: the how-to's recipe knows /dev/sr0

@@ -1,18 +1,21 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
-// -verity (issue #14): what checking every block with dm-verity costs. The
+// bench verity (issue #14): what checking every block with dm-verity costs. The
 // test root with a file of verityMiB MiB of noise (no compressor shrinks
 // it, so a container holds it as it is) is built into Live CDs by
 // mklive.LiveCD with and without verity, plain and in a zstd container;
@@ -38,68 +41,33 @@ const (
 
 var reRootHash = regexp.MustCompile(`root hash ([0-9a-f]{64})`)
 
-func benchVerity(img *images) ([]table, []string, error) {
-	tree := filepath.Join(img.Dir, "verity-tree")
-	if err := mklive.Run("cp", "-a", filepath.Join(img.Dir, "tree"), tree); err != nil {
+// verityOpts are bench verity's options.
+type verityOpts struct{ common }
+
+func newVerity(fs *flag.FlagSet) experiment {
+	o := &verityOpts{}
+	o.register(fs, 5, 90*time.Second)
+	return o
+}
+
+func (o *verityOpts) options() *common { return &o.common }
+func (o *verityOpts) check() error     { return nil }
+func (o *verityOpts) plan() plan       { return plan{rootMiB: 128, memMiB: mediaMemMiB} }
+
+// run builds the four media, boots each -n times in turn, and returns
+// the table and the ratio lines.
+func (o *verityOpts) run(_ string, img *images) ([]table, []string, error) {
+	ms, err := verityMedia(img)
+	if err != nil {
 		return nil, nil, err
 	}
-	noise := make([]byte, verityMiB<<20)
-	rand.New(rand.NewSource(1)).Read(noise)
-	if err := os.WriteFile(filepath.Join(tree, "bench.big"), noise, 0o644); err != nil {
-		return nil, nil, err
-	}
-	var ms []*verityMedium
-	for _, c := range []string{"none", "zstd"} {
-		for _, v := range []bool{false, true} {
-			name := map[string]string{"none": "plain", "zstd": "container"}[c] + map[bool]string{true: "+verity"}[v]
-			m := &verityMedium{variant: &variant{name: name, samples: map[string][]float64{}, phases: map[string][]float64{}}, container: c, verity: v}
-			if err := m.build(img, tree); err != nil {
-				return nil, nil, err
-			}
-			logf("built %-16s ISO %s", m.name, config.HumanBytes(uint64(m.isoBytes)))
-			ms = append(ms, m)
-		}
-	}
-	for i := 1; i <= *flagN; i++ {
+	for i := 1; i <= o.n; i++ {
 		for _, m := range ms {
 			if err := m.bootOnce(img, i); err != nil {
 				return nil, nil, err
 			}
-			logf("boot %d/%d %-16s init cost %.3f s, read %.1f MiB/s", i, *flagN, m.name, last(m.samples["cost"]), last(m.samples["readmib"]))
+			logf("boot %d/%d %-16s init cost %.3f s, read %.1f MiB/s", i, o.n, m.name, last(m.samples["cost"]), last(m.samples["readmib"]))
 		}
-	}
-	t := table{
-		title: fmt.Sprintf("dm-verity's cost: the same Live CD with and without verity (%d boots each, alternating; median (min–max))", *flagN),
-		head:  []string{"metric", "plain", "plain+verity", "verity/plain", "container", "container+verity", "verity/container"},
-	}
-	row := func(label string, get func(*verityMedium) []float64, format string) {
-		r := []string{label}
-		for i := 0; i < len(ms); i += 2 {
-			a, b := get(ms[i]), get(ms[i+1])
-			r = append(r, cell(a, format), cell(b, format), ratio(b, a))
-		}
-		t.rows = append(t.rows, r)
-	}
-	sample := func(metric string) func(*verityMedium) []float64 {
-		return func(m *verityMedium) []float64 { return m.samples[metric] }
-	}
-	phase := func(name string) func(*verityMedium) []float64 {
-		return func(m *verityMedium) []float64 { return m.phases[name] }
-	}
-	row("init cost: Run /init → real init (s)", sample("cost"), "%.3f")
-	row("  phase image (ms): loop, verity, container", phase("image"), "%.1f")
-	row("  phase mount (ms)", phase("mount"), "%.1f")
-	row("  switch_root → real init's first line (ms)", sample("switch"), "%.1f")
-	row(fmt.Sprintf("first read of a %d MiB file (MiB/s)", verityMiB), sample("readmib"), "%.1f")
-	size := []string{"ISO size"}
-	for i := 0; i < len(ms); i += 2 {
-		size = append(size, config.HumanBytes(uint64(ms[i].isoBytes)), config.HumanBytes(uint64(ms[i+1].isoBytes)),
-			fmt.Sprintf("%.3f", float64(ms[i+1].isoBytes)/float64(ms[i].isoBytes)))
-	}
-	t.rows = append(t.rows, size)
-	t.notes = []string{
-		fmt.Sprintf("Media: mklive.LiveCD of the test root plus /bench.big (%d MiB of noise), -container none (an ext2 image) and zstd, with and without -verity; direct kernel boots of the same kernel and initramfs (mklive's default, which holds dm-verity), the ISO on IDE, each ISO's own sandbox.* words (sandbox.verity=ROOT for the verified ones).", verityMiB),
-		"Read: the guest drops the page cache and cats /bench.big to /dev/null; kernel stamps of two /dev/kmsg lines around it. The kernel checks each 4 KiB block (sha256) on its first read: under TCG the hashing is emulated, some 20 times slower than on hardware, and the CPU has no SSSE3/AVX2/SHA-NI for sha256_ssse3, so the read's verity/plain ratio here is an upper bound of what a PC sees.",
 	}
 	var lines []string
 	for i := 0; i < len(ms); i += 2 {
@@ -108,7 +76,34 @@ func benchVerity(img *images) ([]table, []string, error) {
 			fmt.Sprintf("ratio verity-init-cost %s+verity/%s=%s", base, base, ratio(ms[i+1].samples["cost"], ms[i].samples["cost"])),
 			fmt.Sprintf("ratio verity-read %s+verity/%s=%s", base, base, ratio(ms[i+1].samples["readmib"], ms[i].samples["readmib"])))
 	}
-	return []table{t}, lines, nil
+	return []table{verityTable(ms, o.n)}, lines, nil
+}
+
+// verityMedia builds the test root with the noise file into the four Live
+// CDs: plain and container, each without and with verity.
+func verityMedia(img *images) ([]*verityMedium, error) {
+	tree := filepath.Join(img.Dir, "verity-tree")
+	if err := hostcmd.Run("cp", "-a", filepath.Join(img.Dir, "tree"), tree); err != nil {
+		return nil, err
+	}
+	noise := make([]byte, verityMiB<<20)
+	rand.New(rand.NewSource(1)).Read(noise)
+	if err := os.WriteFile(filepath.Join(tree, "bench.big"), noise, 0o644); err != nil {
+		return nil, err
+	}
+	var ms []*verityMedium
+	for _, c := range []string{"none", "zstd"} {
+		for _, v := range []bool{false, true} {
+			name := map[string]string{"none": "plain", "zstd": "container"}[c] + map[bool]string{true: "+verity"}[v]
+			m := &verityMedium{variant: &variant{name: name, samples: map[string][]float64{}, phases: map[string][]float64{}}, container: c, verity: v}
+			if err := m.build(img, tree); err != nil {
+				return nil, err
+			}
+			logf("built %-16s ISO %s", m.name, config.HumanBytes(uint64(m.isoBytes)))
+			ms = append(ms, m)
+		}
+	}
+	return ms, nil
 }
 
 // build makes the medium's ISO and reads its root hash from mklive's log.
@@ -142,18 +137,10 @@ func (m *verityMedium) build(img *images, tree string) error {
 // bootOnce boots the ISO's contents with the bench's kernel and initramfs
 // and records the init cost, the phases and the read.
 func (m *verityMedium) bootOnce(img *images, i int) error {
-	line, _, _, err := mklive.LiveCmdline("BENCHVERITY", m.container, "sandbox.cowsize="+mediaCOW)
+	words, err := liveWords([]string{"console=ttyS0", "loglevel=7", "panic=-1", "sandbox.onfail=poweroff", "bench.read"},
+		"BENCHVERITY", m.container, "sandbox.cowsize="+mediaCOW, m.root)
 	if err != nil {
 		return err
-	}
-	words := []string{"console=ttyS0", "loglevel=7", "panic=-1", "sandbox.onfail=poweroff", "bench.read"}
-	for _, w := range strings.Fields(line) {
-		if strings.HasPrefix(w, "sandbox.") {
-			words = append(words, w)
-		}
-	}
-	if m.verity {
-		words = append(words, "sandbox.verity="+m.root)
 	}
 	name := fmt.Sprintf("verity-%s-%d", strings.ReplaceAll(m.name, "+", "-"), i)
 	c, err := img.bootWith(bootSpec{name: name, initrd: img.ours.path, cd: m.iso, cmdline: words, memMiB: mediaMemMiB})

@@ -16,6 +16,42 @@ type isoPVD struct {
 	UUID string
 }
 
+// isoSectorSize is ISO 9660's logical sector, the unit of a session's start.
+const isoSectorSize = 2048
+
+// findPVD reads the primary volume descriptor of the session that starts at
+// sector session, as the kernel's isofs does when it mounts the disc: the
+// descriptors follow each other from the session's sector 16, until the
+// set terminator (type 255), and the first of type 1 is the primary one
+// (an El Torito boot record, type 0, may come first). The last session of
+// a multi-session disc is the one mounted (lastSession), and its
+// descriptor, not the first session's, carries the disc's current label
+// and date. read returns one 2048-byte sector.
+func findPVD(read func(sector int64) ([]byte, error), session int64) (isoPVD, bool) {
+	for sec := session + 16; sec < session+100; sec++ { // isofs's own bound
+		b, err := read(sec)
+		if err != nil || len(b) < isoSectorSize || !bytes.Equal(b[1:6], []byte("CD001")) || b[0] == 255 {
+			return isoPVD{}, false
+		}
+		if p, ok := parsePVD(b); ok {
+			return p, true
+		}
+	}
+	return isoPVD{}, false
+}
+
+// lastSession is the sector where isofs looks for a disc's volume
+// descriptors, from the drive's CDROMMULTISESSION answer (ok false: the
+// ioctl failed, as on a disk or a drive that does not know): the last
+// session's start, but only when the drive flags the disc as an XA
+// multi-session one, as fs/isofs/inode.c takes it; else 0.
+func lastSession(lba int32, xa, ok bool) int64 {
+	if !ok || !xa || lba < 0 {
+		return 0
+	}
+	return int64(lba)
+}
+
 // parsePVD reads a primary volume descriptor: the 2048-byte sector 16 of
 // an ISO 9660 file system. ok is false when the sector is not one ("CD001"
 // with type 1). The UUID is the modification date (bytes 830-846) or, when

@@ -44,3 +44,51 @@ func TestParsePVD(t *testing.T) {
 		t.Errorf("a type 2 descriptor parsed as the primary one")
 	}
 }
+
+// A two-session disc as a drive shows it: the first session's descriptors
+// at sector 16, the second's from 300+16 (a boot record before its primary
+// descriptor). isofs mounts the last session when the drive's
+// CDROMMULTISESSION answer flags an XA disc; the label and date checked
+// must be that session's.
+func TestFindPVDMultiSession(t *testing.T) {
+	term := make([]byte, 2048)
+	term[0] = 255
+	copy(term[1:6], "CD001")
+	boot := make([]byte, 2048)
+	copy(boot[1:6], "CD001")
+	disc := map[int64][]byte{
+		16: pvdSector("CD001", "FIRST", "2026010100000000", ""), 17: term,
+		316: boot, 317: pvdSector("CD001", "LAST", "2026120600000000", ""), 318: term,
+	}
+	read := func(sec int64) ([]byte, error) {
+		if b, ok := disc[sec]; ok {
+			return b, nil
+		}
+		return make([]byte, 2048), nil
+	}
+	for _, tc := range []struct {
+		name    string
+		lba     int32
+		xa, ok  bool
+		want    string
+		wantErr bool
+	}{
+		{"XA multi-session", 300, true, true, "LAST", false},
+		{"not XA: isofs takes the first", 300, false, true, "FIRST", false},
+		{"no ioctl (a disk)", 0, false, false, "FIRST", false},
+		{"single session", 0, true, true, "FIRST", false},
+		{"a session with no descriptors", 500, true, true, "", true},
+	} {
+		p, ok := findPVD(read, lastSession(tc.lba, tc.xa, tc.ok))
+		if ok == tc.wantErr || p.Label != tc.want {
+			t.Errorf("%s: findPVD = %+v, %v; want label %q", tc.name, p, ok, tc.want)
+		}
+	}
+	// The terminator ends the set: a primary descriptor after it is not one.
+	disc[17], disc[18] = term, pvdSector("CD001", "AFTER", "", "")
+	delete(disc, 16)
+	disc[16] = term
+	if p, ok := findPVD(read, 0); ok {
+		t.Errorf("findPVD read past the terminator: %+v", p)
+	}
+}

@@ -21,6 +21,10 @@ type cdSearch struct {
 	isofsErr    error // isofs did not load
 	mountErr    error // the last mount attempt's
 	twice       error // two discs match the UUID
+	// match and pvds are the discs with the label of the last look, kept
+	// for when the drivers never get ready (a probe that hangs).
+	match []string
+	pvds  []isoPVD
 }
 
 // try mounts dev read-only on cdDir as ISO 9660.
@@ -86,16 +90,24 @@ func (c *cdSearch) look() (bool, error) {
 	case len(match) > 1 && c.byUUID:
 		c.twice = fmt.Errorf("two discs match sandbox.cd=%s: %s; remove one", c.s.cfg.CD, strings.Join(match, " and "))
 		return false, c.twice
-	case len(match) > 0 && ready && c.try(match[0]):
-		// A label is not an identity: of several discs that carry it,
-		// the first in the search's order boots (CD drives first), and
-		// the others are named.
-		c.want = match[0]
-		for i := 1; i < len(match); i++ {
-			c.s.log.Warnf("WARNING: %s also carries the label %q: %s %s booted, %s %s did not; to choose, use sandbox.cd=UUID=<UUID> or sandbox.cd=/dev/…",
-				match[i], c.label, match[0], describeDisc(pvds[0]), match[i], describeDisc(pvds[i]))
-		}
-		return true, nil
+	case len(match) > 0 && ready:
+		return c.bootLabelled(match, pvds), nil
 	}
+	c.match, c.pvds = match, pvds
 	return false, nil
+}
+
+// bootLabelled mounts the first of the discs that carry the label. A label
+// is not an identity: of several discs that carry it, the first in the
+// search's order boots (CD drives first), and the others are named.
+func (c *cdSearch) bootLabelled(match []string, pvds []isoPVD) bool {
+	if !c.try(match[0]) {
+		return false
+	}
+	c.want = match[0]
+	for i := 1; i < len(match); i++ {
+		c.s.log.Warnf("WARNING: %s also carries the label %q: %s %s booted, %s %s did not; to choose, use sandbox.cd=UUID=<UUID> or sandbox.cd=/dev/…",
+			match[i], c.label, match[0], describeDisc(pvds[0]), match[i], describeDisc(pvds[i]))
+	}
+	return true
 }

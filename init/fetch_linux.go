@@ -168,7 +168,7 @@ func (r *ramFile) start(total int64) error {
 	if size < 0 {
 		return errors.New("the server did not say the image's size (no Content-Length), so it cannot be checked against the RAM first")
 	}
-	if err := r.s.roomInRAM(uint64(size) + uint64(len(r.tree))); err != nil {
+	if err := r.s.roomInRAM(uint64(size), uint64(len(r.tree))); err != nil {
 		return err
 	}
 	if err := mountutil.Mount("tmpfs", toramDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV,
@@ -207,10 +207,10 @@ func (r *ramFile) close() error {
 	return err
 }
 
-// roomInRAM applies sandbox.toram's rule to a download of size bytes: the
-// image, the RAM COW store and the system's share must fit, or the boot
-// fails before the first byte with the numbers.
-func (s *sandbox) roomInRAM(size uint64) error {
+// roomInRAM applies sandbox.toram's rule to a download of the image's
+// size bytes and its tree's: they, the RAM COW store and the system's
+// share must fit, or the boot fails before the first byte with the numbers.
+func (s *sandbox) roomInRAM(size, tree uint64) error {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return err
@@ -223,7 +223,7 @@ func (s *sandbox) roomInRAM(size uint64) error {
 	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
 		cow = s.state.COWBytes
 	}
-	if _, fail, why := toramDecision("yes", size, cow, avail); fail {
+	if _, fail, why := toramDecision("yes", size, tree, cow, avail); fail {
 		return errors.New("not enough RAM: " + why)
 	}
 	return nil

@@ -30,7 +30,13 @@ func (s *sandbox) growBase() error {
 		return nil
 	}
 	target := growTarget(s.cfg.Grow, size, avail, s.state.COWBytes)
-	if target == 0 {
+	if group, meta, ok := mountutil.ExtGroups(b); ok && target > 0 {
+		var why string
+		if target, why = capGrowTarget(target, size, group, meta, s.state.COWBytes); why != "" {
+			s.log.Warnf("WARNING: sandbox.grow: %s", why)
+		}
+	}
+	if target <= size {
 		return nil
 	}
 	if err := s.need("dm_mod", "dm_zero"); err != nil {

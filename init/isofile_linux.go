@@ -3,10 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,62 +22,32 @@ const isoDiskDir = "/run/sandbox/isodisk"
 // isoDiskFS are the file systems an ISO file is looked for on.
 var isoDiskFS = []string{"ext4", "vfat", "exfat"}
 
+// isoProbeDir is where a disk is mounted, read-only, to see whether it
+// holds the ISO file too once another one does (isoSearch.alsoHolds).
+const isoProbeDir = "/run/sandbox/isoprobe"
+
 // mountISOFile is sandbox.iso's "iso" step, in the CD's place: it finds the
 // disk that holds the ISO file (by label, UUID, /dev path, or by looking on
 // every disk and partition), mounts it read-only on isoDiskDir,
 // loop-attaches the ISO file read-only and mounts it as the CD on cdDir.
-// The image step then goes on as from a CD.
+// The image step then goes on as from a CD. As the CD search does, it
+// waits for every disk driver before it boots from a disk it did not name
+// by its /dev path, and names the other disks that hold the file too.
 func (s *sandbox) mountISOFile() error {
 	want, file := s.cfg.ISOFile()
-	for _, d := range []string{cdDir, isoDiskDir} {
+	for _, d := range []string{cdDir, isoDiskDir, isoProbeDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return &bootError{Device: d, Err: err}
 		}
 	}
-	looks := map[string]*isoLook{} // by device
-	var order []string             // the devices in the order looked at
-	var found *isoLook
-	pick := func() (bool, error) {
-		devs := []string{want}
-		if !strings.HasPrefix(want, "/dev/") {
-			devs = isoDiskCandidates("/sys/class/block")
-		}
-		for _, dev := range devs {
-			l := looks[dev]
-			if l != nil && l.done {
-				continue
-			}
-			if !isBlock(dev) {
-				continue // not there yet, or no medium
-			}
-			if l == nil {
-				l = &isoLook{dev: dev}
-				looks[dev] = l
-				order = append(order, dev)
-			}
-			v, err := probeVolume(dev)
-			if err != nil {
-				l.why = err.Error() // a read error: looked at again
-				continue
-			}
-			l.vol, l.done = v, true
-			if !v.matches(want) || v.FS == "" && want == "" {
-				continue // not the one named, or nothing to mount
-			}
-			ok, err := s.tryISODisk(l, file)
-			if err != nil {
-				return false, err
-			}
-			if ok {
-				found = l
-				return true, nil
-			}
-		}
-		return false, nil
-	}
-
+	q := &isoSearch{s: s, want: want, file: file, looks: map[string]*isoLook{}}
 	start := time.Now()
-	if err := waitDevice(s.driversReady(), s.cfg.Wait, pick); err != nil {
+	err := waitDrivers(s.driverWait(), s.cfg.Wait, q.pick)
+	_ = os.Remove(isoProbeDir)
+	if err == errTimeout && q.found != nil {
+		err = nil // drivers still loading (whyMissing would name them): boot what was found
+	}
+	if err != nil {
 		var be *bootError
 		if errors.As(err, &be) {
 			return err
@@ -86,20 +55,103 @@ func (s *sandbox) mountISOFile() error {
 		if err != errTimeout {
 			return &bootError{Device: s.cfg.ISO, Err: err}
 		}
-		seen := make([]*isoLook, 0, len(order))
-		for _, d := range order {
-			seen = append(seen, looks[d])
+		seen := make([]*isoLook, 0, len(q.order))
+		for _, d := range q.order {
+			seen = append(seen, q.looks[d])
 		}
 		why, hint := isoNotFound(want, file, seen)
 		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
 		return &bootError{Device: s.cfg.ISO, Err: err, Hint: hint}
 	}
-	if err := s.attachISO(found, file); err != nil {
+	if err := s.attachISO(q.found, file); err != nil {
 		return err
 	}
 	s.log.Printf("ISO file %s found on %s (%s) after %v; attached to %s, mounted read-only",
-		file, found.dev, found.vol, time.Since(start).Round(time.Millisecond), s.state.ISOLoop)
+		file, q.found.dev, q.found.vol, time.Since(start).Round(time.Millisecond), s.state.ISOLoop)
+	for _, o := range q.others {
+		s.log.Warnf("WARNING: %s (%s) also holds %s: the one on %s (%s) booted; to choose, use sandbox.iso=UUID=<UUID>:%s or sandbox.iso=/dev/…:%s",
+			o.dev, o.vol, file, q.found.dev, q.found.vol, file, file)
+	}
 	return nil
+}
+
+// isoSearch is one search for sandbox.iso's file: what each device showed,
+// the disk that holds the file, and the other disks that hold it too.
+type isoSearch struct {
+	s          *sandbox
+	want, file string
+	looks      map[string]*isoLook // by device
+	order      []string            // the devices in the order looked at
+	found      *isoLook
+	others     []*isoLook
+}
+
+// pick is one look at the devices not read yet (waitDevice's check). It is
+// done once the file is found and, unless sandbox.iso named the device by
+// its path, every disk driver has loaded: a disk that appears later may
+// hold the same path.
+func (q *isoSearch) pick() (bool, error) {
+	devs := []string{q.want}
+	byPath := strings.HasPrefix(q.want, "/dev/")
+	if !byPath {
+		devs = isoDiskCandidates("/sys/class/block")
+	}
+	for _, dev := range devs {
+		l := q.looks[dev]
+		if l != nil && l.done || !isBlock(dev) {
+			continue // looked at, or not there yet (or no medium)
+		}
+		if l == nil {
+			l = &isoLook{dev: dev}
+			q.looks[dev] = l
+			q.order = append(q.order, dev)
+		}
+		v, err := probeVolume(dev)
+		if err != nil {
+			l.why = err.Error() // a read error: looked at again
+			continue
+		}
+		l.vol, l.done = v, true
+		if !v.matches(q.want) || q.want == "" && !slices.Contains(isoDiskFS, v.FS) {
+			continue // not the one named, or nothing the search mounts
+		}
+		if q.found != nil {
+			if q.alsoHolds(l) {
+				q.others = append(q.others, l)
+			}
+			continue
+		}
+		ok, err := q.s.tryISODisk(l, q.file, isoDiskDir)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			q.found = l
+		}
+	}
+	if q.found == nil {
+		return false, nil
+	}
+	select {
+	case <-q.s.driversReady():
+		return true, nil
+	default:
+		return byPath, nil
+	}
+}
+
+// alsoHolds mounts l's disk read-only on isoProbeDir, as the search does,
+// and says whether it holds the ISO file too; it leaves it unmounted.
+func (q *isoSearch) alsoHolds(l *isoLook) bool {
+	ok, err := q.s.tryISODisk(l, q.file, isoProbeDir)
+	if err != nil || !ok {
+		return false
+	}
+	_ = unix.Unmount(isoProbeDir, 0)
+	if l.madeRO {
+		setBlockRW(l.dev) // not used: the booted system may write to it
+	}
+	return true
 }
 
 // isoLook is what the ISO file's search saw on one device.
@@ -108,6 +160,9 @@ type isoLook struct {
 	vol  volume
 	done bool   // read: not looked at again
 	why  string // why the ISO file is not taken from it, if it was tried
+	// madeRO: the search set the device read-only (it was not), to be
+	// undone when the file is not taken from it.
+	madeRO bool
 }
 
 // describe names the device with its file system, label and UUID.
@@ -118,11 +173,12 @@ func (l *isoLook) describe() string {
 	return fmt.Sprintf("%s (%s)", l.dev, l.vol)
 }
 
-// tryISODisk mounts the device read-only on isoDiskDir and looks for the
-// ISO file there. It returns true with the disk mounted when the file is
-// there; false, unmounted and l.why set when not. An error ends the search:
-// a device named by sandbox.iso (path, label or UUID) that cannot be used.
-func (s *sandbox) tryISODisk(l *isoLook, file string) (bool, error) {
+// tryISODisk mounts the device read-only on dir and looks for the ISO file
+// there, resolved inside the mount (openInRoot). It returns true with the
+// disk mounted when the file is there; false, unmounted and l.why set when
+// not. An error ends the search: a device named by sandbox.iso (path, label
+// or UUID) that cannot be used.
+func (s *sandbox) tryISODisk(l *isoLook, file, dir string) (bool, error) {
 	want, _ := s.cfg.ISOFile()
 	named := want != ""
 	fail := func(err error, hint string) (bool, error) {
@@ -132,39 +188,37 @@ func (s *sandbox) tryISODisk(l *isoLook, file string) (bool, error) {
 		l.why = err.Error()
 		return false, nil
 	}
-	if l.vol.FS == "" {
-		return fail(fmt.Errorf("%s holds no %s file system", l.dev, strings.Join(isoDiskFS, ", ")),
+	if !slices.Contains(isoDiskFS, l.vol.FS) {
+		// Only what the README promises is mounted: each file system
+		// driver is code that parses an untrusted disk.
+		return fail(fmt.Errorf("%s holds %s, not %s", l.dev, l.vol, strings.Join(isoDiskFS, ", ")),
 			"name the partition that holds the ISO file (/dev/sdb1:/path, LABEL=, UUID=); lsblk -f or blkid on another machine shows them")
 	}
 	if err := s.haveFS(l.vol.FS); err != nil {
 		return fail(err, fmt.Sprintf("rebuild the initramfs with 'mklive initramfs -modules %s' (mklive adds vfat, exfat and their code pages when sandbox.iso is set)", l.vol.FS))
 	}
-	wasRO := blockRO(l.dev)
-	if !wasRO {
+	if l.madeRO = !blockRO(l.dev); l.madeRO {
 		// Nothing writes to the medium: not even a journal replay or an
 		// orphan cleanup, which ext4 does on a read-only mount.
 		if err := mountutil.SetReadOnly(l.dev); err != nil {
 			return fail(err, "sandbox.iso= must name a block device")
 		}
 	}
-	err := mountDisk(l.dev, l.vol.FS)
+	err := mountDisk(l.dev, l.vol.FS, dir)
 	if err != nil {
-		if !wasRO {
+		if l.madeRO {
 			setBlockRW(l.dev)
 		}
 		return fail(err, "the file system is damaged (dmesg says why): check it on another machine")
 	}
-	p := filepath.Join(isoDiskDir, file)
-	st, err := os.Stat(p)
-	if err == nil && st.Mode().IsRegular() {
+	f, err := openInRoot(dir, file)
+	if err == nil {
+		f.Close()
 		return true, nil
 	}
-	if err == nil {
-		err = errors.New("not a regular file")
-	}
-	listing := listNear(isoDiskDir, file)
-	_ = unix.Unmount(isoDiskDir, 0)
-	if !wasRO {
+	listing := listNear(dir, file)
+	_ = unix.Unmount(dir, 0)
+	if l.madeRO {
 		setBlockRW(l.dev) // not the one: the booted system may write to it
 	}
 	err = fmt.Errorf("no %s: %w", file, unwrapPath(err))
@@ -175,6 +229,36 @@ func (s *sandbox) tryISODisk(l *isoLook, file string) (bool, error) {
 	return fail(err, fmt.Sprintf("check the path (ext4 names are case-sensitive); %s has: %s", l.dev, listing))
 }
 
+// openInRoot opens file, a path on the disk mounted on root, for reading,
+// resolved as if root were / (openat2's RESOLVE_IN_ROOT, as the real
+// init's check at switch_root): a symlink on the disk, which anyone may
+// have written, cannot lead out of it (to a device or a file of the
+// initramfs). Only a regular file is taken; O_NONBLOCK keeps a FIFO from
+// blocking the open.
+func openInRoot(root, file string) (*os.File, error) {
+	dir, err := os.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	fd, err := unix.Openat2(int(dir.Fd()), strings.TrimPrefix(file, "/"), &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: file, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(root, file))
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = &os.PathError{Op: "open", Path: file, Err: errors.New("not a regular file")}
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
 // attachISO loop-attaches the ISO file on the mounted disk, read-only, and
 // mounts it as the CD on cdDir.
 func (s *sandbox) attachISO(l *isoLook, file string) error {
@@ -182,7 +266,13 @@ func (s *sandbox) attachISO(l *isoLook, file string) error {
 	if err := s.need("loop"); err != nil {
 		return err
 	}
-	loop, err := mountutil.LoopAttach(filepath.Join(isoDiskDir, file))
+	f, err := openInRoot(isoDiskDir, file)
+	if err != nil {
+		return &bootError{Device: where, Err: err}
+	}
+	// The file opened inside the disk, not its path again: its magic link.
+	loop, err := mountutil.LoopAttach(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	f.Close()
 	if err != nil {
 		return &bootError{Device: where, Err: err, Hint: "the loop module must be in the initramfs; the ISO file must be a whole Live CD image"}
 	}
@@ -222,102 +312,6 @@ func (s *sandbox) haveFS(fstype string) error {
 		return fmt.Errorf("kernel %s cannot mount %s: %w", rel, fstype, err)
 	}
 	return nil
-}
-
-// mountDisk mounts a disk read-only on isoDiskDir. vfat is mounted with
-// UTF-8 names and ISO 8859-1 case folding, whose tables the initramfs has
-// (the kernel's default, iocharset=ascii, is a module it lacks), then with
-// the kernel's defaults; ext4 with a journal to replay (which a read-only
-// device refuses) without the replay.
-func mountDisk(dev, fstype string) error {
-	opts := map[string][]string{
-		"vfat": {"utf8,iocharset=iso8859-1", ""},
-		"ext4": {"", "noload"},
-	}[fstype]
-	if opts == nil {
-		opts = []string{""}
-	}
-	var errs []error
-	for _, o := range opts {
-		err := unix.Mount(dev, isoDiskDir, fstype, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, o)
-		if err == nil {
-			return nil
-		}
-		with := ""
-		if o != "" {
-			with = ", " + o
-		}
-		errs = append(errs, fmt.Errorf("mount %s on %s (%s, read-only%s): %w", dev, isoDiskDir, fstype, with, err))
-	}
-	return errors.Join(errs...)
-}
-
-// blockRO reads a block device's read-only flag (BLKROGET).
-func blockRO(dev string) bool {
-	f, err := os.Open(dev)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	ro, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKROGET)
-	return err == nil && ro != 0
-}
-
-// setBlockRW clears the read-only flag set on a disk that turned out not
-// to hold the ISO file.
-func setBlockRW(dev string) {
-	if f, err := os.Open(dev); err == nil {
-		_ = unix.IoctlSetPointerInt(int(f.Fd()), unix.BLKROSET, 0)
-		f.Close()
-	}
-}
-
-// probeVolume reads a device's file system, label and UUID from its
-// superblock (readVolume), and for FAT and exFAT the label in the root
-// directory. It only reads.
-func probeVolume(dev string) (volume, error) {
-	f, err := os.Open(dev)
-	if err != nil {
-		return volume{}, err
-	}
-	defer f.Close()
-	b := make([]byte, mountutil.FSProbeBytes)
-	n, err := io.ReadFull(f, b)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return volume{}, fmt.Errorf("read %s: %w", dev, err)
-	}
-	v := readVolume(b[:n])
-	if v.dirLen > 0 {
-		dir := make([]byte, v.dirLen)
-		if n, _ := f.ReadAt(dir, v.dirOff); n > 0 {
-			if label, ok := dirLabel(v.FS, dir[:n]); ok {
-				v.Label = label
-			}
-		}
-	}
-	return v, nil
-}
-
-// isoDiskCandidates lists the devices an ISO file may be on, as /dev
-// paths: every disk and partition of sysfs's class/block directory, but CD
-// drives (sr*: their discs are CDs, not disks holding ISO files), RAM
-// disks, loop and device-mapper devices, and an MMC card's boot and RPMB
-// areas.
-func isoDiskCandidates(classBlock string) []string {
-	ents, _ := os.ReadDir(classBlock)
-	var out []string
-	for _, e := range ents {
-		n := e.Name()
-		switch {
-		case strings.HasPrefix(n, "sr"), strings.HasPrefix(n, "loop"), strings.HasPrefix(n, "ram"), strings.HasPrefix(n, "zram"),
-			strings.HasPrefix(n, "dm-"), strings.HasPrefix(n, "md"),
-			strings.HasPrefix(n, "mmcblk") && (strings.Contains(n, "boot") || strings.HasSuffix(n, "rpmb")):
-		default:
-			out = append(out, "/dev/"+n)
-		}
-	}
-	sort.Strings(out) // a disk before its partitions
-	return out
 }
 
 // isoNotFound says why the ISO file's search found nothing within the

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestISODiskCandidates(t *testing.T) {
@@ -66,6 +69,60 @@ func TestListNear(t *testing.T) {
 	} {
 		if got := listNear(root, file); got != want {
 			t.Errorf("listNear(%q) = %q, want %q", file, got, want)
+		}
+	}
+}
+
+// openInRoot resolves the ISO file's path inside the disk's mount: an
+// absolute symlink means the disk's own file, and neither a symlink nor
+// ".." leads out of it; only a regular file is taken (a FIFO does not
+// block).
+func TestOpenInRoot(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret.iso")
+	root := filepath.Join(outside, "disk")
+	for p, target := range map[string]string{
+		"isos/escape.iso": secret,             // absolute: the disk's own /…/secret.iso, which is not there
+		"isos/up.iso":     "../../secret.iso", // .. stops at the disk's root
+		"isos/abs.iso":    "/isos/real.iso",   // the disk's /isos/real.iso
+		"isos/rel.iso":    "real.iso",
+	} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(root, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, content := range map[string]string{secret: "outside", filepath.Join(root, "isos/real.iso"): "inside"} {
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Mkfifo(filepath.Join(root, "isos/fifo.iso"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"/isos/real.iso": "inside", "/isos/abs.iso": "inside", "/isos/rel.iso": "inside",
+		"/isos/escape.iso": "", "/isos/up.iso": "", "/../secret.iso": "", "/isos/fifo.iso": "", "/isos": "",
+	} {
+		f, err := openInRoot(root, file)
+		if want == "" {
+			if err == nil {
+				b, _ := io.ReadAll(f)
+				f.Close()
+				t.Errorf("openInRoot(%s) opened %q, want an error", file, b)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("openInRoot(%s): %v", file, err)
+			continue
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		if string(b) != want {
+			t.Errorf("openInRoot(%s) read %q, want %q", file, b, want)
 		}
 	}
 }

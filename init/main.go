@@ -29,9 +29,9 @@ func main() {
 		if len(os.Args) > 1 {
 			verb = os.Args[1]
 		}
-		shutdown(log, verb) // systemd handed the end back to us
+		shutdownPID1(log, verb, shutdown, stopMachine) // systemd handed the end back to us
 	}
-	handleSignals(log)
+	handleSignals(log, "")
 	cfg := config.Default()
 	defer func() {
 		// A bug must not end PID 1 (a kernel panic): report it as a failure.
@@ -88,6 +88,7 @@ func boot(log *logger, cfg *config.Config) error {
 		step{"move", s.moveCD},             // the CD under the new root (/mnt2)
 		step{"settle", s.finishModules},    // every module loaded, none in flight
 		step{"helpers-up", s.awaitHelpers}, // the watcher runs (or a warning says why not)
+		step{"bootchain", s.readBootChain}, // what verified the boot: Secure Boot, lockdown, a signed UKI
 		step{"state", s.writeState},        // /run/sandbox/state.json for the booted system
 	)
 	if err := s.run(steps); err != nil {

@@ -30,8 +30,10 @@ type modules struct {
 	hwDone   chan struct{} // the hardware drivers' passes are over
 	ready    chan struct{} // hwDone, and the class drivers (sr_mod, sd_mod) loaded
 
-	mu     sync.Mutex
-	loaded []string
+	mu       sync.Mutex
+	loaded   []string
+	lastLoad time.Time // when the last module load ended
+	drivers  []string  // the device drivers started: what ready waits for
 }
 
 // startDrivers starts loading the drivers of the devices this machine has
@@ -64,6 +66,7 @@ func (s *sandbox) startHardwareDrivers() error {
 	l.Loaded = func(name string, took time.Duration) {
 		m.mu.Lock()
 		m.loaded = append(m.loaded, name)
+		m.lastLoad = time.Now()
 		m.mu.Unlock()
 	}
 	l.Params = moduleParams()
@@ -78,6 +81,7 @@ func (s *sandbox) startHardwareDrivers() error {
 	// on one CPU it takes only the time these probes spend waiting on
 	// hardware (ATA port resets), as a hand-ordered insmod list would.
 	m.first = m.probe(hw)
+	m.addDrivers(m.first)
 	if err := l.Start(m.first...); err != nil {
 		return &bootError{Err: err}
 	}
@@ -145,11 +149,15 @@ func (s *sandbox) loadModules() error {
 		for _, f := range m.first {
 			_ = l.Wait(l.Deps.Need[f]...)
 		}
+		m.addDrivers(class)
 		_ = l.Start(class...)
 		_ = l.StartBackground(required...)
 		_ = l.StartBackground(fs...)
 		if s.cfg.Verity != "" && s.cpuHasSHA256Accel() {
 			l.TryBackground(sha256Accel) // before the verity target is made
+		}
+		if uefiBoot() {
+			l.TryBackground("efivarfs") // for the bootchain step, off the boot's path
 		}
 	})
 	goSafe(s.log, "the driver wait", func() {
@@ -158,6 +166,7 @@ func (s *sandbox) loadModules() error {
 		// USB sticks and SD cards appear behind their controller only
 		// once its driver runs: their drivers follow the controller's.
 		follow := m.followers()
+		m.addDrivers(follow)
 		_ = l.Start(follow...)
 		_ = l.Wait(append(class, follow...)...)
 	})
@@ -226,6 +235,7 @@ func (m *modules) probeMore(candidates, started []string) {
 				next = append(next, mod)
 			}
 		}
+		m.addDrivers(next)
 		if m.l.Start(next...) != nil {
 			return
 		}
@@ -256,8 +266,27 @@ func (s *sandbox) finishModules() error {
 	if m == nil {
 		return nil
 	}
-	<-m.hwDone
-	if err := m.l.WaitAll(); err != nil {
+	all := make(chan error, 1)
+	goSafe(s.log, "the module wait", func() {
+		<-m.hwDone
+		all <- m.l.WaitAll()
+	})
+	var err error
+	for done := false; !done; {
+		select {
+		case err = <-all:
+			done = true
+		case <-time.After(recheck):
+			// A probe that never ends would hold the boot for ever (and
+			// the exec of the real init after it): sandbox.wait with no
+			// module load ending bounds it.
+			if idle := time.Since(m.progress()); idle > s.driverIdle() {
+				p := m.l.Pending()
+				return &bootError{Device: strings.Join(p, " "), Err: fmt.Errorf("modules still loading, none done for %v (sandbox.wait, %v at least)", idle.Round(time.Millisecond), minDriverIdle), Hint: hangHint(p)}
+			}
+		}
+	}
+	if err != nil {
 		return &bootError{Err: err, Hint: fmt.Sprintf("a module did not load: dmesg says why; was the initramfs built for kernel %s?", m.rel)}
 	}
 	m.mu.Lock()
@@ -276,7 +305,11 @@ func (s *sandbox) sizeCOW() error {
 	if err != nil {
 		return &bootError{Device: "/proc/meminfo", Err: err}
 	}
-	s.state.COWBytes = s.cfg.COWSize.Resolve(mem) &^ (1<<12 - 1)
+	size, why := capCOWSize(s.cfg.COW, s.cfg.COWSize.Resolve(mem), mem)
+	if why != "" {
+		s.log.Warnf("WARNING: %s", why)
+	}
+	s.state.COWBytes = size &^ (1<<12 - 1)
 	if s.state.COWBytes < 1<<20 {
 		return &bootError{Device: s.cfg.COW, Err: fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.HumanBytes(mem)), Hint: "give sandbox.cowsize= a larger size"}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/mountutil"
@@ -22,7 +24,7 @@ const cdDir = "/cd"
 // origin (the how-to's /dev/sda1), set read-only in the kernel.
 func (s *sandbox) useOrigin() error {
 	dev := s.cfg.Origin
-	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
+	if err := waitDrivers(s.driverWait(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 		err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
 			"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
 		return &bootError{Device: dev, Err: err, Hint: hint}
@@ -102,7 +104,11 @@ func (s *sandbox) findCD() (string, error) {
 	c.uuid, c.byUUID = strings.CutPrefix(c.want, "UUID=")
 	c.label, c.byLabel = strings.CutPrefix(c.want, "LABEL=")
 	start := time.Now()
-	if err := waitDevice(s.driversReady(), s.cfg.Wait, c.look); err != nil {
+	err := waitDrivers(s.driverWait(), s.cfg.Wait, c.look)
+	if err == errTimeout && len(c.match) > 0 && c.bootLabelled(c.match, c.pvds) {
+		err = nil // drivers still loading (a probe that hangs): boot the disc found
+	}
+	if err != nil {
 		if err == c.isofsErr {
 			return "", err
 		}
@@ -148,20 +154,37 @@ func cdCandidates(classBlock string) []string {
 	return append(append(sr, hd...), disks...)
 }
 
-// readPVD reads a device's ISO 9660 primary volume descriptor (sector
-// 16) without mounting it: it tells a disc from an empty drive or another
-// file system, and gives the label and UUID.
+// readPVD reads a device's ISO 9660 primary volume descriptor without
+// mounting it: it tells a disc from an empty drive or another file system,
+// and gives the label and UUID. On a multi-session disc it is the last
+// session's, the one isofs mounts (findPVD, lastSession).
 func readPVD(dev string) (isoPVD, bool) {
 	f, err := os.Open(dev)
 	if err != nil {
 		return isoPVD{}, false
 	}
 	defer f.Close()
-	b := make([]byte, 2048)
-	if _, err := f.ReadAt(b, 16*2048); err != nil {
-		return isoPVD{}, false
+	return findPVD(func(sector int64) ([]byte, error) {
+		b := make([]byte, isoSectorSize)
+		_, err := f.ReadAt(b, sector*isoSectorSize)
+		return b, err
+	}, lastSession(multiSession(f)))
+}
+
+// multiSession asks a CD drive where the disc's last session starts
+// (CDROMMULTISESSION, in LBA form), and whether the disc is an XA
+// multi-session one; ok is false where the ioctl does not work (a disk).
+func multiSession(f *os.File) (lba int32, xa, ok bool) {
+	const cdromMultisession, cdromLBA = 0x5310, 0x01 // linux/cdrom.h
+	// struct cdrom_multisession: union cdrom_addr addr (an int lba);
+	// __u8 xa_flag; __u8 addr_format; padded to 8 bytes.
+	var ms [8]byte
+	ms[5] = cdromLBA
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), cdromMultisession, uintptr(unsafe.Pointer(&ms[0])))
+	if errno != 0 {
+		return 0, false, false
 	}
-	return parsePVD(b)
+	return int32(binary.NativeEndian.Uint32(ms[0:4])), ms[4] != 0, true
 }
 
 // isBlock reports whether dev is a block device that can be opened: the
@@ -190,28 +213,7 @@ const recheck = 25 * time.Millisecond
 // passed since the drivers finished loading (ready): a device cannot appear
 // before its driver, and the drivers load while we already look.
 func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error)) error {
-	ev := openUevents() // before the first look: no event is missed
-	defer ev.close()
-	var deadline time.Time
-	for {
-		done, err := ok()
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		if deadline.IsZero() {
-			select {
-			case <-ready:
-				deadline = time.Now().Add(d)
-			default:
-			}
-		} else if time.Now().After(deadline) {
-			return errTimeout
-		}
-		ev.wait(recheck)
-	}
+	return waitDrivers(driverWait{ready: ready}, d, ok)
 }
 
 // whyMissing adds to a "did not appear" error what the machine's storage
@@ -220,7 +222,18 @@ func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error))
 func (s *sandbox) whyMissing(err error, hint string) (error, string) {
 	working, missing := hardwareReport(storageHardware("/sys"))
 	errs := []error{err, errors.New(working)}
-	if missing != "" {
+	var pending []string
+	if s.mods != nil {
+		pending = s.mods.pendingDrivers()
+	}
+	switch {
+	case len(pending) > 0:
+		// A controller whose driver still loads has no driver bound yet:
+		// it is not one the initramfs lacks.
+		errs = append(errs, fmt.Errorf("drivers still loading, none done for %v: %s (a probe that never ends?)",
+			time.Since(s.mods.progress()).Round(time.Millisecond), strings.Join(pending, " ")))
+		hint = hangHint(pending)
+	case missing != "":
 		errs = append(errs, errors.New(missing))
 		rel, _ := kmod.Release()
 		hint = missingDriverHint(rel)

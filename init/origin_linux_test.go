@@ -47,10 +47,39 @@ func TestWaitDevice(t *testing.T) {
 	}
 	// The timeout counts from the drivers' readiness, not from the start.
 	notReady := make(chan struct{})
-	go func() { time.Sleep(150 * time.Millisecond); close(notReady) }()
+	// (Ready well before the wait's own bound, which also holds for
+	// drivers that never get ready: a loaded host wakes goroutines late.)
+	go func() { time.Sleep(100 * time.Millisecond); close(notReady) }()
 	start = time.Now()
-	_ = waitDevice(notReady, 50*time.Millisecond, func() (bool, error) { return false, nil })
-	if d := time.Since(start); d < 200*time.Millisecond {
+	_ = waitDevice(notReady, 400*time.Millisecond, func() (bool, error) { return false, nil })
+	if d := time.Since(start); d < 500*time.Millisecond {
 		t.Errorf("gave up %v after the start, before the drivers were ready", d)
+	}
+	// Drivers that are never ready (a probe that hangs) end the wait
+	// after d all the same; one done meanwhile gives the others d more.
+	for _, tc := range []struct {
+		name     string
+		progress time.Duration // how long module loads keep ending
+		min      time.Duration
+	}{{"no progress", 0, 100 * time.Millisecond}, {"loads ending for 300ms", 300 * time.Millisecond, 400 * time.Millisecond}} {
+		start := time.Now()
+		progress := func() time.Time {
+			if time.Since(start) < tc.progress {
+				return time.Now()
+			}
+			return start.Add(tc.progress)
+		}
+		done := make(chan error, 1)
+		go func() {
+			done <- waitDrivers(driverWait{ready: make(chan struct{}), progress: progress}, 100*time.Millisecond, func() (bool, error) { return false, nil })
+		}()
+		select {
+		case err := <-done:
+			if d := time.Since(start); err != errTimeout || d < tc.min || d > tc.min+2*time.Second {
+				t.Errorf("%s, drivers never ready: %v after %v, want a timeout after %v", tc.name, err, d, tc.min)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s, drivers never ready: the wait did not end", tc.name)
+		}
 	}
 }

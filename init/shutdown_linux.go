@@ -50,6 +50,21 @@ func installShutdown(name string) error {
 	return os.WriteFile(shutdownName, []byte(name+"\n"), 0o644)
 }
 
+// shutdownPID1 runs shutdown (run) as PID 1, where a signal (systemd has
+// the kernel turn Ctrl-Alt-Del into a SIGINT to PID 1) or a bug must not
+// end it before the machine stops: the signals are logged and ignored, and
+// a panic is logged and the machine stopped all the same (stop).
+func shutdownPID1(log *logger, verb string, run func(*logger, string), stop func(string)) {
+	handleSignals(log, verb)
+	defer func() {
+		if r := recover(); r != nil {
+			log.Warnf("WARNING: shutdown: %v; %s anyway", panicError(r), verb)
+			stop(verb)
+		}
+	}()
+	run(log, verb)
+}
+
 // shutdown runs as PID 1 in /run/initramfs at the very end: it unmounts
 // what is left under /oldroot, deepest first, removes the snapshot and
 // carries out verb (poweroff, reboot, halt). It never returns.

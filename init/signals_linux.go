@@ -29,12 +29,20 @@ func signalVerb(sig os.Signal) string {
 // SIGTERM, SIGINT and SIGHUP is to exit, and an exiting PID 1 is a kernel
 // panic: "reboot" typed in the rescue shell would panic the machine. The
 // handlers go away with the exec of the real init, which installs its own.
-func handleSignals(log *logger) {
+// stopping is the verb of a shutdown under way (systemd's hand-back to
+// /run/initramfs/shutdown), "" in a boot: a shutdown finishes what it was
+// asked to do, whatever a signal asks for then (systemd routes Ctrl-Alt-Del
+// to PID 1 as SIGINT; Go's default for it is exit(2), a kernel panic).
+func handleSignals(log *logger, stopping string) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGHUP, unix.SIGQUIT)
 	goSafe(log, "signals", func() {
 		for sig := range ch {
 			verb := signalVerb(sig)
+			if stopping != "" {
+				log.Warnf("%v ignored: the %s under way goes on", sig, stopping)
+				continue
+			}
 			if verb == "" {
 				log.Warnf("%v ignored: PID 1 does not stop on it", sig)
 				continue

@@ -45,12 +45,22 @@ func (s *sandbox) prepareCOW() error {
 	if sectors < least {
 		return &bootError{Device: dev, Err: fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk), Hint: "use a larger COW device (sandbox.cowsize=) or a smaller sandbox.chunk="}
 	}
+	if err := s.checkChunk(); err != nil {
+		return &bootError{Device: dev, Err: err, Hint: "give sandbox.chunk= a smaller power of two (or leave it out: 32)"}
+	}
+	disk := dev != "/dev/ram0" && dev != "/dev/zram0"
+	if disk {
+		if err := s.proveScratch(dev); err != nil {
+			return err
+		}
+	}
 	// A PO store keeps its exceptions on the COW device, behind a header:
 	// on a disk, an earlier boot's store would come back. Unless
 	// sandbox.persistent asks for that, clear the header (a RAM disk is
 	// new, zeros already) so the store starts empty.
-	if s.cfg.Store != "N" && !s.cfg.Persistent && dev != "/dev/ram0" && dev != "/dev/zram0" {
-		if err := mountutil.ZeroStart(dev, int(s.cfg.Chunk)*512); err != nil {
+	if s.cfg.Store != "N" && !s.cfg.Persistent && disk {
+		bs, _ := mountutil.LogicalBlockSize(dev)
+		if err := mountutil.ZeroStart(dev, snapshotHeaderBytes(bs)); err != nil {
 			return &bootError{Device: dev, Err: err, Hint: "the COW disk must be writable: it is scratch space"}
 		}
 	}

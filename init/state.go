@@ -40,9 +40,13 @@ type state struct {
 	FSType   string    `json:"fstype"`
 	// RootFreeBytes is the free space in / at boot: with COWBytes, what
 	// the sandbox can take (the smaller of the two).
-	RootFreeBytes uint64  `json:"root_free_bytes"`
-	Watcher       int     `json:"watcher_pid,omitempty"`
-	Phases        []phase `json:"phases"`
+	RootFreeBytes uint64 `json:"root_free_bytes"`
+	// BootChain is what verified the boot before sandbox-init ran: the
+	// firmware's Secure Boot, the kernel's lockdown, a signed unified
+	// kernel image and with it the command line.
+	BootChain *bootChainState `json:"boot_chain,omitempty"`
+	Watcher   int             `json:"watcher_pid,omitempty"`
+	Phases    []phase         `json:"phases"`
 }
 
 type phase struct {

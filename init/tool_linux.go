@@ -73,7 +73,17 @@ func tool(args []string) int {
 		}
 	}
 	verityStatus(c, name)
+	bootChainStatus()
 	return 0
+}
+
+// bootChainStatus prints what verified the boot, as state.json has it.
+func bootChainStatus() {
+	var st state
+	if b, err := os.ReadFile(statePath); err != nil || json.Unmarshal(b, &st) != nil || st.BootChain == nil {
+		return
+	}
+	fmt.Printf("secureboot: %s\n", st.BootChain.summary())
 }
 
 // verityStatus prints what dm-verity found, when the image is verified.

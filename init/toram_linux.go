@@ -40,7 +40,15 @@ func (s *sandbox) toRAM() error {
 	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
 		cow = s.state.COWBytes
 	}
-	copyIt, fail, why := toramDecision(s.cfg.ToRAM, uint64(st.Size()), cow, avail)
+	// The hash tree goes along (sandbox.verity): the copy is checked as
+	// it is read, as the medium would have been. It takes RAM too.
+	var tree int64
+	if s.cfg.Verity != "" {
+		if tst, err := os.Stat(src + ".verity"); err == nil {
+			tree = tst.Size()
+		}
+	}
+	copyIt, fail, why := toramDecision(s.cfg.ToRAM, uint64(st.Size()), uint64(tree), cow, avail)
 	switch {
 	case fail:
 		return &bootError{Device: s.cfg.Image, Err: errors.New(why),
@@ -50,14 +58,6 @@ func (s *sandbox) toRAM() error {
 		return nil
 	}
 	dst := filepath.Join(toramDir, filepath.Base(s.cfg.Image))
-	// The hash tree goes along (sandbox.verity): the copy is checked as
-	// it is read, as the medium would have been.
-	var tree int64
-	if s.cfg.Verity != "" {
-		if tst, err := os.Stat(src + ".verity"); err == nil {
-			tree = tst.Size()
-		}
-	}
 	if err := mountutil.Mount("tmpfs", toramDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV,
 		fmt.Sprintf("mode=0755,size=%d", st.Size()+tree+1<<20)); err != nil {
 		return &bootError{Device: toramDir, Err: err}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -84,55 +85,67 @@ func (e *MissingError) Error() string {
 	return fmt.Sprintf("module %s is not available", e.Module)
 }
 
+// CycleError is a loop in modules.dep: modules that need each other have
+// no order to load in, and a loader waiting for each one's needs first
+// would wait forever.
+type CycleError struct{ Loop []string } // the first module again at the end
+
+func (e *CycleError) Error() string {
+	return "modules.dep has a dependency cycle: " + strings.Join(e.Loop, " needs ") + " (rebuild it with depmod; a module of another kernel?)"
+}
+
 // Closure returns the given modules and everything they need, sorted so
 // that each module comes after the modules it needs; built-in modules are
-// left out. A module that cannot be found is an error naming it. The soft
+// left out. A module that cannot be found is an error naming it, and so is
+// a cycle of modules that need each other (CycleError). The soft
 // dependencies of each module (Soft) are in too, pre ones before it and
 // post ones after it, when they and what they need are there: one that is
-// not is skipped, as modprobe does.
+// not is skipped, as modprobe does. A soft dependency may lead back to the
+// module (the loader does not wait for it then): its walk starts a chain
+// of its own.
 func (d *Deps) Closure(names ...string) ([]string, error) {
 	seen := map[string]bool{}
 	var order []string
-	var visit func(n, wanted string, depth int) error
-	visit = func(n, wanted string, depth int) error {
+	var visit func(n, wanted string, chain []string) error
+	visit = func(n, wanted string, chain []string) error {
 		n = Name(n)
+		if i := slices.Index(chain, n); i >= 0 {
+			return &CycleError{Loop: append(slices.Clone(chain[i:]), n)}
+		}
 		if seen[n] || d.Builtin[n] {
 			return nil
 		}
 		if _, ok := d.Path[n]; !ok {
 			return &MissingError{Module: n, Wanted: wanted}
 		}
-		if depth > 64 {
-			return fmt.Errorf("module %s: dependency loop", n)
-		}
 		seen[n] = true
 		soft := d.Soft[n]
-		for _, m := range soft.Pre {
-			if d.available(m) {
-				if err := visit(m, n, depth+1); err != nil {
-					return err
+		softVisit := func(ms []string) error {
+			for _, m := range ms {
+				if d.available(m) {
+					if err := visit(m, n, nil); err != nil {
+						return err
+					}
 				}
 			}
+			return nil
+		}
+		if err := softVisit(soft.Pre); err != nil {
+			return err
 		}
 		need := append([]string(nil), d.Need[n]...)
 		sort.Strings(need)
+		chain = append(chain, n)
 		for _, m := range need {
-			if err := visit(m, n, depth+1); err != nil {
+			if err := visit(m, n, chain); err != nil {
 				return err
 			}
 		}
 		order = append(order, n)
-		for _, m := range soft.Post {
-			if d.available(m) {
-				if err := visit(m, n, depth+1); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return softVisit(soft.Post)
 	}
 	for _, n := range names {
-		if err := visit(n, "", 0); err != nil {
+		if err := visit(n, "", nil); err != nil {
 			return nil, err
 		}
 	}

@@ -145,3 +145,23 @@ alias scsi:t-0x04* sr_mod
 		t.Error("a short line was accepted")
 	}
 }
+
+// A cycle in modules.dep (a hand-edited file, or one of another kernel) is
+// an error naming the loop, not a closure that a loader would wait on
+// forever; a module needed twice on two paths is no cycle.
+func TestClosureCycle(t *testing.T) {
+	d, err := ParseDep(strings.NewReader("a.ko: b.ko\nb.ko: c.ko\nc.ko: a.ko\nd.ko: a.ko\ne.ko: f.ko g.ko\nf.ko: g.ko\ng.ko:\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "d"} {
+		_, err := d.Closure(n)
+		var ce *CycleError
+		if !errors.As(err, &ce) || strings.Join(ce.Loop, " ") != "a b c a" {
+			t.Errorf("Closure(%s): %v, want the cycle a b c a", n, err)
+		}
+	}
+	if got, err := d.Closure("e"); err != nil || strings.Join(got, " ") != "g f e" {
+		t.Errorf("Closure(e) = %v, %v; want g f e", got, err)
+	}
+}

@@ -133,6 +133,24 @@ func (l *Loader) Failed() error {
 	return errors.Join(errs...)
 }
 
+// Pending returns, sorted, the modules whose load has started and not
+// ended: waiting for the modules they need, or in finit_module (a driver's
+// probe runs in it, and one that hangs never returns).
+func (l *Loader) Pending() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for n, j := range l.jobs {
+		select {
+		case <-j.done:
+		default:
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Started reports whether a module's load has been started.
 func (l *Loader) Started(name string) bool {
 	l.mu.Lock()
@@ -224,6 +242,12 @@ func (l *Loader) startJob(name string, nice int, soft bool) *job {
 func (l *Loader) load(name string, nice int, soft bool) error {
 	if l.Deps.Builtin[name] {
 		return nil
+	}
+	// A module whose needs lead back to it would wait for itself: Wait and
+	// Try start modules without Start's check.
+	var cycle *CycleError
+	if _, err := l.Deps.Closure(name); errors.As(err, &cycle) {
+		return fmt.Errorf("module %s not loaded: %w", name, err)
 	}
 	sd := l.Deps.Soft[name]
 	var pre, deps []*job

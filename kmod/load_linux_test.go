@@ -1,6 +1,7 @@
 package kmod
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,8 +44,15 @@ func (f *fakeInsert) loaded() []string {
 // from a modules directory.
 func softLoader(t *testing.T, f *fakeInsert) *Loader {
 	t.Helper()
+	return filesLoader(t, map[string]string{"modules.dep": softKernelDep, "modules.alias": softKernelAlias, "modules.softdep": softKernelSoftdep}, f)
+}
+
+// filesLoader is a Loader over a modules directory holding files (name ->
+// content), inserting with f.
+func filesLoader(t *testing.T, files map[string]string, f *fakeInsert) *Loader {
+	t.Helper()
 	dir := t.TempDir()
-	for name, s := range map[string]string{"modules.dep": softKernelDep, "modules.alias": softKernelAlias, "modules.softdep": softKernelSoftdep} {
+	for name, s := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -175,5 +183,45 @@ func TestLoaderPanic(t *testing.T) {
 	err := within(t, "Wait", func() error { return l.Wait("jbd2") })
 	if err == nil || !strings.Contains(err.Error(), "internal error: boom") {
 		t.Errorf("Wait after a panic = %v", err)
+	}
+}
+
+// A dependency cycle fails the modules on it, at once: Start refuses it,
+// and Wait (which starts modules without Start's check) does not hang.
+func TestLoaderCycle(t *testing.T) {
+	f := &fakeInsert{}
+	l := filesLoader(t, map[string]string{"modules.dep": "a.ko: b.ko\nb.ko: a.ko\nc.ko: a.ko\nok.ko:\n"}, f)
+	var ce *CycleError
+	if err := l.Start("c"); !errors.As(err, &ce) {
+		t.Errorf("Start(c) = %v, want the cycle", err)
+	}
+	err := within(t, "Wait on a cycle", func() error { return l.Wait("c", "ok") })
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "a needs b needs a") {
+		t.Errorf("Wait(c, ok) = %v, want the cycle named", err)
+	}
+	if got := f.loaded(); !slices.Equal(got, []string{"ok"}) {
+		t.Errorf("loaded %v, want only ok", got)
+	}
+}
+
+// Pending names the loads under way (one in finit_module, one waiting for
+// it), and none once they are over: what the init names when a wait ends
+// with a driver's probe not over.
+func TestLoaderPending(t *testing.T) {
+	l := filesLoader(t, map[string]string{"modules.dep": "slow.ko:\nuser.ko: slow.ko\nquick.ko:\n"}, &fakeInsert{slow: map[string]time.Duration{"slow": 300 * time.Millisecond}})
+	if err := l.Start("slow", "user", "quick"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Wait("quick"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(l.Pending(), " "); got != "slow user" {
+		t.Errorf("Pending() = %q during the slow load, want \"slow user\"", got)
+	}
+	if err := within(t, "WaitAll", l.WaitAll); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Pending(); len(got) != 0 {
+		t.Errorf("Pending() = %v after WaitAll", got)
 	}
 }

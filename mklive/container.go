@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/kmod"
 )
 
@@ -166,7 +167,7 @@ func BuildSquashfs(s SquashfsSpec) (uint64, error) {
 	if s.Log == nil {
 		s.Log = func(string, ...any) {}
 	}
-	if _, err := Need("mksquashfs"); err != nil {
+	if _, err := hostcmd.Need("mksquashfs"); err != nil {
 		return 0, err
 	}
 	st, err := os.Stat(s.Image)
@@ -189,7 +190,7 @@ func BuildSquashfs(s SquashfsSpec) (uint64, error) {
 	}
 	args := []string{stage, s.Out, "-noappend", "-no-progress", "-quiet", "-no-xattrs", "-all-root",
 		"-comp", s.Compression, "-b", squashfsBlock}
-	if err := RunProgress(s.Log, "squashfs ("+s.Compression+")", uint64(st.Size()), "mksquashfs", args...); err != nil {
+	if err := hostcmd.RunProgress(s.Log, "squashfs ("+s.Compression+")", uint64(st.Size()), "mksquashfs", args...); err != nil {
 		return 0, err
 	}
 	out, err := os.Stat(s.Out)

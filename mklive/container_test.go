@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/kmod"
 )
 
@@ -173,7 +173,7 @@ func TestCheckSquashfs(t *testing.T) {
 func needTools(t *testing.T, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if _, err := Need(n); err != nil {
+		if _, err := hostcmd.Need(n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,7 +195,7 @@ func smallTree(t *testing.T) string {
 // superblock's fields and the whole output.
 func dumpe2fs(t *testing.T, img string, header bool) (map[string]string, string) {
 	t.Helper()
-	p, err := Need("dumpe2fs")
+	p, err := hostcmd.Need("dumpe2fs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,23 +456,6 @@ func TestCopySparse(t *testing.T) {
 	}
 	if apparent, used, _ := ImageUsage(dst); apparent != 128<<20+5 || used > 8<<20 {
 		t.Errorf("copy: %d bytes, %d used", apparent, used)
-	}
-}
-
-func TestRunProgress(t *testing.T) {
-	defer func(d time.Duration) { progressEvery = d }(progressEvery)
-	progressEvery = 50 * time.Millisecond
-	var lines []string
-	logf := func(f string, a ...any) { lines = append(lines, f) }
-	if err := RunProgress(logf, "step", 1<<30, "sh", "-c", "head -c 1000000 /dev/zero >/dev/null; sleep 0.3"); err != nil {
-		t.Fatal(err)
-	}
-	if len(lines) == 0 {
-		t.Error("no progress line in 0.3 s")
-	}
-	err := RunProgress(logf, "step", 0, "sh", "-c", "echo why >&2; exit 3")
-	if err == nil || !strings.Contains(err.Error(), "why") {
-		t.Errorf("a failing step: %v", err)
 	}
 }
 

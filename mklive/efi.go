@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // grubModules are what the EFI loader needs to find the CD by UUID or label
@@ -38,14 +40,15 @@ boot
 // GRUB with the config built in (grub-mkstandalone, grub-efi-amd64-bin);
 // with them, shim as BOOTX64.EFI, the signed GRUB beside it as grubx64.efi
 // (where shim looks for it), shim's MOK manager as mmx64.efi, and the
-// config at EFI/debian/grub.cfg, where the signed GRUB looks for it. Tools:
+// config at EFI/debian/grub.cfg, where the signed GRUB looks for it. With
+// a unified kernel image (uki), that image alone, as BOOTX64.EFI. Tools:
 // mformat/mmd/mcopy (mtools).
-func buildEFIImage(dir, grubCfg string, l SignedLoaders, out string) error {
+func buildEFIImage(dir, grubCfg string, l SignedLoaders, uki, out string) error {
 	cfg := filepath.Join(dir, "grub.cfg")
 	if err := os.WriteFile(cfg, []byte(grubCfg), 0o644); err != nil {
 		return err
 	}
-	files, err := efiFiles(dir, cfg, l)
+	files, err := efiFiles(dir, cfg, l, uki)
 	if err != nil {
 		return err
 	}
@@ -60,18 +63,18 @@ func buildEFIImage(dir, grubCfg string, l SignedLoaders, out string) error {
 	// FAT sized to the files plus room for the file system's own tables.
 	sectors := (size/1024 + 512) * 2
 	_ = os.Remove(out)
-	if err := Run("mformat", "-i", out, "-C", "-T", strconv.FormatInt(sectors, 10), "-h", "2", "-s", "32", "::"); err != nil {
+	if err := hostcmd.Run("mformat", "-i", out, "-C", "-T", strconv.FormatInt(sectors, 10), "-h", "2", "-s", "32", "::"); err != nil {
 		return err
 	}
 	dirs := []string{"::/EFI", "::/EFI/BOOT"}
-	if l.Signed() {
+	if l.Signed() && uki == "" {
 		dirs = append(dirs, "::/"+signedGRUBPrefix)
 	}
-	if err := Run("mmd", append([]string{"-i", out}, dirs...)...); err != nil {
+	if err := hostcmd.Run("mmd", append([]string{"-i", out}, dirs...)...); err != nil {
 		return err
 	}
 	for _, f := range files {
-		if err := Run("mcopy", "-i", out, f.src, "::/"+f.dst); err != nil {
+		if err := hostcmd.Run("mcopy", "-i", out, f.src, "::/"+f.dst); err != nil {
 			return err
 		}
 	}
@@ -82,8 +85,11 @@ func buildEFIImage(dir, grubCfg string, l SignedLoaders, out string) error {
 type efiFile struct{ src, dst string }
 
 // efiFiles are the EFI boot image's files, the unsigned GRUB built in dir
-// when there are no signed loaders.
-func efiFiles(dir, cfg string, l SignedLoaders) ([]efiFile, error) {
+// when there are neither signed loaders nor a unified kernel image.
+func efiFiles(dir, cfg string, l SignedLoaders, uki string) ([]efiFile, error) {
+	if uki != "" {
+		return []efiFile{{uki, "EFI/BOOT/BOOTX64.EFI"}}, nil
+	}
 	if l.Signed() {
 		files := []efiFile{
 			{l.Shim, "EFI/BOOT/BOOTX64.EFI"},
@@ -99,7 +105,7 @@ func efiFiles(dir, cfg string, l SignedLoaders) ([]efiFile, error) {
 		return nil, fmt.Errorf("GRUB's x86_64-efi modules are not installed: install the Debian package grub-efi-amd64-bin (scripts/setup.sh does)")
 	}
 	efi := filepath.Join(dir, "BOOTX64.EFI")
-	if err := Run("grub-mkstandalone", "-O", "x86_64-efi", "-o", efi,
+	if err := hostcmd.Run("grub-mkstandalone", "-O", "x86_64-efi", "-o", efi,
 		"--install-modules="+grubModules, "--modules="+grubModules,
 		"--locales=", "--fonts=", "--themes=", "boot/grub/grub.cfg="+cfg); err != nil {
 		return nil, err

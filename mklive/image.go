@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // TreeSize walks a root tree and counts its bytes (rounded up to 4 KiB
@@ -150,7 +152,7 @@ func buildRootImage(s RootImageSpec, b, inodes uint64) (uint64, error) {
 		}
 	}
 	args = append(args, s.Out, strconv.FormatUint(size>>10, 10)+"k")
-	if err := RunProgress(s.Log, "root image ("+s.FSType+")", b, "mke2fs", args...); err != nil {
+	if err := hostcmd.RunProgress(s.Log, "root image ("+s.FSType+")", b, "mke2fs", args...); err != nil {
 		return 0, fmt.Errorf("root tree %s does not fit in %d bytes or mke2fs failed: %w", s.Tree, size, err)
 	}
 	return size, nil
@@ -172,7 +174,7 @@ func zeroedTablesOption() string {
 // mke2fsVersion is mke2fs's version, major and minor ("mke2fs 1.47.0
 // (5-Feb-2023)" on stderr for -V).
 func mke2fsVersion() ([2]int, bool) {
-	p, err := Need("mke2fs")
+	p, err := hostcmd.Need("mke2fs")
 	if err != nil {
 		return [2]int{}, false
 	}
@@ -204,7 +206,7 @@ func ImageUsage(path string) (apparent, used uint64, err error) {
 // ImageFree is the free space of an ext2/3/4 image (dumpe2fs -h: free
 // blocks times the block size; mklive's images reserve none for root).
 func ImageFree(path string) (uint64, error) {
-	p, err := Need("dumpe2fs")
+	p, err := hostcmd.Need("dumpe2fs")
 	if err != nil {
 		return 0, err
 	}

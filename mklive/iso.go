@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // ISOSpec says what goes on the Live CD.
@@ -28,6 +29,9 @@ type ISOSpec struct {
 	// EFI are Debian's signed loaders for a Secure Boot UEFI boot (shim,
 	// GRUB); unset, the UEFI boot is an unsigned GRUB.
 	EFI SignedLoaders
+	// UKI is a signed unified kernel image (BuildUKI, SignEFI): when
+	// set, it is the UEFI boot (EFI/BOOT/BOOTX64.EFI), with no GRUB.
+	UKI string
 	Out string
 	Log func(format string, args ...any) // when set, hears how far xorriso is
 }
@@ -41,10 +45,40 @@ var isolinuxFiles = map[string]string{
 }
 
 // BuildISO writes a bootable ISO holding the kernel, the initramfs and the
-// root image: El Torito with isolinux for BIOS and with GRUB for UEFI, and
-// isohybrid (an MBR, and a GPT with the EFI image as its ESP) so the same
-// image written to a USB stick (or attached as a disk) boots too.
+// root image: El Torito with isolinux for BIOS and with GRUB (or a signed
+// unified kernel image, UKI) for UEFI, and isohybrid (an MBR, and a GPT
+// with the EFI image as its ESP) so the same image written to a USB stick
+// (or attached as a disk) boots too.
 func BuildISO(s ISOSpec) error {
+	date, err := s.check()
+	if err != nil {
+		return err
+	}
+	stage, err := os.MkdirTemp(filepath.Dir(s.Out), ".iso-stage-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(stage)
+	total, err := s.stage(stage)
+	if err != nil {
+		return err
+	}
+	if err := s.stageEFI(stage); err != nil {
+		return err
+	}
+	_ = os.Remove(s.Out)
+	args := append([]string{"-as", "mkisofs", "-quiet", "-o", s.Out,
+		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r"}, date...)
+	args = append(args, "-isohybrid-mbr", isolinuxFiles["isohdpfx.bin"],
+		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
+		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+		"-eltorito-alt-boot", "-e", "efiboot.img", "-no-emul-boot", "-isohybrid-gpt-basdat", stage)
+	return hostcmd.RunProgress(s.Log, "ISO", total, "xorriso", args...)
+}
+
+// check fills in the spec's defaults, checks its label and UUID and the
+// tools, and returns xorriso's date options for the UUID.
+func (s *ISOSpec) check() (date []string, err error) {
 	if s.ImagePath == "" {
 		s.ImagePath = PlainImagePath
 	}
@@ -55,12 +89,11 @@ func BuildISO(s ISOSpec) error {
 		s.Label = "SANDBOX"
 	}
 	if len(s.Label) > 32 || strings.ContainsAny(s.Label, " \t\"") {
-		return fmt.Errorf("label %q: want at most 32 characters, no spaces or quotes", s.Label)
+		return nil, fmt.Errorf("label %q: want at most 32 characters, no spaces or quotes", s.Label)
 	}
-	var date []string
 	if s.UUID != "" {
 		if !config.ISOUUID(s.UUID) {
-			return fmt.Errorf("UUID %q: want an ISO 9660 UUID as blkid shows it, YYYY-MM-DD-hh-mm-ss-cc", s.UUID)
+			return nil, fmt.Errorf("UUID %q: want an ISO 9660 UUID as blkid shows it, YYYY-MM-DD-hh-mm-ss-cc", s.UUID)
 		}
 		// xorriso's -volume_date uuid, in its mkisofs emulation: the
 		// volume's creation and modification dates, 16 digits.
@@ -72,17 +105,16 @@ func BuildISO(s ISOSpec) error {
 			if name == "ldlinux.c32" {
 				pkg = "syslinux-common"
 			}
-			return fmt.Errorf("%s not found: install the Debian package %s (scripts/setup.sh does)", src, pkg)
+			return nil, fmt.Errorf("%s not found: install the Debian package %s (scripts/setup.sh does)", src, pkg)
 		}
 	}
-	if _, err := Need("xorriso"); err != nil {
-		return err
-	}
-	stage, err := os.MkdirTemp(filepath.Dir(s.Out), ".iso-stage-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(stage)
+	_, err = hostcmd.Need("xorriso")
+	return date, err
+}
+
+// stage lays out the ISO's files in stage (hard links where it can) with
+// isolinux's config, and returns their total size.
+func (s ISOSpec) stage(stage string) (uint64, error) {
 	files := map[string]string{
 		"isolinux/isolinux.bin": isolinuxFiles["isolinux.bin"],
 		"isolinux/ldlinux.c32":  isolinuxFiles["ldlinux.c32"],
@@ -96,48 +128,41 @@ func BuildISO(s ISOSpec) error {
 	var total uint64
 	for dst, src := range files {
 		if err := link(src, filepath.Join(stage, dst)); err != nil {
-			return err
+			return 0, err
 		}
 		if st, err := os.Stat(src); err == nil {
 			total += uint64(st.Size())
 		}
 	}
 	cfg := "SERIAL 0 115200\nDEFAULT sandbox\nTIMEOUT 1\nPROMPT 0\n" + entry("sandbox", s.Cmdline)
-	if err := os.WriteFile(filepath.Join(stage, "isolinux/isolinux.cfg"), []byte(cfg), 0o644); err != nil {
-		return err
-	}
+	return total, os.WriteFile(filepath.Join(stage, "isolinux/isolinux.cfg"), []byte(cfg), 0o644)
+}
+
+// stageEFI writes the El Torito EFI image into stage, and with the signed
+// GRUB its config on the ISO 9660 file system too.
+func (s ISOSpec) stageEFI(stage string) error {
 	work, err := os.MkdirTemp(filepath.Dir(s.Out), ".efi-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
 	grubCfg := grubConfig(s.Label, s.UUID, s.Cmdline)
-	if err := buildEFIImage(work, grubCfg, s.EFI, filepath.Join(stage, "efiboot.img")); err != nil {
+	if err := buildEFIImage(work, grubCfg, s.EFI, s.UKI, filepath.Join(stage, "efiboot.img")); err != nil {
 		return err
 	}
-	if s.EFI.Signed() {
-		// The signed GRUB reads $prefix/grub.cfg on the device it was
-		// loaded from, which it takes to be the ISO 9660 file system
-		// both from a CD (El Torito) and from the isohybrid image as
-		// a disk (OVMF; a copy on the EFI image's FAT alone is not
-		// found); the EFI image has its copy for a GRUB that does
-		// look there.
-		cfg := filepath.Join(stage, signedGRUBPrefix, "grub.cfg")
-		if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(cfg, []byte(grubCfg), 0o644); err != nil {
-			return err
-		}
+	if !s.EFI.Signed() || s.UKI != "" {
+		return nil
 	}
-	_ = os.Remove(s.Out)
-	args := append([]string{"-as", "mkisofs", "-quiet", "-o", s.Out,
-		"-V", s.Label, "-A", "sandbox-init Live CD", "-iso-level", "4", "-r"}, date...)
-	args = append(args, "-isohybrid-mbr", isolinuxFiles["isohdpfx.bin"],
-		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
-		"-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
-		"-eltorito-alt-boot", "-e", "efiboot.img", "-no-emul-boot", "-isohybrid-gpt-basdat", stage)
-	return RunProgress(s.Log, "ISO", total, "xorriso", args...)
+	// The signed GRUB reads $prefix/grub.cfg on the device it was
+	// loaded from, which it takes to be the ISO 9660 file system both
+	// from a CD (El Torito) and from the isohybrid image as a disk
+	// (OVMF; a copy on the EFI image's FAT alone is not found); the EFI
+	// image has its copy for a GRUB that does look there.
+	cfg := filepath.Join(stage, signedGRUBPrefix, "grub.cfg")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(cfg, []byte(grubCfg), 0o644)
 }
 
 // ISOUUID is the ISO 9660 UUID, as blkid shows it, of a volume dated t (in

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/kmod"
 )
 
@@ -153,7 +154,7 @@ func (k Kernel) depmod() error {
 	}
 	var errs []error
 	for _, b := range bases {
-		if err := Run("depmod", "-b", b, k.Version); err != nil {
+		if err := hostcmd.Run("depmod", "-b", b, k.Version); err != nil {
 			errs = append(errs, err)
 			continue
 		}

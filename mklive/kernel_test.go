@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/u-root/u-root/pkg/cpio"
 	"github.com/ulikunitz/xz"
@@ -329,7 +330,7 @@ func TestFindKernelVersions(t *testing.T) {
 // A usr/lib/modules tree without modules.dep gets one from depmod, which
 // reads BASE/lib/modules: the base is ROOT/usr.
 func TestDepsRunsDepmod(t *testing.T) {
-	if _, err := Need("depmod"); err != nil {
+	if _, err := hostcmd.Need("depmod"); err != nil {
 		t.Skip("depmod is not installed (Debian package kmod)")
 	}
 	for _, modules := range []string{"lib/modules", "usr/lib/modules"} {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // LiveCDSpec is everything a Live CD needs.
@@ -47,8 +48,16 @@ type LiveCDSpec struct {
 	// SignedRoots are where shim-signed and grub-efi-amd64-signed are
 	// installed or unpacked (dpkg -x), searched in turn; default: "/".
 	SignedRoots []string
-	Out         string // the ISO
-	Log         func(format string, args ...any)
+	// UKI makes the UEFI boot a unified kernel image (kernel, initramfs,
+	// command line with the root hash, os-release) signed with the db
+	// key in Keys, booted by the firmware with no GRUB; SecureBoot and
+	// SignedRoots are then unused. BIOS still boots isolinux.
+	UKI bool
+	// Keys is the directory of the signing keys (SigningKeys): the
+	// user's db.key and db.crt, or mklive makes a new set there.
+	Keys string
+	Out  string // the ISO
+	Log  func(format string, args ...any)
 }
 
 // LiveCD builds the initramfs, the root image (when Root is a directory),
@@ -98,6 +107,7 @@ type liveCDBuild struct {
 	cfg       config.Config // the configuration the command line gives the boot
 	root      os.FileInfo   // s.Root
 	efi       SignedLoaders // the signed UEFI loaders; unset: unsigned GRUB
+	keys      SigningKeys   // with s.UKI: what signs the unified kernel image
 	work      string        // the build's scratch directory, beside s.Out
 }
 
@@ -149,26 +159,17 @@ func (s LiveCDSpec) plan() (*liveCDBuild, error) {
 		// chosen for a command line that has one.
 		b.cfg.Verity = strings.Repeat("0", 64)
 	}
-	if err := CheckSecureBoot(s.SecureBoot); err != nil {
-		return nil, err
-	}
-	roots := s.SignedRoots
-	if len(roots) == 0 {
-		roots = []string{"/"}
-	}
-	var why string
-	if b.efi, why, err = secureBootLoaders(s.SecureBoot, s.Kernel.Vmlinuz(), roots); err != nil {
-		return nil, err
-	}
-	s.Log("%s", why)
 	if b.root, err = os.Stat(s.Root); err != nil {
 		return nil, fmt.Errorf("root %s: %w", s.Root, err)
+	}
+	if err := b.planUEFI(); err != nil {
+		return nil, err
 	}
 	if b.container {
 		if err := checkSquashfs(s.Kernel, s.Container); err != nil {
 			return nil, err
 		}
-		if _, err := Need("mksquashfs"); err != nil {
+		if _, err := hostcmd.Need("mksquashfs"); err != nil {
 			return nil, err
 		}
 	}
@@ -184,6 +185,10 @@ func (b *liveCDBuild) initramfs() (string, error) {
 		return "", err
 	}
 	req, opt := ConfiguredModules(d, b.cfg)
+	// On UEFI, sandbox-init reads the Secure Boot state and the stub's
+	// variables through efivarfs, and leaves it mounted for the booted
+	// system (enrolling keys, as sbctl does, needs it).
+	opt = append(opt, "efivarfs")
 	if b.container {
 		req = append(req, ContainerModules(d, s.Container)...)
 	}
@@ -193,7 +198,7 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), Took(start), strings.Join(rep.Modules, " "))
+	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), hostcmd.Took(start), strings.Join(rep.Modules, " "))
 	return rep.Path, nil
 }
 
@@ -237,7 +242,7 @@ func (b *liveCDBuild) rootImageFromTree() (string, error) {
 	if _, err := buildRootImage(spec, n, inodes); err != nil {
 		return "", err
 	}
-	s.Log("root image: %s, %s", fstype, imageFacts(img, Took(start)))
+	s.Log("root image: %s, %s", fstype, imageFacts(img, hostcmd.Took(start)))
 	return img, nil
 }
 
@@ -264,7 +269,7 @@ func (b *liveCDBuild) containerImage(img string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.Log("squashfs (%s): %s, %s", s.Container, config.HumanBytes(n), Took(start))
+	s.Log("squashfs (%s): %s, %s", s.Container, config.HumanBytes(n), hostcmd.Took(start))
 	// The image is in the squashfs now: its disk space (the tree's
 	// size, with a default container) is not needed for the ISO.
 	if img != s.Root {
@@ -287,7 +292,7 @@ func (b *liveCDBuild) verityTree(onCD string) (string, error) {
 	}
 	b.cmdline = beforeInitArgs(b.cmdline, "sandbox.verity="+root)
 	if st, err := os.Stat(tree); err == nil {
-		b.s.Log("verity: hash tree %s.verity, %s, root hash %s, %s", b.imagePath, config.HumanBytes(uint64(st.Size())), root, Took(start))
+		b.s.Log("verity: hash tree %s.verity, %s, root hash %s, %s", b.imagePath, config.HumanBytes(uint64(st.Size())), root, hostcmd.Took(start))
 	}
 	return tree, nil
 }
@@ -297,57 +302,24 @@ func (b *liveCDBuild) verityTree(onCD string) (string, error) {
 func (b *liveCDBuild) iso(initrd, onCD, tree string) error {
 	s := b.s
 	start := time.Now()
-	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, HashTree: tree, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, EFI: b.efi, Out: s.Out, Log: s.Log}); err != nil {
+	uki, err := b.signedUKI(initrd)
+	if err != nil {
+		return err
+	}
+	if err := BuildISO(ISOSpec{Kernel: s.Kernel.Vmlinuz(), Initramfs: initrd, RootImage: onCD, HashTree: tree, ImagePath: b.imagePath, Label: s.Label, UUID: s.UUID, Cmdline: b.cmdline, EFI: b.efi, UKI: uki, Out: s.Out, Log: s.Log}); err != nil {
 		return err
 	}
 	if st, err := os.Stat(s.Out); err == nil {
 		uefi := "unsigned GRUB"
-		if b.efi.Signed() {
+		switch {
+		case uki != "":
+			uefi = "a unified kernel image signed with " + b.keys.DBCert()
+		case b.efi.Signed():
 			uefi = "shim and GRUB signed for Secure Boot"
 		}
-		s.Log("ISO %s: %s, %s, label %s, UUID %s, UEFI: %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), Took(start), s.Label, s.UUID, uefi, b.cmdline)
+		s.Log("ISO %s: %s, %s, label %s, UUID %s, UEFI: %s, kernel command line: %s", s.Out, config.HumanBytes(uint64(st.Size())), hostcmd.Took(start), s.Label, s.UUID, uefi, b.cmdline)
 	}
 	return nil
-}
-
-// LiveCmdline is LiveCDCmdline for a CD found by its label.
-func LiveCmdline(label, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
-	return LiveCDCmdline("LABEL="+label, container, extra)
-}
-
-// LiveCDCmdline is a Live CD's kernel command line for how it is found
-// (sandbox.cd: UUID=<its UUID>, as LiveCD does, or LABEL=<its label>), its
-// container (see LiveCDSpec) and the extra parameters: with a container,
-// sandbox.image names it. It returns the command line, where the root image
-// (or its container) goes on the CD, and the configuration the command
-// line gives the boot, checked as the boot checks it.
-func LiveCDCmdline(cd, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
-	if err := CheckContainer(container); err != nil {
-		return "", "", cfg, err
-	}
-	cmdline = "console=tty0 console=ttyS0 sandbox.cd=" + cd
-	imagePath = PlainImagePath
-	if container != "" && container != "none" {
-		imagePath = ContainerPath
-		cmdline += " sandbox.image=" + ContainerPath
-	}
-	for _, w := range config.Fields(extra) {
-		if w == "--" {
-			break
-		}
-		if v, ok := strings.CutPrefix(w, "sandbox.image="); ok && v != imagePath {
-			return "", "", cfg, fmt.Errorf("-append says sandbox.image=%s, but mklive puts the root image at %s: leave sandbox.image out of -append", v, imagePath)
-		}
-	}
-	cmdline = strings.TrimSpace(cmdline + " " + extra)
-	cfg, err = config.Parse(cmdline)
-	if err != nil {
-		return "", "", cfg, fmt.Errorf("the kernel command line %q: %w", cmdline, err)
-	}
-	if cfg.Image != imagePath {
-		return "", "", cfg, fmt.Errorf("the kernel command line %q says sandbox.image=%s, but mklive puts the root image at %s: leave sandbox.image out of -append", cmdline, cfg.Image, imagePath)
-	}
-	return cmdline, imagePath, cfg, nil
 }
 
 // imageFacts describes an image file for the log: "4.0 GiB apparent,
@@ -397,17 +369,4 @@ func compression(c string) string {
 		return "zstd"
 	}
 	return c
-}
-
-// beforeInitArgs adds a parameter to a kernel command line, before a "--"
-// that starts the init's own arguments, where the kernel and
-// sandbox-init would no longer read it.
-func beforeInitArgs(cmdline, param string) string {
-	f := strings.Fields(cmdline)
-	for i, w := range f {
-		if w == "--" {
-			return strings.Join(append(append(f[:i:i], param), f[i:]...), " ")
-		}
-	}
-	return cmdline + " " + param
 }

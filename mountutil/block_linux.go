@@ -60,9 +60,10 @@ func SetReadOnly(dev string) error {
 
 // ZeroStart writes n zero bytes at the start of a block device and flushes
 // them: it clears a header (a snapshot store's) so that nothing from an
-// earlier use is found again.
+// earlier use is found again. The device is opened exclusively: one that
+// is mounted or held by device-mapper is refused (EBUSY), not written.
 func ZeroStart(dev string, n int) error {
-	f, err := os.OpenFile(dev, os.O_WRONLY|unix.O_CLOEXEC, 0)
+	f, err := OpenExclusive(dev)
 	if err != nil {
 		return err
 	}
@@ -71,6 +72,13 @@ func ZeroStart(dev string, n int) error {
 		return fmt.Errorf("clear the first %d bytes of %s: %w", n, dev, err)
 	}
 	return f.Sync()
+}
+
+// OpenExclusive opens a block device for writing with O_EXCL, which the
+// kernel refuses (EBUSY) while a file system, device-mapper or another
+// exclusive opener holds it.
+func OpenExclusive(dev string) (*os.File, error) {
+	return os.OpenFile(dev, os.O_WRONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
 }
 
 // ext4ResizeFS is EXT4_IOC_RESIZE_FS, _IOW('f', 16, __u64): grow a mounted

@@ -51,6 +51,27 @@ func FSType(b []byte) string {
 	return ""
 }
 
+// ExtGroups reads an ext2/3/4 superblock for the length of a block group
+// and the metadata each group brings (its inode table and two bitmaps), in
+// bytes: what growing the file system by a group writes besides data.
+func ExtGroups(b []byte) (group, meta uint64, ok bool) {
+	bs, _, _, ok := ExtSpace(b)
+	if !ok {
+		return 0, 0, false
+	}
+	sb := b[1024:]
+	blocksPerGroup := uint64(binary.LittleEndian.Uint32(sb[0x20:]))
+	inodesPerGroup := uint64(binary.LittleEndian.Uint32(sb[0x28:]))
+	inodeSize := uint64(128) // revision 0 has no s_inode_size
+	if binary.LittleEndian.Uint32(sb[0x4C:]) > 0 {
+		inodeSize = uint64(binary.LittleEndian.Uint16(sb[0x58:]))
+	}
+	if blocksPerGroup == 0 || inodeSize == 0 {
+		return 0, 0, false
+	}
+	return blocksPerGroup * bs, inodesPerGroup*inodeSize + 2*bs, true
+}
+
 // ExtSpace reads an ext2/3/4 superblock (b: the device's first
 // FSProbeBytes) for its block size, its size and the space free to users
 // (free blocks less the reserved ones), in bytes; ok is false for anything

@@ -60,4 +60,17 @@ func TestExtSpace(t *testing.T) {
 	if _, _, _, ok := ExtSpace(make([]byte, FSProbeBytes)); ok {
 		t.Error("zeros read as ext4")
 	}
+	if _, _, ok := ExtGroups(b); ok {
+		t.Error("ExtGroups of a superblock with no blocks per group: ok")
+	}
+	binary.LittleEndian.PutUint32(sb[0x20:], 32768) // blocks per group
+	binary.LittleEndian.PutUint32(sb[0x28:], 8192)  // inodes per group
+	if group, meta, ok := ExtGroups(b); !ok || group != 128<<20 || meta != 8192*128+2*4096 {
+		t.Errorf("ExtGroups, revision 0 = %d, %d, %v", group, meta, ok)
+	}
+	binary.LittleEndian.PutUint32(sb[0x4C:], 1)   // dynamic revision
+	binary.LittleEndian.PutUint16(sb[0x58:], 256) // inode size
+	if group, meta, ok := ExtGroups(b); !ok || group != 128<<20 || meta != 8192*256+2*4096 {
+		t.Errorf("ExtGroups = %d, %d, %v", group, meta, ok)
+	}
 }

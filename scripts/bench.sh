@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # bench.sh: set up (scripts/setup.sh) and run the benchmark (go run ./bench),
 # which boots sandbox-init and its alternatives in QEMU and compares them.
-# Arguments go to the program: -n N (boots each), -md (Markdown), a mode
-# (-io, -media, -verity, -work, -system [-quick]); "bench.sh -h" lists them
-# all. The tables go to stdout, progress to stderr: bench.sh -md >results.md
-# -system boots the whole Debian system from emulated DVD and USB media,
+# Arguments go to the program: an experiment (boot, io, media, verity, work,
+# system, all) and its flags, such as -n N (boots each) and -md (Markdown);
+# "bench.sh EXPERIMENT -h" lists them, docs/bench.md says what each
+# measures. The tables go to stdout, progress to stderr:
+# bench.sh boot -md >results.md
+# The flags of before still name the experiment (bench.sh -io -n 3 is
+# bench.sh io -n 3; no experiment is boot).
+# system boots the whole Debian system from emulated DVD and USB media,
 # ours against the recipe and dracut (issue #15); it makes dracut's build
 # root first (setup.sh --bench). As root: dracut runs chrooted.
 #
-# bench.sh -all [-quick] runs every section of issue #15's benchmark in turn
+# bench.sh all [-quick] runs every section of issue #15's benchmark in turn
 # (the boot against the recipe with the timeline picture, the sandbox at
 # work, the whole system, dm-verity's cost) in Markdown, and repeats every
 # section's "ratio NAME ours/OTHER=X" lines at the end for scripts. -quick
@@ -16,33 +20,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
-if [ "${1:-}" = -all ]; then
-	shift
-	quick=
-	if [ "${1:-}" = -quick ]; then
-		quick=1
-		shift
-	fi
-	./scripts/setup.sh --bench >&2
-	if [ -n "$quick" ]; then
-		sections=("-n 3 -svg docs/boot-timeline.svg" "-work -n 1 -chunks 32 -stores PO" "-system -quick" "-verity -n 2")
-	else
-		sections=("-n 5 -svg docs/boot-timeline.svg" "-work -n 3" "-system -n 3" "-verity -n 5")
-	fi
-	out=$(mktemp)
-	trap 'rm -f "$out"' EXIT
-	for s in "${sections[@]}"; do
-		echo "bench.sh -all: go run ./bench $s -md" >&2
-		# shellcheck disable=SC2086 # each section is its own words
-		go run ./bench $s -md "$@" | tee -a "$out"
-		echo
-	done
-	echo "## All ratios"
-	echo
-	grep '^ratio ' "$out"
-	exit 0
-fi
 bench=
-for a in "$@"; do [ "$a" != -system ] || bench=--bench; done
+for a in "$@"; do
+	case $a in -system | --system | -all | --all) bench=--bench ;; esac
+done
+case ${1:-} in system | all) bench=--bench ;; esac
 ./scripts/setup.sh $bench >&2
 exec go run ./bench "$@"

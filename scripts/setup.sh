@@ -4,7 +4,7 @@
 # Idempotent: a second run installs nothing and downloads nothing.
 #
 # "setup.sh --bench" also makes the build root of the benchmark's dracut
-# (bench -system, issue #15), see dracut_root below.
+# (bench system, issue #15), see dracut_root below.
 #
 # The cache ($SANDBOX_CACHE, default .cache/ in the repository):
 #   kernels/NAME/root     a kernel package unpacked with dpkg -x (not
@@ -43,7 +43,8 @@ set -Eeuo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SANDBOX_CACHE:-$REPO/.cache}
 PKGS=(qemu-system-x86 zstd xz-utils xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap
-	grub-efi-amd64-bin grub-common mtools ovmf squashfs-tools cryptsetup-bin ipxe-qemu)
+	grub-efi-amd64-bin grub-common mtools ovmf squashfs-tools cryptsetup-bin
+	systemd-boot-efi sbsigntool efitools binutils openssl ipxe-qemu)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 SUDO=
@@ -274,7 +275,7 @@ if [ ! -e "$CACHE/debian-root/.complete" ]; then
 fi
 echo "setup: Debian root in $CACHE/debian-root"
 
-# dracut_root: the benchmark's dracut (bench -system): Debian 12's dracut-core
+# dracut_root: the benchmark's dracut (bench system): Debian 12's dracut-core
 # and dracut-live (dmsquash-live) with the tools they need that minbase lacks
 # (cpio, kmod, dmsetup, kpartx), unpacked, not installed, into a hard-linked
 # copy of debian-root, with the deb12 kernel's modules; bench runs dracut

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
-	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
 // idISO writes a data CD holding the test root as /initrd-ext2, with the
@@ -14,7 +14,7 @@ import (
 func idISO(t *testing.T, label, uuid string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), label+"-"+uuid+".iso")
-	if err := mklive.Run("xorriso", "-outdev", out, "-volid", label, "-volume_date", "uuid", strings.ReplaceAll(uuid, "-", ""),
+	if err := hostcmd.Run("xorriso", "-outdev", out, "-volid", label, "-volume_date", "uuid", strings.ReplaceAll(uuid, "-", ""),
 		"-map", built.rootImage, "/initrd-ext2"); err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
-	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
 // containerCD makes a data CD holding a squashfs container (compressed
@@ -30,7 +30,7 @@ func containerCD(t *testing.T, comp string, files map[string]string) string {
 		t.Fatal(err)
 	}
 	sq := filepath.Join(dir, "squashfs.img")
-	if err := mklive.Run("mksquashfs", tree, sq, "-comp", comp, "-noappend", "-no-xattrs", "-quiet"); err != nil {
+	if err := hostcmd.Run("mksquashfs", tree, sq, "-comp", comp, "-noappend", "-no-xattrs", "-quiet"); err != nil {
 		t.Fatal(err)
 	}
 	iso := filepath.Join(dir, "cd.iso")
@@ -41,7 +41,7 @@ func containerCD(t *testing.T, comp string, files map[string]string) string {
 	if err := os.Rename(sq, filepath.Join(stage, "squashfs.img")); err != nil {
 		t.Fatal(err)
 	}
-	if err := mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-V", "CONTAINER", "-r", filepath.Dir(stage)); err != nil {
+	if err := hostcmd.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-V", "CONTAINER", "-r", filepath.Dir(stage)); err != nil {
 		t.Fatal(err)
 	}
 	return iso
@@ -116,7 +116,7 @@ func TestBadContainers(t *testing.T) {
 func truncatedContainerCD(t *testing.T, iso string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := mklive.Run("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/LiveOS", filepath.Join(dir, "stage", "LiveOS")); err != nil {
+	if err := hostcmd.Run("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/LiveOS", filepath.Join(dir, "stage", "LiveOS")); err != nil {
 		t.Fatal(err)
 	}
 	sq := filepath.Join(dir, "stage", "LiveOS", "squashfs.img")
@@ -131,7 +131,7 @@ func truncatedContainerCD(t *testing.T, iso string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "cd.iso")
-	if err := mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", "CONTAINER", "-r", filepath.Join(dir, "stage")); err != nil {
+	if err := hostcmd.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", "CONTAINER", "-r", filepath.Join(dir, "stage")); err != nil {
 		t.Fatal(err)
 	}
 	return out

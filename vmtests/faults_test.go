@@ -30,6 +30,19 @@ func cdWith(t *testing.T, image []byte) string {
 // must be there, the action taken, no panic, no real init.
 func expectFailure(t *testing.T, v vm, phase string, expect ...string) console {
 	t.Helper()
+	// The report says "the base image was not written to": every image
+	// the machine had, but the scratch disks named, must prove it.
+	before := map[string]string{}
+	for _, f := range mediaFiles(v) {
+		before[f] = sha256File(t, f)
+	}
+	defer func() {
+		for f, h := range before {
+			if now := sha256File(t, f); now != h {
+				t.Errorf("the report says the base image was not written to, but %s changed: sha256 %s before the boot, %s after", f, h, now)
+			}
+		}
+	}()
 	c := bootVM(t, v)
 	for _, want := range append([]string{
 		`sandbox-init: FAILED in phase "` + phase + `"`,
@@ -48,6 +61,26 @@ func expectFailure(t *testing.T, v vm, phase string, expect ...string) console {
 		}
 	}
 	return c
+}
+
+// mediaFiles lists the image files of v's drives and QEMU arguments
+// (-cdrom FILE, -drive file=FILE,...), but v.scratch.
+func mediaFiles(v vm) []string {
+	var files []string
+	for _, d := range v.drives {
+		files = append(files, d.File)
+	}
+	for i, a := range v.qemu {
+		if a == "-cdrom" && i+1 < len(v.qemu) {
+			files = append(files, v.qemu[i+1])
+		}
+		for _, opt := range strings.Split(a, ",") {
+			if f, ok := strings.CutPrefix(opt, "file="); ok {
+				files = append(files, f)
+			}
+		}
+	}
+	return slices.DeleteFunc(files, func(f string) bool { return slices.Contains(v.scratch, f) })
 }
 
 func TestFaultyImages(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -57,7 +58,7 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) error {
-	if _, err := mklive.Need("qemu-system-x86_64"); err != nil {
+	if _, err := hostcmd.Need("qemu-system-x86_64"); err != nil {
 		return err
 	}
 	repo, err := testvm.RepoRoot()
@@ -101,6 +102,16 @@ export PATH=/bin:/sbin
 echo "realinit: first line" >/dev/kmsg
 # Power off with builtins only (the root may be dead) and stop here.
 off() { sync; echo o >/proc/sysrq-trigger; while :; do :; done; }
+# A disc in a second drive with guest.sh on it: the test's own steps run
+# first (the Secure Boot tests enroll keys from here, as a user would).
+if [ -b /dev/sr1 ]; then
+	mkdir -p /hook
+	for d in /dev/sr*; do
+		mount -r -t iso9660 $d /hook 2>/dev/null || continue
+		[ -f /hook/guest.sh ] && . /hook/guest.sh
+		umount /hook
+	done
+fi
 case "$guest" in
 fill)
 	# Write 256 KiB at a time, every $fillsleep seconds (0.2: slowly
@@ -213,10 +224,15 @@ type vm struct {
 	kernel    string // a kernel of testvm.Kernels; default: the cloud kernel
 	initramfs string // default: the kernel's built one
 	noKernel  bool   // boot the drives' boot loader (firmware boot)
+	// scratch are the image files this boot may write (a COW disk):
+	// after a failure every other one must be as it was.
+	scratch []string
 	// secureBoot: UEFI firmware enforcing Secure Boot with Microsoft's
 	// keys, on q35 (testvm.Machine.SecureBoot); with noKernel.
 	secureBoot bool
+	vars       string // with secureBoot: the firmware's variable store, used as it is
 	timeout    time.Duration
+	memoryMiB  int    // the machine's RAM; default testvm.Machine's
 	screen     string // console text at which to read the screen and stop
 	session    func(*testvm.Session)
 }
@@ -228,7 +244,7 @@ type console struct{ testvm.Console }
 // itself off (the guest init, or sandbox.onfail=poweroff).
 func bootVM(t *testing.T, v vm) console {
 	t.Helper()
-	m := testvm.Machine{Drives: v.drives, Nets: v.nets, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot}
+	m := testvm.Machine{Drives: v.drives, Nets: v.nets, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot, Vars: v.vars, MemoryMiB: v.memoryMiB}
 	if m.Timeout == 0 {
 		m.Timeout = 120 * time.Second // a loaded 2-core host: TCG boots slow down several times
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -72,7 +73,8 @@ const partStart = 1 << 20
 
 // stick makes a disk image with an MBR partition table holding one
 // partition at partStart, of size bytes, with an ext4 or vfat (FAT32) file
-// system labelled label, holding files (path on the stick -> host file).
+// system labelled label, holding files (path on the stick -> host file, or
+// on ext4 "->TARGET" for a symlink).
 func stick(t *testing.T, fs, label string, size int64, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -89,18 +91,22 @@ func stick(t *testing.T, fs, label string, size int64, files map[string]string) 
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Link(src, dst); err != nil {
+			if target, ok := strings.CutPrefix(src, "->"); ok {
+				if err := os.Symlink(target, dst); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.Link(src, dst); err != nil {
 				copyFile(t, src, dst)
 			}
 		}
-		if err := mklive.Run("mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", stage,
+		if err := hostcmd.Run("mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", stage,
 			"-E", fmt.Sprintf("offset=%d", partStart), img, fmt.Sprintf("%dk", size>>10)); err != nil {
 			t.Fatal(err)
 		}
 	case "vfat":
 		partType = 0x0C // FAT32 (LBA)
 		at := fmt.Sprintf("%s@@%d", img, partStart)
-		if err := mklive.Run("mformat", "-i", at, "-F", "-v", label, "-T", fmt.Sprint(size/512), "-h", "64", "-s", "32",
+		if err := hostcmd.Run("mformat", "-i", at, "-F", "-v", label, "-T", fmt.Sprint(size/512), "-h", "64", "-s", "32",
 			"-H", fmt.Sprint(partStart/512), "::"); err != nil {
 			t.Fatal(err)
 		}
@@ -111,12 +117,12 @@ func stick(t *testing.T, fs, label string, size int64, files map[string]string) 
 				parents = append([]string{d}, parents...)
 			}
 			for _, d := range parents {
-				if err := mklive.Run("mmd", "-i", at, "::"+d); err != nil {
+				if err := hostcmd.Run("mmd", "-i", at, "::"+d); err != nil {
 					t.Fatal(err)
 				}
 				made[d] = true
 			}
-			if err := mklive.Run("mcopy", "-i", at, src, "::"+name); err != nil {
+			if err := hostcmd.Run("mcopy", "-i", at, src, "::"+name); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -258,5 +264,36 @@ func TestISOFileFailures(t *testing.T) {
 				t.Errorf("the stick changed: sha256 %s before the boot, %s after", before, after)
 			}
 		})
+	}
+}
+
+// TestISOFileTwoDisks: the ISO file's path is resolved inside the disk
+// (openat2 RESOLVE_IN_ROOT): on the first disk (ext4) /isos/live.iso is a
+// symlink to /isos/real.iso, which means the disk's own file, not one of
+// the initramfs. A second disk (vfat) holds /isos/live.iso too: the search
+// waits for every disk driver, boots the first and names the second.
+func TestISOFileTwoDisks(t *testing.T) {
+	t.Parallel()
+	first := stick(t, "ext4", "STICK", 64<<20, map[string]string{"/isos/real.iso": liveISOFile(t), "/isos/live.iso": "->/isos/real.iso"})
+	second := stick(t, "vfat", "OTHER", 64<<20, map[string]string{"/isos/live.iso": built.cdISO})
+	sums := []string{sha256File(t, first), sha256File(t, second)}
+	c := bootVM(t, vm{append: []string{"sandbox.iso=/isos/live.iso"},
+		drives: []testvm.Drive{{File: first, Bus: testvm.VirtioBlk}, {File: second, Bus: testvm.VirtioBlk}}})
+	for k, want := range map[string]string{"root": "/dev/mapper/sandbox ext4 rw", "isodisk": "/dev/vda1 ext4 ro", "isofiles": "live.iso real.iso "} {
+		if got, _ := c.guest(k); got != want {
+			t.Errorf("guest %s = %q, want %q", k, got, want)
+		}
+	}
+	for _, want := range []string{"sandbox-init: ISO file /isos/live.iso found on /dev/vda1 (ext4, LABEL=STICK, UUID=",
+		"WARNING: /dev/vdb1 (vfat, LABEL=OTHER, UUID=", ") also holds /isos/live.iso: the one on /dev/vda1 (ext4, LABEL=STICK, UUID=",
+		") booted; to choose, use sandbox.iso=UUID=<UUID>:/isos/live.iso or sandbox.iso=/dev/…:/isos/live.iso"} {
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	for i, img := range []string{first, second} {
+		if after := sha256File(t, img); after != sums[i] {
+			t.Errorf("disk %d changed: sha256 %s before the boot, %s after", i+1, sums[i], after)
+		}
 	}
 }

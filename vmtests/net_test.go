@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -87,7 +88,7 @@ func netVM(kernel string, nets []testvm.Net, params ...string) vm {
 	if kernel == "" {
 		kernel = testvm.Cloud12
 	}
-	return vm{kernel: kernel, initramfs: netInitramfs()[kernel], nets: nets, qemu: []string{"-m", "1024"}, append: append([]string{"sandbox.cowsize=64M"}, params...)}
+	return vm{kernel: kernel, initramfs: netInitramfs()[kernel], nets: nets, memoryMiB: 1024, append: append([]string{"sandbox.cowsize=64M"}, params...)}
 }
 
 // TestNetBoot: the container and its hash tree from a web server, into
@@ -224,7 +225,7 @@ var bigSite = sync.OnceValues(func() (netSite, error) {
 	if err := os.MkdirAll(filepath.Dir(site.image), 0o755); err != nil {
 		return netSite{}, err
 	}
-	if err := mklive.Run("mksquashfs", filepath.Dir(stage), site.image, "-comp", "zstd", "-noappend", "-no-xattrs", "-quiet"); err != nil {
+	if err := hostcmd.Run("mksquashfs", filepath.Dir(stage), site.image, "-comp", "zstd", "-noappend", "-no-xattrs", "-quiet"); err != nil {
 		return netSite{}, err
 	}
 	site.root, err = mklive.VerityTree(site.image, site.image+".verity", "bignet")
@@ -384,7 +385,7 @@ func TestNetPXE(t *testing.T) {
 	}
 	n := site.busybox()
 	n.TFTP, n.BootFile = tftp, "boot.ipxe"
-	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, qemu: []string{"-boot", "n", "-m", "1024"}})
+	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, memoryMiB: 1024, qemu: []string{"-boot", "n"}})
 	for _, want := range []string{"net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "every block checked against its hash tree as it came", "realinit: first line"} {
 		if !c.contains(want) {
 			t.Errorf("console lacks %q", want)

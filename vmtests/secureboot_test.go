@@ -77,11 +77,16 @@ func TestISOBootsSecureBoot(t *testing.T) {
 			if c.contains("ISOLINUX") {
 				t.Errorf("the BIOS path booted, not UEFI")
 			}
+			chain := "partly verified: UEFI Secure Boot on, kernel lockdown: integrity; no unified kernel image: the boot loaders and the kernel were checked, not the initramfs nor the command line (sandbox.verity's root hash)"
+			if tc.name == "off" {
+				chain = "not verified: UEFI Secure Boot setup mode, kernel lockdown: none: the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it"
+			}
 			for k, want := range map[string]string{
-				"pid":   "1",
-				"root":  "/dev/mapper/sandbox ext4 rw",
-				"cd":    tc.dev + " iso9660 ro",
-				"write": "sandbox-write-test",
+				"secureboot": chain,
+				"pid":        "1",
+				"root":       "/dev/mapper/sandbox ext4 rw",
+				"cd":         tc.dev + " iso9660 ro",
+				"write":      "sandbox-write-test",
 			} {
 				if got := c.mustGuest(t, k); got != want {
 					t.Errorf("guest %s = %q, want %q", k, got, want)

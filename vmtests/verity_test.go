@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -68,7 +69,7 @@ func makeVerityCD(t *testing.T, container, withTree bool) verityCD {
 			t.Fatal(err)
 		}
 		v.image = filepath.Join(dir, "squashfs.img")
-		if err := mklive.Run("mksquashfs", filepath.Dir(stage), v.image, "-comp", "zstd", "-noappend", "-no-xattrs", "-quiet"); err != nil {
+		if err := hostcmd.Run("mksquashfs", filepath.Dir(stage), v.image, "-comp", "zstd", "-noappend", "-no-xattrs", "-quiet"); err != nil {
 			t.Fatal(err)
 		}
 		name = "LiveOS/squashfs.img"
@@ -87,7 +88,7 @@ func makeVerityCD(t *testing.T, container, withTree bool) verityCD {
 	for dst, src := range files {
 		put(t, src, filepath.Join(stage, dst))
 	}
-	if err := mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", v.iso, "-V", "VERITY", "-r", stage); err != nil {
+	if err := hostcmd.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", v.iso, "-V", "VERITY", "-r", stage); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -250,7 +251,7 @@ func TestVerityBadInput(t *testing.T) {
 	stage := filepath.Join(t.TempDir(), "stage")
 	put(t, foreign.image, filepath.Join(stage, "initrd-ext2"))
 	put(t, other, filepath.Join(stage, "initrd-ext2.verity"))
-	if err := mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", foreign.iso, "-V", "VERITY", "-r", stage); err != nil {
+	if err := hostcmd.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", foreign.iso, "-V", "VERITY", "-r", stage); err != nil {
 		t.Fatal(err)
 	}
 	// The image's first block damaged: checked before the kernel's turn.

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sandbox-init/sandbox-init/mklive"
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
 // DebianTree copies scripts/setup.sh's Debian root (cache/debian-root) to
@@ -18,7 +18,7 @@ func DebianTree(cache, dst, name, script string) error {
 		return fmt.Errorf("no Debian root at %s: run scripts/setup.sh (%w)", src, err)
 	}
 	_ = os.RemoveAll(dst)
-	if err := mklive.Run("cp", "-a", src, dst); err != nil {
+	if err := hostcmd.Run("cp", "-a", src, dst); err != nil {
 		return err
 	}
 	_ = os.Remove(filepath.Join(dst, ".complete"))

@@ -12,6 +12,9 @@ import (
 const (
 	OVMFSecureCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
 	OVMFMSVars     = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+	// OVMFSetupVars are variables with no keys: the firmware starts in
+	// setup mode (Secure Boot off), where an OS may enroll its own.
+	OVMFSetupVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 )
 
 // SecureBootFirmware returns QEMU's arguments for a q35 machine booting
@@ -31,11 +34,18 @@ func SecureBootFirmware(dir string) ([]string, error) {
 	if err := os.Chmod(vars, 0o644); err != nil {
 		return nil, err
 	}
+	return SecureBootFirmwareVars(vars), nil
+}
+
+// SecureBootFirmwareVars is SecureBootFirmware with a variable store of
+// the caller's, which the machine writes to (keys it enrolls, boot
+// entries): a copy of OVMFSetupVars to start in setup mode.
+func SecureBootFirmwareVars(vars string) []string {
 	return []string{
 		"-machine", "q35,smm=on",
 		"-global", "driver=cfi.pflash01,property=secure,value=on",
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFSecureCode,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + vars,
 		"-nic", "none",
-	}, nil
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
@@ -85,7 +86,7 @@ func DataISO(out, label string, files map[string]string) error {
 			return err
 		}
 	}
-	return mklive.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", stage)
+	return hostcmd.Run("xorriso", "-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", stage)
 }
 
 // CopyFile copies a file with its permissions, making dst's directory.

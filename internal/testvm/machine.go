@@ -28,7 +28,11 @@ type Machine struct {
 	// for when the drives' loaders are refused). The firmware's variables
 	// are a copy, written by the machine and thrown away.
 	SecureBoot bool
-	Timeout    time.Duration
+	// Vars, with SecureBoot, is the firmware's variable store to use
+	// as it is (the machine writes to it), instead of a copy of
+	// Microsoft's keys.
+	Vars    string
+	Timeout time.Duration
 	// Screen, when set, is serial console text at which the screen is
 	// read (Console.Screen) and the machine is stopped: for boots that
 	// halt rather than power off, or that must be looked at mid-way.
@@ -131,7 +135,10 @@ func boot(m Machine, dir string, t testing.TB, logf func(string, ...any), fail f
 	}
 	s := &Session{T: t, Process: &Process{pidfile: filepath.Join(dir, "qemu.pid")},
 		monitor: filepath.Join(dir, "monitor.sock"), timeout: m.Timeout}
-	if m.SecureBoot {
+	switch {
+	case m.SecureBoot && m.Vars != "":
+		m.QEMU = append(SecureBootFirmwareVars(m.Vars), m.QEMU...)
+	case m.SecureBoot:
 		fw, err := SecureBootFirmware(dir)
 		if err != nil {
 			return c, nil, err

@@ -2,7 +2,7 @@
 //
 //	mklive initramfs -kernel DIR -o initramfs.img
 //	mklive rootfs    -tree DIR -o root.img
-//	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none] [-secureboot auto|yes|no]
+//	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none] [-secureboot auto|yes|no] [-uki -keys KEYDIR]
 //	mklive demo      -kernel DIR -o DIR [-shell] [-boot] [-container zstd|xz|none] [-secureboot auto|yes|no]
 //
 // DIR for -kernel is a kernel package unpacked with dpkg -x (boot/vmlinuz-V
@@ -22,6 +22,12 @@
 // grub-efi-amd64-signed are unpacked with dpkg -x; default: the cache
 // scripts/setup.sh fills, then /), else through an unsigned GRUB; yes
 // fails when something is missing; no is the unsigned GRUB.
+//
+// -uki (iso) boots UEFI through a unified kernel image instead: systemd's
+// stub with the kernel, the initramfs and the command line (the root hash
+// with it), signed with the db key of -keys KEYDIR (db.key, db.crt), which
+// mklive makes with a PK and KEK, their .auth files to enroll and
+// enroll.sh, when KEYDIR has none.
 package main
 
 import (
@@ -159,6 +165,8 @@ func cmdISO(args []string) error {
 	container := containerFlag(fs)
 	verity := verityFlag(fs)
 	sb := secureBootFlags(fs)
+	uki := fs.Bool("uki", false, "UEFI boots a unified kernel image (kernel, initramfs, command line with the root hash) signed with -keys' db key, no GRUB")
+	keys := fs.String("keys", "", "with -uki: the directory of your db.key and db.crt, or an empty one where mklive makes PK, KEK and db with their .auth files")
 	img := imageFlags(fs, "", "file system of the root image made from a directory: ext2 or ext4 (default: ext4 in a container, ext2 without)",
 		"size of the root image made from a directory (e.g. 256M); default: max(4G, 4 × the tree) in a container, the tree with a quarter more without")
 	bytes, err := img.parse(fs, args, "root")
@@ -171,13 +179,17 @@ func cmdISO(args []string) error {
 	if err := mklive.CheckSecureBoot(*sb.mode); err != nil {
 		return err
 	}
+	if *keys != "" && !*uki {
+		return fmt.Errorf("-keys signs a unified kernel image: add -uki")
+	}
 	k, cleanup, err := c.setup()
 	defer cleanup()
 	if err != nil {
 		return err
 	}
 	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *img.fstype, Size: bytes, Label: *label, Append: *appendArgs,
-		Container: *container, NoVerity: !*verity, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, SecureBoot: *sb.mode, SignedRoots: sb.roots(), Out: *out, Log: step})
+		Container: *container, NoVerity: !*verity, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, SecureBoot: *sb.mode, SignedRoots: sb.roots(),
+		UKI: *uki, Keys: *keys, Out: *out, Log: step})
 }
 
 func cmdDemo(args []string) error {

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"strings"
+	"unicode/utf16"
+)
+
+// bootChainState is what state.json says of what verified this boot before
+// sandbox-init ran: the firmware's Secure Boot state (its SecureBoot and
+// SetupMode variables), the kernel's lockdown, and systemd's UEFI stub,
+// which says it ran (StubInfo) when the kernel came from a unified kernel
+// image.
+type bootChainState struct {
+	UEFI       bool   `json:"uefi"`
+	SecureBoot string `json:"secure_boot"`        // on, off, setup mode, or why it is unknown
+	Lockdown   string `json:"lockdown,omitempty"` // none, integrity or confidentiality
+	Stub       string `json:"stub,omitempty"`     // StubInfo: "systemd-stub 252.39-1~deb12u2"
+	// CmdlineSigned: the command line (sandbox.verity's root hash with
+	// it) is the signed image's own: Secure Boot on and systemd's stub
+	// ran, which then ignores any command line the boot menu passes.
+	CmdlineSigned bool `json:"cmdline_signed"`
+}
+
+// The Secure Boot states of bootChainState.
+const (
+	sbOn    = "on"
+	sbOff   = "off"
+	sbSetup = "setup mode"
+)
+
+// secureBootState reads the firmware's SecureBoot and SetupMode variables
+// as efivarfs gives them (4 bytes of attributes, then a byte): on only
+// when the firmware enforces signatures. No SecureBoot variable (nil) is a
+// firmware without Secure Boot (UEFI's rule): off.
+func secureBootState(secureBoot, setupMode []byte) string {
+	switch {
+	case len(secureBoot) == 0:
+		return sbOff
+	case len(secureBoot) < 5:
+		return "unknown: a SecureBoot variable without its value"
+	case secureBoot[4] == 1:
+		return sbOn
+	case len(setupMode) >= 5 && setupMode[4] == 1:
+		return sbSetup
+	}
+	return sbOff
+}
+
+// efiString decodes an efivarfs file holding a UTF-16LE string (the stub's
+// variables), without its attributes and its final NUL.
+func efiString(b []byte) string {
+	if len(b) < 4 {
+		return ""
+	}
+	b = b[4:]
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		c := uint16(b[i]) | uint16(b[i+1])<<8
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return string(utf16.Decode(u))
+}
+
+// lockdownMode picks the kernel's lockdown mode out of securityfs's
+// "none [integrity] confidentiality".
+func lockdownMode(s string) string {
+	if _, after, ok := strings.Cut(s, "["); ok {
+		mode, _, _ := strings.Cut(after, "]")
+		return mode
+	}
+	return ""
+}
+
+// summary is the boot chain in one line, for the boot log and
+// sandbox-init status: which bytes the firmware verified, and whether
+// sandbox.verity's root hash was among them.
+func (b bootChainState) summary() string {
+	if !b.UEFI {
+		return "not verified: a BIOS boot (no UEFI): nothing checked the kernel, the initramfs or the command line"
+	}
+	lock := ""
+	if b.Lockdown != "" {
+		lock = ", kernel lockdown: " + b.Lockdown
+	}
+	switch {
+	case strings.HasPrefix(b.SecureBoot, "unknown"):
+		return "unknown: UEFI, Secure Boot " + b.SecureBoot + lock + " (an initramfs from mklive iso -uki has efivarfs)"
+	case b.SecureBoot != sbOn:
+		return "not verified: UEFI Secure Boot " + b.SecureBoot + lock + ": the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it"
+	case b.CmdlineSigned:
+		return "verified: UEFI Secure Boot on" + lock + "; a signed unified kernel image (" + b.Stub + "): the firmware checked its signature over the kernel, the initramfs and the command line, sandbox.verity's root hash with it"
+	}
+	return "partly verified: UEFI Secure Boot on" + lock + "; no unified kernel image: the boot loaders and the kernel were checked, not the initramfs nor the command line (sandbox.verity's root hash)"
+}
