@@ -93,6 +93,18 @@ type Config struct {
 	// Watch is how often the watcher reads the snapshot's COW usage after
 	// switch_root; 0 starts no watcher.
 	Watch time.Duration
+
+	// URL is the image's (or container's) http:// URL, or several
+	// separated by commas (mirrors in order): a network boot (net.go).
+	URL string
+	// Net narrows the links tried: "" or "auto" for every Ethernet link,
+	// an interface name or a MAC address.
+	Net string
+	// NetWait is the download's whole budget; 0 for DefaultNetWait.
+	NetWait time.Duration
+	// KernelIP is the kernel's ip= (ParseIP reads it), BootIF the MAC
+	// of PXELINUX's BOOTIF=: not sandbox.* keys, so not rendered.
+	KernelIP, BootIF string
 }
 
 // ISOFile splits ISO into the device to search (LABEL=X, UUID=Y, a /dev
@@ -171,6 +183,8 @@ func Parse(cmdline string) (Config, error) {
 			}
 		case strings.HasPrefix(key, Prefix):
 			errs = appendErr(errs, c.set(w, seen))
+		case (key == "ip" || key == "BOOTIF") && hasVal:
+			errs = appendErr(errs, c.setKernelNet(key, val))
 		}
 	}
 	if err := c.check(seen); err != nil {
@@ -227,6 +241,9 @@ func (c *Config) set(w string, seen map[string]bool) error {
 
 // check validates combinations that no single parameter can.
 func (c *Config) check(seen map[string]bool) error {
+	if err := c.checkNet(seen); err != nil {
+		return err
+	}
 	if c.Persistent && (c.COW == "ram0" || c.COW == "zram") {
 		return &ParamError{Key: Prefix + "persistent", Value: "P", Problem: "needs a COW device that survives a reboot, not " + c.COW,
 			Accepts: "sandbox.cow=/dev/<disk> with sandbox.persistent=P"}

@@ -11,7 +11,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"", "console=ttyS0 sandbox.cow=ram0", `sandbox.image="/a b"`, "sandbox.chunk=16 sandbox.chunk=16",
 		"sandbox.cowsize=50% sandbox.wait=2m", "init=/bin/sh -- sandbox.x", "sandbox.=", "sandbox.cd=LABEL=LIVE",
-		"sandbox.persistent=P sandbox.cow=/dev/sdb", "\xff sandbox.name=\xfe", strings.Repeat("sandbox.chunk=1 ", 200),
+		"sandbox.persistent=P sandbox.cow=/dev/sdb",
+		"sandbox.url=http://10.0.2.100/a.img,http://b/c sandbox.net=52:54:00:AB:cd:ef sandbox.netwait=30s", "ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:off BOOTIF=01-52-54-00-12-34-56", "\xff sandbox.name=\xfe", strings.Repeat("sandbox.chunk=1 ", 200),
 	} {
 		f.Add(s)
 	}
@@ -49,6 +50,7 @@ func FuzzParse(f *testing.F) {
 		if strings.Contains(line, "init=") {
 			c2.Init = c.Init // init= outside sandbox.* renders as sandbox.init
 		}
+		c2.KernelIP, c2.BootIF = c.KernelIP, c.BootIF // the kernel's and PXELINUX's, not rendered
 		if c2 != c {
 			t.Errorf("round trip of %q via %q:\n got  %+v\n want %+v", line, line2, c2, c)
 		}

@@ -71,6 +71,9 @@ func (c Config) Modules() (required, optional []string) {
 		required = append(required, "dm_verity")
 		optional = append(optional, "sha256_ssse3")
 	}
+	if c.URL != "" {
+		optional = append(optional, NetDrivers...)
+	}
 	switch c.COW {
 	case "ram0":
 		required = append(required, "brd")

@@ -40,6 +40,7 @@ func (c Config) Params() map[string]string {
 	if c.Verity != "" {
 		p["verity"], p["oncorrupt"] = c.Verity, c.OnCorrupt
 	}
+	c.renderNet(p)
 	out := make(map[string]string, len(p))
 	for k, v := range p {
 		out[Prefix+k] = v

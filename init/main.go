@@ -61,9 +61,15 @@ func boot(log *logger, cfg *config.Config) error {
 		{"cowsize", s.sizeCOW},      // a RAM COW store's size, from sandbox.cowsize and the RAM
 		{"modules", s.loadModules},  // start loading: loop, isofs, brd, device-mapper
 	}
-	if s.cfg.Origin != "" {
+	switch {
+	case s.cfg.URL != "":
+		steps = append(steps,
+			step{"net", s.netUp},         // NIC drivers by modalias, link up, DHCP or ip=
+			step{"fetch", s.fetchImage},  // sandbox.url into RAM, checked block by block as it comes
+			step{"image", s.attachImage}) // the copy in RAM, loop-attached read-only
+	case s.cfg.Origin != "":
 		steps = append(steps, step{"origin", s.useOrigin}) // the block device, set read-only
-	} else {
+	default:
 		medium := step{"cd", s.mountCD} // find the CD and mount it read-only on /cd
 		if s.cfg.ISO != "" {
 			medium = step{"iso", s.mountISOFile} // the ISO file on a disk, loop-mounted read-only on /cd

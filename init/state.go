@@ -32,13 +32,15 @@ type state struct {
 	// VerityOff says why the image is not verified although the medium
 	// has its hash tree (no sandbox.verity= on the command line).
 	VerityOff string `json:"verity_off,omitempty"`
-	Origin    string `json:"origin"` // the snapshot's origin device
-	COW       string `json:"cow"`    // the COW device
-	COWBytes  uint64 `json:"cow_bytes"`
-	Device    string `json:"device"` // /dev/mapper/NAME
-	DMMinor   uint32 `json:"dm_minor"`
-	Table     string `json:"table"`
-	FSType    string `json:"fstype"`
+	// Net is a network boot's link, address and server (sandbox.url).
+	Net      *netState `json:"net,omitempty"`
+	Origin   string    `json:"origin"` // the snapshot's origin device
+	COW      string    `json:"cow"`    // the COW device
+	COWBytes uint64    `json:"cow_bytes"`
+	Device   string    `json:"device"` // /dev/mapper/NAME
+	DMMinor  uint32    `json:"dm_minor"`
+	Table    string    `json:"table"`
+	FSType   string    `json:"fstype"`
 	// RootFreeBytes is the free space in / at boot: with COWBytes, what
 	// the sandbox can take (the smaller of the two).
 	RootFreeBytes uint64 `json:"root_free_bytes"`

@@ -19,6 +19,8 @@
 #                         shim-signed, shim-helpers-amd64-signed,
 #                         grub-efi-amd64-signed, for mklive's Secure Boot ISOs
 #   secureboot/versions   their package versions, written last
+#   nginx/root            Debian's nginx unpacked with dpkg -x (not installed),
+#                         for the network boot's VM tests; nginx/version
 #   debian-root/          a minimal Debian 12 with systemd (debootstrap)
 #   dracut/debs/          (--bench) Debian 12's dracut packages, downloaded
 #   dracut/root/          (--bench) debian-root hard-linked, with dracut,
@@ -42,7 +44,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SANDBOX_CACHE:-$REPO/.cache}
 PKGS=(qemu-system-x86 zstd xz-utils xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap
 	grub-efi-amd64-bin grub-common mtools ovmf squashfs-tools cryptsetup-bin
-	systemd-boot-efi sbsigntool efitools binutils openssl)
+	systemd-boot-efi sbsigntool efitools binutils openssl ipxe-qemu)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 SUDO=
@@ -235,6 +237,28 @@ echo "setup: signed boot loaders in $CACHE/secureboot/root: $(paste -sd, "$CACHE
 for f in /usr/share/OVMF/OVMF_CODE_4M.secboot.fd /usr/share/OVMF/OVMF_VARS_4M.ms.fd; do
 	[ -s "$f" ] || die "$f is missing: the ovmf package (installed above) should have it"
 done
+
+# nginx for the network boot's VM tests: downloaded and unpacked, never
+# installed (Debian's package starts a server on port 80 of every address;
+# the tests start their own on 127.0.0.1 only, from $CACHE/nginx/root).
+if [ ! -s "$CACHE/nginx/version" ]; then
+	echo "setup: fetching nginx (unpacked, not installed)"
+	tmp=$(mktemp -d "$CACHE/.download.XXXXXX")
+	if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+	if ! (cd "$tmp" && apt-get download -q=2 nginx); then
+		apt_update || true
+		(cd "$tmp" && apt-get download -q=2 nginx) || die "download of nginx failed: check the network and apt sources, then run scripts/setup.sh again"
+	fi
+	rm -rf "$CACHE/nginx"
+	mkdir -p "$CACHE/nginx/root"
+	dpkg -x "$tmp"/nginx_*.deb "$CACHE/nginx/root"
+	"$CACHE/nginx/root/usr/sbin/nginx" -v 2>&1 | grep -q 'nginx version' || die "the unpacked nginx does not run (its libraries: libpcre2-8-0, libssl3, zlib1g, libcrypt1)"
+	# shellcheck disable=SC2016 # ${...} are dpkg-deb's format fields
+	dpkg-deb -W --showformat='${Package} ${Version}\n' "$tmp"/nginx_*.deb >"$CACHE/nginx/version"
+	rm -rf "$tmp"
+	tmp=
+fi
+echo "setup: nginx $(cat "$CACHE/nginx/version") in $CACHE/nginx/root"
 
 # A real distribution root for the systemd VM test: Debian's minimal base
 # with systemd as /sbin/init and udev (systemd waits for devices udev

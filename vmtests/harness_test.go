@@ -220,6 +220,7 @@ type vm struct {
 	append    []string // kernel parameters after the defaults
 	qemu      []string // extra QEMU arguments (drives)
 	drives    []testvm.Drive
+	nets      []testvm.Net
 	kernel    string // a kernel of testvm.Kernels; default: the cloud kernel
 	initramfs string // default: the kernel's built one
 	noKernel  bool   // boot the drives' boot loader (firmware boot)
@@ -243,7 +244,7 @@ type console struct{ testvm.Console }
 // itself off (the guest init, or sandbox.onfail=poweroff).
 func bootVM(t *testing.T, v vm) console {
 	t.Helper()
-	m := testvm.Machine{Drives: v.drives, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot, Vars: v.vars, MemoryMiB: v.memoryMiB}
+	m := testvm.Machine{Drives: v.drives, Nets: v.nets, QEMU: v.qemu, Timeout: v.timeout, Screen: v.screen, Session: v.session, SecureBoot: v.secureBoot, Vars: v.vars, MemoryMiB: v.memoryMiB}
 	if m.Timeout == 0 {
 		m.Timeout = 120 * time.Second // a loaded 2-core host: TCG boots slow down several times
 	}

@@ -19,6 +19,7 @@ type Machine struct {
 	Initramfs string   // with Kernel
 	Append    []string // the kernel command line, with Kernel
 	Drives    []Drive
+	Nets      []Net    // network cards; none when empty
 	QEMU      []string // more QEMU arguments
 	MemoryMiB int      // default 512
 	// SecureBoot boots UEFI firmware (OVMF) that enforces Secure Boot
@@ -187,6 +188,9 @@ func (m Machine) options(s *Session, out *syncBuffer, logf func(string, ...any))
 			return nil, err
 		}
 		args = append(args, a...)
+	}
+	for i, n := range m.Nets {
+		args = append(args, n.args(i)...)
 	}
 	args = append(args, "-monitor", "unix:"+s.monitor+",server,nowait", "-pidfile", s.pidfile)
 	fns = append(fns, qemu.ArbitraryArgs(append(args, m.QEMU...)...))

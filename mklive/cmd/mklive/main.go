@@ -67,6 +67,7 @@ func step(format string, args ...any) { fmt.Printf("mklive: "+format+"\n", args.
 // common are the flags of the commands that build an initramfs.
 type common struct {
 	kernel, kver, init, shell, modules, compress *string
+	net                                          *bool
 	work                                         string
 }
 
@@ -78,6 +79,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
 		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
+		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), for a network boot (sandbox.url)"),
 	}
 }
 
@@ -125,6 +127,9 @@ func cmdInitramfs(args []string) error {
 		return err
 	}
 	req, opt := mklive.DefaultModules(d)
+	if *c.net {
+		opt = append(opt, config.NetDrivers...)
+	}
 	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, Out: *out})
 	if err != nil {
 		return err

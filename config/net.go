@@ -1,0 +1,182 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultNetWait is the download's whole budget when sandbox.netwait is
+// not given: long enough to outlast a web server's restart, short enough
+// that a machine with no server says so within minutes.
+const DefaultNetWait = 2 * time.Minute
+
+// NetDrivers are the Ethernet drivers a network boot's initramfs carries:
+// QEMU's and the clouds' virtual NICs, then the PC and server NICs met
+// most. Each is taken when the kernel has it (the cloud kernel has only
+// virtio_net and ena), and loaded only when a device's modalias asks.
+var NetDrivers = []string{"virtio_net", "e1000", "e1000e", "igb", "igc", "ixgbe", "r8169", "tg3", "bnxt_en", "ena"}
+
+// netParams are the network boot's sandbox.* keys, after the others in
+// the README's table.
+var netParams = []param{
+	{"url", "http://host/path/image, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree", setURL},
+	{"net", "auto (every Ethernet link at once), an interface name (eth0, enp0s3) or a MAC address (52:54:00:12:34:56)", setNet},
+	{"netwait", "the download's whole budget, retries included: a duration from 1s to 1h (2m when not given)", func(c *Config, v string) error {
+		return setDuration(&c.NetWait, v, func(d time.Duration) bool { return d >= time.Second })
+	}},
+}
+
+func init() { params = append(params, netParams...) }
+
+func setURL(c *Config, v string) error {
+	c.URL = v
+	if v == "" {
+		return errors.New("is empty")
+	}
+	for _, u := range strings.Split(v, ",") {
+		p, err := url.Parse(u)
+		switch {
+		case err != nil:
+			return fmt.Errorf("has a URL that does not parse: %v", err)
+		case p.Scheme == "https":
+			return errors.New("is https, which this version does not do yet: serve the image over http:// with sandbox.verity (every byte is checked against the root hash)")
+		case p.Scheme != "http" || p.Host == "" || p.Path == "" || strings.HasSuffix(p.Path, "/"):
+			return fmt.Errorf("has %q, not an http:// URL of a file", u)
+		}
+	}
+	return nil
+}
+
+func setNet(c *Config, v string) error {
+	c.Net = v
+	if v == "auto" {
+		return nil
+	}
+	if _, err := net.ParseMAC(v); err == nil {
+		c.Net = strings.ToLower(v)
+		return nil
+	}
+	if len(v) > 15 || v == "" || strings.ContainsAny(v, "/: \t") {
+		return errors.New("is not auto, an interface name or a MAC address")
+	}
+	return nil
+}
+
+// BootIF reads PXELINUX's BOOTIF=01-52-54-00-12-34-56 (ARP type 1, then
+// the MAC): the NIC the firmware booted from.
+func BootIF(v string) (string, error) {
+	mac, ok := strings.CutPrefix(v, "01-")
+	if !ok {
+		return "", errors.New("is not 01- and a MAC address with dashes")
+	}
+	hw, err := net.ParseMAC(strings.ReplaceAll(mac, "-", ":"))
+	if err != nil || len(hw) != 6 {
+		return "", errors.New("is not 01- and a MAC address with dashes")
+	}
+	return hw.String(), nil
+}
+
+// IP is the kernel's ip= parameter as far as sandbox-init honours it:
+// DHCP (ip=dhcp, ip=on, ip=any, ip=IFACE:dhcp) or a static address
+// (ip=CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off).
+type IP struct {
+	Static  netip.Prefix // the address and its netmask; invalid for DHCP
+	Gateway netip.Addr   // may be invalid: none
+	Iface   string       // "" for every link
+}
+
+// ParseIP reads an ip= value.
+func ParseIP(v string) (IP, error) {
+	switch v {
+	case "dhcp", "on", "any", "both":
+		return IP{}, nil
+	}
+	f := strings.Split(v, ":")
+	if len(f) == 2 && f[1] == "dhcp" {
+		return IP{Iface: f[0]}, nil
+	}
+	if len(f) < 4 {
+		return IP{}, errors.New("is not dhcp, IFACE:dhcp or CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off")
+	}
+	for len(f) < 7 {
+		f = append(f, "")
+	}
+	if f[6] != "off" && f[6] != "none" && f[6] != "" {
+		return IP{}, fmt.Errorf("asks for autoconf %q with a static address; give off", f[6])
+	}
+	addr, err := netip.ParseAddr(f[0])
+	mask := net.ParseIP(f[3]).To4()
+	if err != nil || !addr.Is4() || mask == nil {
+		return IP{}, errors.New("has no IPv4 client address and netmask (CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off)")
+	}
+	ones, bits := net.IPMask(mask).Size()
+	if bits == 0 {
+		return IP{}, fmt.Errorf("has the netmask %s, which is not one", f[3])
+	}
+	ip := IP{Static: netip.PrefixFrom(addr, ones), Iface: f[5]}
+	if f[2] != "" {
+		if ip.Gateway, err = netip.ParseAddr(f[2]); err != nil || !ip.Gateway.Is4() {
+			return IP{}, fmt.Errorf("has the gateway %q, not an IPv4 address", f[2])
+		}
+	}
+	return ip, nil
+}
+
+// setKernelNet takes ip= and BOOTIF=, which the kernel and PXELINUX
+// define; they matter only to a network boot.
+func (c *Config) setKernelNet(key, val string) error {
+	var err error
+	switch key {
+	case "ip":
+		if _, err = ParseIP(val); err == nil {
+			c.KernelIP = val
+		}
+	case "BOOTIF":
+		c.BootIF, err = BootIF(val)
+	}
+	if err != nil {
+		return &ParamError{Key: key, Value: val, Problem: err.Error()}
+	}
+	return nil
+}
+
+// checkNet refuses network keys without sandbox.url, and a URL with a
+// medium named too.
+func (c *Config) checkNet(seen map[string]bool) error {
+	if c.URL == "" {
+		for _, k := range []string{"net", "netwait"} {
+			if seen[Prefix+k] {
+				return &ParamError{Key: Prefix + k, Problem: "only applies with sandbox.url", Accepts: "sandbox.url=http://… with sandbox." + k}
+			}
+		}
+		return nil
+	}
+	for _, k := range []string{"cd", "iso", "origin", "image"} {
+		if seen[Prefix+k] {
+			return &ParamError{Key: Prefix + "url", Value: c.URL, Problem: "takes the image from the network, so sandbox." + k + " cannot be given with it",
+				Accepts: "sandbox.url= alone, or a medium"}
+		}
+	}
+	return nil
+}
+
+// renderNet adds the network keys to Params' map.
+func (c Config) renderNet(p map[string]string) {
+	if c.URL == "" {
+		return
+	}
+	p["url"] = c.URL
+	if c.Net != "" {
+		p["net"] = c.Net
+	}
+	if c.NetWait != 0 {
+		p["netwait"] = c.NetWait.String()
+	}
+	delete(p, "cd")
+	delete(p, "image") // the URL names the image
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sandbox-init/sandbox-init/config"
+)
+
+// netState is what state.json says of a network boot: the link that got
+// the address, the address (it stays on the link after switch_root: the
+// booted system's network manager takes the link over), and the mirror
+// that served the image.
+type netState struct {
+	Iface   string `json:"iface"`
+	MAC     string `json:"mac"`
+	Address string `json:"address"`           // CIDR
+	Gateway string `json:"gateway,omitempty"` // the default route's
+	Server  string `json:"dhcp_server,omitempty"`
+	URL     string `json:"url,omitempty"` // the mirror that served the image
+}
+
+// netLink is an Ethernet interface as sysfs shows it.
+type netLink struct {
+	Name, MAC, Driver string
+	Carrier           bool
+}
+
+func (l netLink) String() string {
+	s := l.Name + " (" + l.MAC
+	if l.Driver != "" {
+		s += ", " + l.Driver
+	}
+	return s + ")"
+}
+
+// pickLinks narrows links to the one sandbox.net, BOOTIF= or ip=IFACE
+// names (by name or MAC); all of them when none is named. want says what
+// was asked for, for a failure's message.
+func pickLinks(links []netLink, c config.Config) (picked []netLink, want string) {
+	want = c.Net
+	if want == "" || want == "auto" {
+		want = c.BootIF
+	}
+	if want == "" {
+		if ip, err := config.ParseIP(c.KernelIP); err == nil {
+			want = ip.Iface
+		}
+	}
+	for _, l := range links {
+		if want == "" || l.Name == want || strings.EqualFold(l.MAC, want) {
+			picked = append(picked, l)
+		}
+	}
+	sort.Slice(picked, func(i, j int) bool { return picked[i].Name < picked[j].Name })
+	return picked, want
+}
+
+// linkList names links for a message: "eth0 (52:54:00:12:34:56, virtio_net), eth1 (…)".
+func linkList(links []netLink) string {
+	if len(links) == 0 {
+		return "none"
+	}
+	s := make([]string, len(links))
+	for i, l := range links {
+		s[i] = l.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// pciNetClass tells a PCI network controller by its class ("0x020000").
+func pciNetClass(class string) bool { return strings.HasPrefix(class, "0x02") }
+
+// progressLine is a download's progress as the console shows it.
+func progressLine(done, total int64, rate float64, left string) string {
+	if total <= 0 {
+		return fmt.Sprintf("net: %s at %s/s", config.HumanBytes(uint64(done)), config.HumanBytes(uint64(rate)))
+	}
+	return fmt.Sprintf("net: %d%% (%s of %s) at %s/s, %s left", done*100/total, config.HumanBytes(uint64(done)),
+		config.HumanBytes(uint64(total)), config.HumanBytes(uint64(rate)), left)
+}

@@ -1,0 +1,221 @@
+// Package netfetch downloads one file over HTTP from a list of mirrors into
+// a writer, the way a network boot needs it: a dropped or stalled
+// connection resumes where it stopped (Range), retries back off
+// exponentially with jitter (a fleet booting at once must not hammer a
+// recovering server in lockstep) and honour Retry-After, the whole has a
+// bounded time budget, and a server that says the file is not there (404,
+// 403, 410, 401) is not asked again. What the writer refuses (a block that
+// fails its hash) stops the download at once. The package touches no
+// device: it is tested against httptest servers.
+package netfetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Fetcher holds a download's policy. The zero value of a field takes the
+// default named on it.
+type Fetcher struct {
+	Budget time.Duration // the whole download, retries included: 2m
+	// Stall: no byte for this long (no connection, no answer) ends a
+	// try: 10s.
+	Stall      time.Duration
+	Backoff    time.Duration // the first retry's wait: 500ms, doubled each retry
+	MaxBackoff time.Duration // the longest wait between tries: 20s
+	// Every is the pace of Progress calls (2s): a console line per
+	// chunk of a fast download would slow it.
+	Every    time.Duration
+	Progress func(Progress)
+	// Start, when set, is called once, before the first byte reaches the
+	// writer, with the file's size as the first server announced it (-1:
+	// not announced): room is made, or refused (its error ends Get).
+	Start func(total int64) error
+	// Dropped, when set, hears of a mirror given up for good (404 and
+	// the like) while others remain.
+	Dropped func(url string, err error)
+	// Retry, when set, hears of each failed try before the wait, with
+	// the bytes in so far (where the next try resumes).
+	Retry func(try int, url string, err error, wait time.Duration, done int64)
+	// Jitter returns a number in [0, 1): the share of each wait that is
+	// random. Default math/rand/v2.
+	Jitter func() float64
+}
+
+// Progress is how far a download is.
+type Progress struct {
+	URL         string
+	Done, Total int64         // bytes; Total 0 when the server did not say
+	Rate        float64       // bytes per second since the start
+	Left        time.Duration // at that rate; 0 when unknown
+}
+
+// Result is what a finished download took.
+type Result struct {
+	URL   string // the mirror that served the last byte
+	Bytes int64
+	Tries int
+	Took  time.Duration
+}
+
+// StatusError is a server's answer that says the file is not to be had
+// there: asking again will not help.
+type StatusError struct {
+	URL    string
+	Status string
+}
+
+func (e *StatusError) Error() string { return e.URL + ": HTTP " + e.Status }
+
+// SinkError is the writer's refusal of the bytes at Offset (of URL): the
+// download stops at once.
+type SinkError struct {
+	URL    string
+	Offset int64
+	Err    error
+}
+
+func (e *SinkError) Error() string {
+	return fmt.Sprintf("%s: the bytes from offset %d: %v", e.URL, e.Offset, e.Err)
+}
+
+func (e *SinkError) Unwrap() error { return e.Err }
+
+// BudgetError is a download given up: the budget spent, every mirror
+// tried.
+type BudgetError struct {
+	Tries  int
+	Took   time.Duration
+	Done   int64
+	Last   error // the last try's failure
+	Budget time.Duration
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("gave up after %d tries in %v (budget %v), %d bytes in: last error: %v",
+		e.Tries, e.Took.Round(time.Millisecond), e.Budget, e.Done, e.Last)
+}
+
+func (e *BudgetError) Unwrap() error { return e.Last }
+
+func (f *Fetcher) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&f.Budget, 2*time.Minute)
+	def(&f.Stall, 10*time.Second)
+	def(&f.Backoff, 500*time.Millisecond)
+	def(&f.MaxBackoff, 20*time.Second)
+	def(&f.Every, 2*time.Second)
+	if f.Jitter == nil {
+		f.Jitter = rand.Float64
+	}
+}
+
+// Get writes the file the mirrors serve to w, from its first byte to its
+// last, each byte once. Mirrors are tried in order; a try that fails moves
+// on to the next, and after a round of them the fetcher waits (backoff).
+// A mirror that answers 404, 403, 410 or 401 is dropped; when none is
+// left, Get fails at once with that StatusError.
+func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Result, error) {
+	f.defaults()
+	d := &download{f: f, w: w, start: time.Now(), live: append([]string(nil), mirrors...)}
+	ctx, cancel := context.WithTimeout(ctx, f.Budget)
+	defer cancel()
+	for i := 0; ; i++ {
+		if len(d.live) == 0 {
+			return d.result(), d.last
+		}
+		m := i % len(d.live)
+		url := d.live[m]
+		d.tries++
+		done, err := d.try(ctx, url)
+		if done {
+			return d.result(), nil
+		}
+		if ctx.Err() == nil || d.last == nil {
+			// A try cut by the budget's end says less than the one before.
+			d.last = err
+		}
+		var se *StatusError
+		var sink *SinkError
+		switch {
+		case errors.As(err, &sink):
+			return d.result(), err
+		case errors.As(err, &se):
+			d.live = append(d.live[:m], d.live[m+1:]...)
+			if f.Dropped != nil && len(d.live) > 0 {
+				f.Dropped(url, err)
+			}
+			i--
+			continue
+		}
+		wait := time.Duration(0)
+		if m == len(d.live)-1 { // a round of the mirrors is over
+			wait = f.wait(d.round, d.retryAfter)
+			d.round++
+		}
+		d.retryAfter = 0
+		if f.Retry != nil {
+			f.Retry(d.tries, url, err, wait, d.done)
+		}
+		select {
+		case <-ctx.Done():
+			return d.result(), &BudgetError{Tries: d.tries, Took: time.Since(d.start), Done: d.done, Last: d.last, Budget: f.Budget}
+		case <-time.After(wait):
+		}
+	}
+}
+
+// wait is the pause after round r of failed tries: the server's
+// Retry-After when it gave one, else an exponential backoff of which the
+// upper half is random, so that machines that failed together retry apart.
+func (f *Fetcher) wait(r int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter + time.Duration(f.Jitter()*float64(f.Backoff)) // the budget bounds it
+	}
+	d := f.Backoff << min(r, 16)
+	if d > f.MaxBackoff || d <= 0 {
+		d = f.MaxBackoff
+	}
+	return d/2 + time.Duration(f.Jitter()*float64(d/2))
+}
+
+// download is one Get's state across its tries.
+type download struct {
+	f          *Fetcher
+	w          io.Writer
+	start      time.Time
+	live       []string
+	done       int64 // bytes written to w
+	total      int64 // the file's size, once a server said it
+	tries      int
+	round      int
+	url        string // the mirror that served the last bytes
+	last       error
+	retryAfter time.Duration
+	lastShown  time.Time
+	started    bool // Start was called
+}
+
+func (d *download) result() Result {
+	return Result{URL: d.url, Bytes: d.done, Tries: d.tries, Took: time.Since(d.start)}
+}
+
+// Mirrors splits a comma-separated list of URLs.
+func Mirrors(list string) []string {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
