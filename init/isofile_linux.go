@@ -134,10 +134,22 @@ func (q *isoSearch) pick() (bool, error) {
 	}
 	select {
 	case <-q.s.driversReady():
-		return true, nil
+		// A disk that appeared while the found one was mounted is looked
+		// at too (the next call): a second disk with the file is named.
+		return byPath || !q.unseen(), nil
 	default:
 		return byPath, nil
 	}
+}
+
+// unseen tells whether a disk the search has not looked at yet is there.
+func (q *isoSearch) unseen() bool {
+	for _, dev := range isoDiskCandidates("/sys/class/block") {
+		if q.looks[dev] == nil && isBlock(dev) {
+			return true
+		}
+	}
+	return false
 }
 
 // alsoHolds mounts l's disk read-only on isoProbeDir, as the search does,

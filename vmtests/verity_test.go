@@ -244,8 +244,15 @@ func TestVerityBadInput(t *testing.T) {
 	// Another image's hash tree on the CD, as a botched remaster would
 	// have it: the command line is the image's own.
 	foreign := makeVerityCD(t, false, true)
+	// (The other image is 1 MiB longer than this one, whatever size
+	// either has: the two test roots' sizes are equal at times.)
+	otherImage := filepath.Join(t.TempDir(), "other.img")
+	copyFile(t, built.rootImage, otherImage)
+	if err := os.Truncate(otherImage, fileSize(t, foreign.image)+1<<20); err != nil {
+		t.Fatal(err)
+	}
 	other := filepath.Join(t.TempDir(), "other.verity")
-	if _, err := mklive.VerityTree(built.rootImage, other, "other"); err != nil {
+	if _, err := mklive.VerityTree(otherImage, other, "other"); err != nil {
 		t.Fatal(err)
 	}
 	stage := filepath.Join(t.TempDir(), "stage")
