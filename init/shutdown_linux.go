@@ -87,8 +87,9 @@ func shutdown(log *logger, verb string) {
 	}
 	if c, err := dm.Open(); err == nil {
 		err = c.Remove(name)
-		// The last opener may still be going away: try for a moment.
-		for i := 0; i < 20 && errors.Is(err, unix.EBUSY); i++ {
+		// The last opener may still be going away (a process systemd
+		// spared, a lazily detached mount): try for two seconds.
+		for i := 0; i < 40 && errors.Is(err, unix.EBUSY); i++ {
 			time.Sleep(50 * time.Millisecond)
 			err = c.Remove(name)
 		}

@@ -35,8 +35,8 @@ exec bash -c 'exec -a @sigint bash -c "$0"' "$ctrlaltdel"
 // It runs as a process systemd's last kill spares (argv[0] begins with '@',
 // as a root storage daemon's; its unit has KillMode=none), with builtins
 // only (read -t on a FIFO of its own is its sleep): it waits until PID 1 is
-// the shutdown and half a second more, sends it SIGINT 10 times, 50 ms
-// apart, and ends (the snapshot it kept open can then go). The half second:
+// the shutdown and a quarter of a second more, sends it SIGINT 10 times, 50 ms
+// apart, and ends (the snapshot it kept open can then go). The delay:
 // from the exec to the first line of main, Go's runtime has its own SIGINT
 // handler, which exits; a SIGINT there (a few ms; under a loaded TCG host
 // once more than 20 ms) still ends PID 1 (README: Known limits).
@@ -44,7 +44,7 @@ const ctrlAltDel = `
 trap "" TERM INT HUP
 exec 3<>/var/tmp/tick
 until read -r c </proc/1/comm && [ "$c" = shutdown ]; do read -t 0.02 -u 3; done
-read -t 0.5 -u 3
+read -t 0.25 -u 3
 n=0
 while [ $n -lt 10 ] && kill -INT 1; do n=$((n + 1)); read -t 0.05 -u 3; done
 echo "SYSTEMD sigint=$n"
