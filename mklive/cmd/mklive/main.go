@@ -184,8 +184,8 @@ func liveFlags(fs *flag.FlagSet) *live {
 }
 
 // spec parses args and finds the kernel (and builds sandbox-init): the
-// spec of what -root makes, with out. Call cleanup when done.
-func (l *live) spec(fs *flag.FlagSet, args []string, out string) (mklive.LiveCDSpec, func(), error) {
+// spec of what -root makes, with -o (out, read once parsed). Call cleanup when done.
+func (l *live) spec(fs *flag.FlagSet, args []string, out *string) (mklive.LiveCDSpec, func(), error) {
 	bytes, err := l.img.parse(fs, args, "root")
 	if err == nil {
 		err = mklive.CheckContainer(*l.container)
@@ -195,7 +195,7 @@ func (l *live) spec(fs *flag.FlagSet, args []string, out string) (mklive.LiveCDS
 	}
 	k, cleanup, err := l.c.setup()
 	return mklive.LiveCDSpec{Kernel: k, Init: *l.c.init, Root: *l.root, FSType: *l.img.fstype, Size: bytes, Append: *l.append, Container: *l.container,
-		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, Out: out, Log: step}, cleanup, err
+		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, Out: *out, Log: step}, cleanup, err
 }
 
 func cmdISO(args []string) error {
@@ -213,7 +213,7 @@ func cmdISO(args []string) error {
 	if *keys != "" && !*uki {
 		return fmt.Errorf("-keys signs a unified kernel image: add -uki")
 	}
-	s, cleanup, err := l.spec(fs, args, *out)
+	s, cleanup, err := l.spec(fs, args, out)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -227,7 +227,7 @@ func cmdNetboot(args []string) error {
 	l := liveFlags(fs)
 	out := fs.String("o", "netboot", "output directory: what the web server serves at -url")
 	url := fs.String("url", mklive.NetbootURL, "the URL the web server serves the directory at (boot.ipxe's kernel, initrd and sandbox.url are under it); iPXE settings such as ${next-server} are filled in by iPXE")
-	s, cleanup, err := l.spec(fs, args, *out)
+	s, cleanup, err := l.spec(fs, args, out)
 	defer cleanup()
 	if err != nil {
 		return err
