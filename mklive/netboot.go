@@ -52,6 +52,7 @@ func Netboot(s NetbootSpec) error {
 			return err
 		}
 	}
+	os.RemoveAll(b.work) // before the tree's size: its files are linked there
 	script := IPXEScript(s.URL, b.cmdline, s.Kernel.Version)
 	if err := os.WriteFile(filepath.Join(s.Out, "boot.ipxe"), []byte(script), 0o644); err != nil {
 		return err
