@@ -2,6 +2,7 @@ package mklive
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/config"
@@ -58,4 +59,38 @@ func beforeInitArgs(cmdline, param string) string {
 		}
 	}
 	return cmdline + " " + param
+}
+
+// ipxeSetting is an iPXE setting in a script's line (${next-server},
+// ${cwduri}), which iPXE replaces before it boots the kernel.
+var ipxeSetting = regexp.MustCompile(`\$\{[^}]*\}`)
+
+// NetbootCmdline is a netboot tree's kernel command line: the image (or
+// its container) at base + its path in the tree as sandbox.url, and the
+// extra parameters. base may hold iPXE settings (http://${next-server});
+// the configuration is checked with a stand-in host for them.
+func NetbootCmdline(base, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
+	if err := CheckContainer(container); err != nil {
+		return "", "", cfg, err
+	}
+	imagePath = PlainImagePath
+	if container != "" && container != "none" {
+		imagePath = ContainerPath
+	}
+	for _, w := range config.Fields(extra) {
+		if w == "--" {
+			break
+		}
+		for _, k := range []string{"url", "image", "cd"} {
+			if strings.HasPrefix(w, config.Prefix+k+"=") {
+				return "", "", cfg, fmt.Errorf("-append says %s: mklive netboot writes sandbox.url itself (from -url); leave it out", w)
+			}
+		}
+	}
+	cmdline = strings.TrimSpace("console=tty0 console=ttyS0 sandbox.url=" + strings.TrimSuffix(base, "/") + imagePath + " " + extra)
+	cfg, err = config.Parse(ipxeSetting.ReplaceAllString(cmdline, "ipxe-setting"))
+	if err != nil {
+		return "", "", cfg, fmt.Errorf("the kernel command line %q: %w", cmdline, err)
+	}
+	return cmdline, imagePath, cfg, nil
 }

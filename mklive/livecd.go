@@ -63,38 +63,50 @@ type LiveCDSpec struct {
 // LiveCD builds the initramfs, the root image (when Root is a directory),
 // its container, and the ISO, and logs each step with its sizes and time.
 func LiveCD(s LiveCDSpec) error {
+	b, parts, err := buildParts(s, "", filepath.Dir(s.Out))
+	defer os.RemoveAll(b.work)
+	if err != nil {
+		return err
+	}
+	return b.iso(parts.initrd, parts.image, parts.tree)
+}
+
+// liveParts are the files a Live CD and a netboot tree are made of, built
+// in the build's scratch directory.
+type liveParts struct {
+	initrd, image, tree string // tree: "" without verity
+}
+
+// buildParts plans the build of s (for a netboot tree when url is its
+// base URL, else for a CD) and builds its initramfs, its root image or
+// container and its hash tree in a scratch directory in workIn, which the
+// caller removes (b.work).
+func buildParts(s LiveCDSpec, url, workIn string) (*liveCDBuild, liveParts, error) {
+	var p liveParts
 	s.setDefaults()
 	if err := CheckContainer(s.Container); err != nil {
-		return err
+		return &liveCDBuild{}, p, err
 	}
-	b, err := s.plan()
+	b, err := s.plan(url)
 	if err != nil {
-		return err
+		return &liveCDBuild{}, p, err
 	}
-	work, err := os.MkdirTemp(filepath.Dir(s.Out), ".mklive-")
-	if err != nil {
-		return err
+	if b.work, err = os.MkdirTemp(workIn, ".mklive-"); err != nil {
+		return b, p, err
 	}
-	defer os.RemoveAll(work)
-	b.work = work
-	initrd, err := b.initramfs()
-	if err != nil {
-		return err
+	if p.initrd, err = b.initramfs(); err != nil {
+		return b, p, err
 	}
 	img, err := b.rootImage()
 	if err != nil {
-		return err
+		return b, p, err
 	}
 	b.logRoomToWrite(img)
-	onCD, err := b.containerImage(img)
-	if err != nil {
-		return err
+	if p.image, err = b.containerImage(img); err != nil {
+		return b, p, err
 	}
-	tree, err := b.verityTree(onCD)
-	if err != nil {
-		return err
-	}
-	return b.iso(initrd, onCD, tree)
+	p.tree, err = b.verityTree(p.image)
+	return b, p, err
 }
 
 // liveCDBuild is a LiveCD build under way: the spec with its defaults, and
@@ -109,6 +121,7 @@ type liveCDBuild struct {
 	efi       SignedLoaders // the signed UEFI loaders; unset: unsigned GRUB
 	keys      SigningKeys   // with s.UKI: what signs the unified kernel image
 	work      string        // the build's scratch directory, beside s.Out
+	url       string        // a netboot tree's base URL; "": a CD
 }
 
 // setDefaults fills in the spec's default log (none) and label.
@@ -137,7 +150,7 @@ func liveCDUUID() (string, error) {
 // plan checks, before anything is built, the CD's kernel command line (its
 // configuration: checked now, not at boot), the root, and the container's
 // tools.
-func (s LiveCDSpec) plan() (*liveCDBuild, error) {
+func (s LiveCDSpec) plan(url string) (*liveCDBuild, error) {
 	if s.UUID == "" {
 		uuid, err := liveCDUUID()
 		if err != nil {
@@ -145,9 +158,13 @@ func (s LiveCDSpec) plan() (*liveCDBuild, error) {
 		}
 		s.UUID = uuid
 	}
-	b := &liveCDBuild{s: s, container: s.Container != "" && s.Container != "none"}
+	b := &liveCDBuild{s: s, container: s.Container != "" && s.Container != "none", url: url}
 	var err error
-	b.cmdline, b.imagePath, b.cfg, err = LiveCDCmdline("UUID="+s.UUID, s.Container, s.Append)
+	if url != "" {
+		b.cmdline, b.imagePath, b.cfg, err = NetbootCmdline(url, s.Container, s.Append)
+	} else {
+		b.cmdline, b.imagePath, b.cfg, err = LiveCDCmdline("UUID="+s.UUID, s.Container, s.Append)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -162,8 +179,10 @@ func (s LiveCDSpec) plan() (*liveCDBuild, error) {
 	if b.root, err = os.Stat(s.Root); err != nil {
 		return nil, fmt.Errorf("root %s: %w", s.Root, err)
 	}
-	if err := b.planUEFI(); err != nil {
-		return nil, err
+	if url == "" {
+		if err := b.planUEFI(); err != nil {
+			return nil, err
+		}
 	}
 	if b.container {
 		if err := checkSquashfs(s.Kernel, s.Container); err != nil {

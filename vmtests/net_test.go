@@ -368,27 +368,37 @@ func TestNetNginx(t *testing.T) {
 	}
 }
 
-// TestNetPXE: from power-on with nothing but a NIC: the firmware's PXE
-// (QEMU's iPXE ROM) gets boot.ipxe by TFTP, which fetches the kernel and
-// the initramfs by HTTP; sandbox-init then brings the network up again
-// and fetches the image from the same server, to the real init.
+// TestNetPXE: from power-on with nothing but a NIC, booted from the tree
+// mklive netboot writes: the firmware's PXE (QEMU's iPXE ROM) gets the
+// tree's boot.ipxe by TFTP, which fetches the kernel and the initramfs by
+// HTTP; sandbox-init then brings the network up again and fetches the
+// container from the same server, checked against the root hash the
+// script carries, to the real init.
 func TestNetPXE(t *testing.T) {
-	site := makeNetSite(t)
-	k := built.kernels[testvm.Cloud12].kernel
-	put(t, k.Vmlinuz(), filepath.Join(site.dir, "vmlinuz"))
-	put(t, netInitramfs()[testvm.Cloud12], filepath.Join(site.dir, "initrd.img"))
-	tftp := t.TempDir()
-	script := "#!ipxe\nkernel " + netServer + "/vmlinuz console=ttyS0 loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M" +
-		" sandbox.url=" + netServer + "/LiveOS/squashfs.img sandbox.verity=" + site.root + "\ninitrd " + netServer + "/initrd.img\nboot\n"
-	if err := os.WriteFile(filepath.Join(tftp, "boot.ipxe"), []byte(script), 0o644); err != nil {
+	img, err := canaryRoot()
+	if err != nil {
 		t.Fatal(err)
 	}
-	n := site.busybox()
-	n.TFTP, n.BootFile = tftp, "boot.ipxe"
+	out := filepath.Join(t.TempDir(), "www")
+	err = mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: built.kernels[testvm.Cloud12].kernel, Init: filepath.Join(built.dir, "init"),
+		Root: img, Container: "zstd", Out: out, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M", Log: t.Logf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := netSite{dir: out}.busybox()
+	n.TFTP, n.BootFile = out, "boot.ipxe"
 	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, memoryMiB: 1024, qemu: []string{"-boot", "n"}})
-	for _, want := range []string{"net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "every block checked against its hash tree as it came", "realinit: first line"} {
+	url := netServer + "/LiveOS/squashfs.img"
+	for _, want := range []string{"net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "sandbox-init: net: " + url + ".verity: hash tree",
+		"every block checked against its hash tree as it came", "realinit: first line"} {
 		if !c.contains(want) {
 			t.Errorf("console lacks %q", want)
+		}
+	}
+	st := c.mustGuest(t, "state")
+	for _, want := range []string{`"url":"` + url + `"`, `"verity":{`} {
+		if !strings.Contains(st, want) {
+			t.Errorf("state lacks %s: %s", want, st)
 		}
 	}
 }

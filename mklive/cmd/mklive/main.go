@@ -3,6 +3,7 @@
 //	mklive initramfs -kernel DIR -o initramfs.img
 //	mklive rootfs    -tree DIR -o root.img
 //	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none] [-secureboot auto|yes|no] [-uki -keys KEYDIR]
+//	mklive netboot   -kernel DIR -root DIR|IMAGE -o DIR [-url http://SERVER/PATH] [-container zstd|xz|none]
 //	mklive demo      -kernel DIR -o DIR [-shell] [-boot] [-container zstd|xz|none] [-secureboot auto|yes|no]
 //
 // DIR for -kernel is a kernel package unpacked with dpkg -x (boot/vmlinuz-V
@@ -22,6 +23,12 @@
 // grub-efi-amd64-signed are unpacked with dpkg -x; default: the cache
 // scripts/setup.sh fills, then /), else through an unsigned GRUB; yes
 // fails when something is missing; no is the unsigned GRUB.
+//
+// netboot writes the directory a web server serves for a network boot:
+// vmlinuz, initrd.img with the NIC drivers, the image or container and its
+// hash tree (LiveOS/squashfs.img{,.verity}) and boot.ipxe, whose kernel line
+// has sandbox.url under -url (default http://${next-server}, which iPXE
+// fills in) and sandbox.verity.
 //
 // -uki (iso) boots UEFI through a unified kernel image instead: systemd's
 // stub with the kernel, the initramfs and the command line (the root hash
@@ -46,7 +53,7 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	cmds := map[string]func([]string) error{"initramfs": cmdInitramfs, "rootfs": cmdRootfs, "iso": cmdISO, "demo": cmdDemo}
+	cmds := map[string]func([]string) error{"initramfs": cmdInitramfs, "rootfs": cmdRootfs, "iso": cmdISO, "netboot": cmdNetboot, "demo": cmdDemo}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
 		usage()
@@ -58,7 +65,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: mklive initramfs|rootfs|iso|demo [flags] (mklive CMD -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: mklive initramfs|rootfs|iso|netboot|demo [flags] (mklive CMD -h for flags)")
 	os.Exit(2)
 }
 
@@ -155,41 +162,77 @@ func cmdRootfs(args []string) error {
 	return nil
 }
 
+// live are the flags of the commands that build a Live system from -root
+// (iso, netboot).
+type live struct {
+	c                       *common
+	root, append, container *string
+	verity                  *bool
+	img                     rootImage
+}
+
+func liveFlags(fs *flag.FlagSet) *live {
+	return &live{
+		c:         commonFlags(fs),
+		root:      fs.String("root", "", "root file system: a directory (made into an ext2 image) or an existing image"),
+		append:    fs.String("append", "", "extra kernel parameters"),
+		container: containerFlag(fs),
+		verity:    verityFlag(fs),
+		img: imageFlags(fs, "", "file system of the root image made from a directory: ext2 or ext4 (default: ext4 in a container, ext2 without)",
+			"size of the root image made from a directory (e.g. 256M); default: max(4G, 4 × the tree) in a container, the tree with a quarter more without"),
+	}
+}
+
+// spec parses args and finds the kernel (and builds sandbox-init): the
+// spec of what -root makes, with -o (out, read once parsed). Call cleanup when done.
+func (l *live) spec(fs *flag.FlagSet, args []string, out *string) (mklive.LiveCDSpec, func(), error) {
+	bytes, err := l.img.parse(fs, args, "root")
+	if err == nil {
+		err = mklive.CheckContainer(*l.container)
+	}
+	if err != nil {
+		return mklive.LiveCDSpec{}, func() {}, err
+	}
+	k, cleanup, err := l.c.setup()
+	return mklive.LiveCDSpec{Kernel: k, Init: *l.c.init, Root: *l.root, FSType: *l.img.fstype, Size: bytes, Append: *l.append, Container: *l.container,
+		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, Out: *out, Log: step}, cleanup, err
+}
+
 func cmdISO(args []string) error {
 	fs := flag.NewFlagSet("iso", flag.ExitOnError)
-	c := commonFlags(fs)
-	root := fs.String("root", "", "root file system: a directory (made into an ext2 image) or an existing image")
+	l := liveFlags(fs)
 	out := fs.String("o", "live.iso", "output ISO")
 	label := fs.String("label", "SANDBOX", "ISO volume label")
-	appendArgs := fs.String("append", "", "extra kernel parameters")
-	container := containerFlag(fs)
-	verity := verityFlag(fs)
 	sb := secureBootFlags(fs)
 	uki := fs.Bool("uki", false, "UEFI boots a unified kernel image (kernel, initramfs, command line with the root hash) signed with -keys' db key, no GRUB")
 	keys := fs.String("keys", "", "with -uki: the directory of your db.key and db.crt, or an empty one where mklive makes PK, KEK and db with their .auth files")
-	img := imageFlags(fs, "", "file system of the root image made from a directory: ext2 or ext4 (default: ext4 in a container, ext2 without)",
-		"size of the root image made from a directory (e.g. 256M); default: max(4G, 4 × the tree) in a container, the tree with a quarter more without")
-	bytes, err := img.parse(fs, args, "root")
-	if err != nil {
-		return err
-	}
-	if err := mklive.CheckContainer(*container); err != nil {
-		return err
-	}
+	fs.Parse(args)
 	if err := mklive.CheckSecureBoot(*sb.mode); err != nil {
 		return err
 	}
 	if *keys != "" && !*uki {
 		return fmt.Errorf("-keys signs a unified kernel image: add -uki")
 	}
-	k, cleanup, err := c.setup()
+	s, cleanup, err := l.spec(fs, args, out)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
-	return mklive.LiveCD(mklive.LiveCDSpec{Kernel: k, Init: *c.init, Root: *root, FSType: *img.fstype, Size: bytes, Label: *label, Append: *appendArgs,
-		Container: *container, NoVerity: !*verity, Extra: c.extra(), RescueShell: *c.shell, Compression: *c.compress, SecureBoot: *sb.mode, SignedRoots: sb.roots(),
-		UKI: *uki, Keys: *keys, Out: *out, Log: step})
+	s.Label, s.SecureBoot, s.SignedRoots, s.UKI, s.Keys = *label, *sb.mode, sb.roots(), *uki, *keys
+	return mklive.LiveCD(s)
+}
+
+func cmdNetboot(args []string) error {
+	fs := flag.NewFlagSet("netboot", flag.ExitOnError)
+	l := liveFlags(fs)
+	out := fs.String("o", "netboot", "output directory: what the web server serves at -url")
+	url := fs.String("url", mklive.NetbootURL, "the URL the web server serves the directory at (boot.ipxe's kernel, initrd and sandbox.url are under it); iPXE settings such as ${next-server} are filled in by iPXE")
+	s, cleanup, err := l.spec(fs, args, out)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	return mklive.Netboot(mklive.NetbootSpec{LiveCDSpec: s, URL: *url})
 }
 
 func cmdDemo(args []string) error {

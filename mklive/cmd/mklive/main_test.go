@@ -5,13 +5,13 @@ import (
 	"testing"
 )
 
-// A bad -container stops iso and demo at once, with the values that work,
+// A bad -container stops iso, netboot and demo at once, with the values that work,
 // before anything is built.
 func TestBadContainer(t *testing.T) {
 	dir := t.TempDir()
-	for name, cmd := range map[string]func([]string) error{"iso": cmdISO, "demo": cmdDemo} {
+	for name, cmd := range map[string]func([]string) error{"iso": cmdISO, "netboot": cmdNetboot, "demo": cmdDemo} {
 		args := []string{"-container", "lz4", "-kernel", dir + "/no-kernel", "-o", dir + "/out"}
-		if name == "iso" {
+		if name != "demo" {
 			args = append(args, "-root", dir)
 		}
 		err := cmd(args)
