@@ -3,25 +3,11 @@ package main
 import (
 	"strings"
 	"unicode/utf16"
+
+	"github.com/sandbox-init/sandbox-init/state"
 )
 
-// bootChainState is what state.json says of what verified this boot before
-// sandbox-init ran: the firmware's Secure Boot state (its SecureBoot and
-// SetupMode variables), the kernel's lockdown, and systemd's UEFI stub,
-// which says it ran (StubInfo) when the kernel came from a unified kernel
-// image.
-type bootChainState struct {
-	UEFI       bool   `json:"uefi"`
-	SecureBoot string `json:"secure_boot"`        // on, off, setup mode, or why it is unknown
-	Lockdown   string `json:"lockdown,omitempty"` // none, integrity or confidentiality
-	Stub       string `json:"stub,omitempty"`     // StubInfo: "systemd-stub 252.39-1~deb12u2"
-	// CmdlineSigned: the command line (sandbox.verity's root hash with
-	// it) is the signed image's own: Secure Boot on and systemd's stub
-	// ran, which then ignores any command line the boot menu passes.
-	CmdlineSigned bool `json:"cmdline_signed"`
-}
-
-// The Secure Boot states of bootChainState.
+// The Secure Boot states of state.BootChain.
 const (
 	sbOn    = "on"
 	sbOff   = "off"
@@ -77,7 +63,7 @@ func lockdownMode(s string) string {
 // summary is the boot chain in one line, for the boot log and
 // sandbox-init status: which bytes the firmware verified, and whether
 // sandbox.verity's root hash was among them.
-func (b bootChainState) summary() string {
+func bootChainSummary(b state.BootChain) string {
 	if !b.UEFI {
 		return "not verified: a BIOS boot (no UEFI): nothing checked the kernel, the initramfs or the command line"
 	}

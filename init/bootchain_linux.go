@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,19 +25,19 @@ const (
 // it reports. efivarfs and securityfs stay mounted where systemd mounts
 // them, for the booted system (enrolling keys from Linux writes efivarfs).
 func (s *sandbox) readBootChain() error {
-	b := &bootChainState{}
+	b := &state.BootChain{}
 	s.state.BootChain = b
 	if lock, err := s.lockdown(); err == nil {
 		b.Lockdown = lock
 	}
 	if !uefiBoot() {
-		s.log.Printf("boot chain: %s", b.summary())
+		s.log.Printf("boot chain: %s", bootChainSummary(*b))
 		return nil
 	}
 	b.UEFI = true
 	if err := s.mountEfivars(); err != nil {
 		b.SecureBoot = "unknown: efivarfs: " + err.Error()
-		s.log.Printf("boot chain: %s", b.summary())
+		s.log.Printf("boot chain: %s", bootChainSummary(*b))
 		return nil
 	}
 	sb, err := os.ReadFile(filepath.Join(efivarsDir, "SecureBoot-"+efiGlobal))
@@ -49,7 +50,7 @@ func (s *sandbox) readBootChain() error {
 		b.Stub = efiString(info)
 	}
 	b.CmdlineSigned = b.SecureBoot == sbOn && b.Stub != ""
-	s.log.Printf("boot chain: %s", b.summary())
+	s.log.Printf("boot chain: %s", bootChainSummary(*b))
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/sandbox-init/sandbox-init/state"
 )
 
 func TestSecureBootState(t *testing.T) {
@@ -55,17 +57,17 @@ func TestLockdownMode(t *testing.T) {
 
 func TestBootChainSummary(t *testing.T) {
 	for _, tc := range []struct {
-		b    bootChainState
+		b    state.BootChain
 		want []string
 	}{
-		{bootChainState{}, []string{"not verified: a BIOS boot"}},
-		{bootChainState{UEFI: true, SecureBoot: sbSetup, Lockdown: "none"}, []string{"not verified: UEFI Secure Boot setup mode, kernel lockdown: none", "as the medium had it"}},
-		{bootChainState{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity", Stub: "systemd-stub 252", CmdlineSigned: true},
+		{state.BootChain{}, []string{"not verified: a BIOS boot"}},
+		{state.BootChain{UEFI: true, SecureBoot: sbSetup, Lockdown: "none"}, []string{"not verified: UEFI Secure Boot setup mode, kernel lockdown: none", "as the medium had it"}},
+		{state.BootChain{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity", Stub: "systemd-stub 252", CmdlineSigned: true},
 			[]string{"verified: UEFI Secure Boot on, kernel lockdown: integrity; a signed unified kernel image (systemd-stub 252)", "root hash with it"}},
-		{bootChainState{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity"}, []string{"partly verified", "not the initramfs nor the command line"}},
-		{bootChainState{UEFI: true, SecureBoot: "unknown: efivarfs: no module", Lockdown: "integrity"}, []string{"unknown: UEFI, Secure Boot unknown: efivarfs: no module, kernel lockdown: integrity"}},
+		{state.BootChain{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity"}, []string{"partly verified", "not the initramfs nor the command line"}},
+		{state.BootChain{UEFI: true, SecureBoot: "unknown: efivarfs: no module", Lockdown: "integrity"}, []string{"unknown: UEFI, Secure Boot unknown: efivarfs: no module, kernel lockdown: integrity"}},
 	} {
-		got := tc.b.summary()
+		got := bootChainSummary(tc.b)
 		for _, w := range tc.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("summary of %+v = %q, lacks %q", tc.b, got, w)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/state"
 )
 
 // newRoot is where the snapshot is mounted before it becomes /.
@@ -120,7 +121,7 @@ func (s *sandbox) run(steps []step) error {
 			}
 			return err
 		}
-		s.state.Phases = append(s.state.Phases, phase{Name: st.name, Millis: float64(time.Since(t0).Microseconds()) / 1000})
+		s.state.Phases = append(s.state.Phases, state.Phase{Name: st.name, Millis: float64(time.Since(t0).Microseconds()) / 1000})
 	}
 	return nil
 }
@@ -129,7 +130,7 @@ func (s *sandbox) run(steps []step) error {
 type sandbox struct {
 	cfg   config.Config
 	log   *logger
-	state state
+	state state.State
 	hold  []interface{ Close() error } // fds kept open until DM holds the devices
 	mods  *modules                     // modules loading in the background
 	// driversErr is a startDrivers failure, reported by the modules step

@@ -8,19 +8,6 @@ import (
 	"github.com/sandbox-init/sandbox-init/config"
 )
 
-// netState is what state.json says of a network boot: the link that got
-// the address, the address (it stays on the link after switch_root: the
-// booted system's network manager takes the link over), and the mirror
-// that served the image.
-type netState struct {
-	Iface   string `json:"iface"`
-	MAC     string `json:"mac"`
-	Address string `json:"address"`           // CIDR
-	Gateway string `json:"gateway,omitempty"` // the default route's
-	Server  string `json:"dhcp_server,omitempty"`
-	URL     string `json:"url,omitempty"` // the mirror that served the image
-}
-
 // netLink is an Ethernet interface as sysfs shows it.
 type netLink struct {
 	Name, MAC, Driver string

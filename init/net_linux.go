@@ -12,6 +12,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/state"
 	"github.com/u-root/u-root/pkg/dhclient"
 	"github.com/vishvananda/netlink"
 )
@@ -176,7 +177,7 @@ func (s *sandbox) staticIP(l netLink, ip config.IP) error {
 	if err := netlink.AddrReplace(nl, addr); err != nil {
 		return &bootError{Device: l.String(), Err: fmt.Errorf("address %s: %w", ip.Static, err), Hint: "check ip= (CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off)"}
 	}
-	st := &netState{Iface: l.Name, MAC: l.MAC, Address: ip.Static.String()}
+	st := &state.Net{Iface: l.Name, MAC: l.MAC, Address: ip.Static.String()}
 	if ip.Gateway.IsValid() {
 		if err := netlink.RouteReplace(&netlink.Route{LinkIndex: nl.Attrs().Index, Gw: ip.Gateway.AsSlice()}); err != nil {
 			return &bootError{Device: l.String(), Err: fmt.Errorf("default route via %s: %w", ip.Gateway, err), Hint: "the gateway must be in the address's network (ip=)"}
@@ -256,7 +257,7 @@ func (s *sandbox) takeLease(lease *dhclient.Packet4, links []netLink, took time.
 	if err := lease.Configure(); err != nil {
 		return &bootError{Device: l.String(), Err: fmt.Errorf("configuring the DHCP lease: %w", err)}
 	}
-	st := &netState{Iface: name, MAC: l.MAC, Address: lease.Lease().String(), Server: lease.P.ServerIdentifier().String()}
+	st := &state.Net{Iface: name, MAC: l.MAC, Address: lease.Lease().String(), Server: lease.P.ServerIdentifier().String()}
 	if gw := lease.P.Router(); len(gw) > 0 {
 		st.Gateway = gw[0].String()
 	}

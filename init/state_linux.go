@@ -4,18 +4,22 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+
+	"github.com/sandbox-init/sandbox-init/state"
 )
 
+// writeState writes state.json (package state's public contract) for the
+// booted system.
 func (s *sandbox) writeState() error {
 	b, err := json.MarshalIndent(s.state, "", "  ")
 	if err != nil {
-		return &bootError{Device: statePath, Err: err}
+		return &bootError{Device: state.Path, Err: err}
 	}
-	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
-		return &bootError{Device: statePath, Err: err}
+	if err := os.MkdirAll(filepath.Dir(state.Path), 0o755); err != nil {
+		return &bootError{Device: state.Path, Err: err}
 	}
-	if err := os.WriteFile(statePath, append(b, '\n'), 0o644); err != nil {
-		return &bootError{Device: statePath, Err: err}
+	if err := os.WriteFile(state.Path, append(b, '\n'), 0o644); err != nil {
+		return &bootError{Device: state.Path, Err: err}
 	}
 	return nil
 }

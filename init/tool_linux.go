@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,11 +25,8 @@ func tool(args []string) int {
 	name := "sandbox"
 	if len(args) > 1 {
 		name = args[1]
-	} else if b, err := os.ReadFile(statePath); err == nil {
-		var st state
-		if json.Unmarshal(b, &st) == nil && st.Params["sandbox.name"] != "" {
-			name = st.Params["sandbox.name"]
-		}
+	} else if st, err := state.Read(); err == nil && st.Params["sandbox.name"] != "" {
+		name = st.Params["sandbox.name"]
 	}
 	c, err := dm.Open()
 	if err != nil {
@@ -79,19 +76,16 @@ func tool(args []string) int {
 
 // bootChainStatus prints what verified the boot, as state.json has it.
 func bootChainStatus() {
-	var st state
-	if b, err := os.ReadFile(statePath); err != nil || json.Unmarshal(b, &st) != nil || st.BootChain == nil {
+	st, err := state.Read()
+	if err != nil || st.BootChain == nil {
 		return
 	}
-	fmt.Printf("secureboot: %s\n", st.BootChain.summary())
+	fmt.Printf("secureboot: %s\n", bootChainSummary(*st.BootChain))
 }
 
 // verityStatus prints what dm-verity found, when the image is verified.
 func verityStatus(c *dm.Client, name string) {
-	var st state
-	if b, err := os.ReadFile(statePath); err == nil {
-		_ = json.Unmarshal(b, &st)
-	}
+	st, _ := state.Read()
 	ts, err := c.Status(verityName(name))
 	if err != nil || len(ts) != 1 {
 		if st.VerityOff != "" {
@@ -108,10 +102,7 @@ func verityStatus(c *dm.Client, name string) {
 	case !bad:
 		fmt.Println("verity: OK (every block read from the image so far matched its hash tree)")
 	default:
-		var u usage
-		if b, err := os.ReadFile(usagePath); err == nil {
-			_ = json.Unmarshal(b, &u)
-		}
+		u, _ := state.ReadUsage()
 		which := "see dmesg | grep verity"
 		if len(u.VerityBlocks) > 0 {
 			which = strings.Join(u.VerityBlocks, ", ")

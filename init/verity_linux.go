@@ -12,6 +12,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/state"
 	"github.com/sandbox-init/sandbox-init/verity"
 	"golang.org/x/sys/unix"
 )
@@ -77,7 +78,7 @@ func (s *sandbox) verifyImage(file, rel string, loop *mountutil.Loop) (string, e
 	if err := dm.MakeNode(dev); err != nil {
 		return "", &bootError{Device: dev.Path(), Err: err}
 	}
-	s.state.Verity = &verityState{RootHash: s.cfg.Verity, HashTree: treeRel, Device: dev.Path(), DataBlocks: p.DataBlocks, BlockSize: p.DataBlockSize, OnCorrupt: s.cfg.OnCorrupt}
+	s.state.Verity = &state.Verity{RootHash: s.cfg.Verity, HashTree: treeRel, Device: dev.Path(), DataBlocks: p.DataBlocks, BlockSize: p.DataBlockSize, OnCorrupt: s.cfg.OnCorrupt}
 	s.log.Printf("verity: %s (%d blocks of %d bytes) checked against %s on every read, root hash %s…; a corrupted block: %s",
 		rel, p.DataBlocks, p.DataBlockSize, treeRel, s.cfg.Verity[:16], onCorruptSays(s.cfg.OnCorrupt))
 	return dev.Path(), nil
@@ -333,7 +334,7 @@ func imageOfState() string {
 	}
 	f := os.NewFile(uintptr(fd), "state.json")
 	defer f.Close()
-	var st state
+	var st state.State
 	if json.NewDecoder(f).Decode(&st) != nil {
 		return "(see /run/sandbox/state.json)"
 	}

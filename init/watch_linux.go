@@ -13,6 +13,7 @@ import (
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/kmod"
+	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,10 +31,6 @@ const (
 	fdProc
 	fdRunDir
 )
-
-// usagePath is where the watcher keeps the COW store's use for the booted
-// system, beside state.json.
-const usagePath = "/run/sandbox/usage.json"
 
 // thresholds are the fill levels, in percent, that get a warning.
 var thresholds = []float64{80, 90, 95}
@@ -124,27 +121,9 @@ func (s *sandbox) awaitHelpers() error {
 		return nil
 	}
 	if s.state.Watcher != 0 {
-		s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", s.state.Watcher, s.cfg.Name, s.cfg.Watch, usagePath)
+		s.log.Printf("watcher pid %d checks %s's COW store every %v (%s)", s.state.Watcher, s.cfg.Name, s.cfg.Watch, state.UsagePath)
 	}
 	return nil
-}
-
-// usage is usage.json.
-type usage struct {
-	UsedSectors     uint64  `json:"used_sectors"`
-	TotalSectors    uint64  `json:"total_sectors"`
-	MetadataSectors uint64  `json:"metadata_sectors"`
-	Percent         float64 `json:"percent"`
-	Invalid         bool    `json:"invalid"` // an N store filled, or a read of the base failed: the snapshot is dead
-	// InvalidCause is why, from the kernel's log: the failed reads of the
-	// base ("I/O error, dev loop2, sector 16384"), or the full store.
-	InvalidCause string  `json:"invalid_cause,omitempty"`
-	Overflow     bool    `json:"overflow"` // a PO store filled: new writes fail, reads work
-	Uptime       float64 `json:"uptime_s"`
-	// VerityCorrupted says dm-verity found a corrupted block of the image
-	// (sandbox.verity), VerityBlocks which ones (from the kernel's log).
-	VerityCorrupted bool     `json:"verity_corrupted,omitempty"`
-	VerityBlocks    []string `json:"verity_blocks,omitempty"`
 }
 
 // watch is "sandbox-init watch NAME EVERY [CONSOLES]": CONSOLES are the
@@ -234,7 +213,7 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 	if st.Invalid {
 		w.storeFull, w.cause = invalidCause(readKmsgAt(fdDev, "kmsg"))
 	}
-	writeUsage(usage{InvalidCause: w.cause, UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
+	writeUsage(state.Usage{InvalidCause: w.cause, UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
 		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(uptime().Milliseconds()) / 1000,
 		VerityCorrupted: w.vrf.corrupted, VerityBlocks: w.vrf.blocks})
 	switch {
@@ -338,7 +317,7 @@ func nextLook(every time.Duration, used, total uint64, rate, level float64) time
 }
 
 // writeUsage replaces usage.json atomically, so readers never see half.
-func writeUsage(u usage) {
+func writeUsage(u state.Usage) {
 	b, _ := json.Marshal(u)
 	tmp := "usage.json.tmp"
 	fd, err := unix.Openat(fdRunDir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
