@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"regexp"
@@ -154,26 +153,17 @@ func (v *variant) recordPhases(name string, c console, tRun, tReal float64) erro
 			v.add("skew", (tSwitch-own)*1000)
 		}
 	}
-	js, ok := c.value("state")
-	if !ok {
-		return fmt.Errorf("%s: our init's real init printed no /run/sandbox/state.json%s", name, c.tail())
-	}
-	var st struct {
-		Phases []struct {
-			Name string  `json:"name"`
-			Ms   float64 `json:"ms"`
-		} `json:"phases"`
-	}
-	if err := json.Unmarshal([]byte(js), &st); err != nil {
-		return fmt.Errorf("%s: state.json: %v: %s", name, err, js)
+	st, err := c.sandboxState(name)
+	if err != nil {
+		return err
 	}
 	sum := 0.0
 	for _, p := range st.Phases {
 		if _, seen := v.phases[p.Name]; !seen {
 			v.order = append(v.order, p.Name)
 		}
-		v.phases[p.Name] = append(v.phases[p.Name], p.Ms)
-		sum += p.Ms
+		v.phases[p.Name] = append(v.phases[p.Name], p.Millis)
+		sum += p.Millis
 	}
 	v.add("phasesum", sum)
 	// What the phases do not cover: the exec of /init and the Go runtime's

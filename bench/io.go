@@ -88,9 +88,8 @@ func (c *ioConfig) record(name string, con console, n float64) error {
 		return fmt.Errorf("%s: the real init did not finish (no \"BENCH done\")%s", name, con.tail())
 	}
 	if c.chunk > 0 {
-		st, _ := con.value("state")
-		if !strings.Contains(st, fmt.Sprintf(` %s %d"`, c.store, c.chunk)) {
-			return fmt.Errorf("%s: the snapshot table in state.json does not have store %s, chunk %d: %s", name, c.store, c.chunk, st)
+		if err := checkTable(name, con, c.store, c.chunk); err != nil {
+			return err
 		}
 	}
 	for _, k := range []string{"cow", "raw", "fs"} {

@@ -252,13 +252,16 @@ var mediaPhases = []string{"cd", "toram", "image", "eject", "mount"}
 // and takes what only -media reports: df of /, and the phases outside
 // mediaPhases as one sum.
 func (m *medium) recordMedia(name string, c console) error {
-	st, _ := c.value("state")
-	wantContainer, wantRAM := m.container == "zstd" || m.of != nil, m.of != nil
-	if got := strings.Contains(st, `"container":`); got != wantContainer {
-		return fmt.Errorf("%s: state.json has a container: %v, want %v: %s", name, got, wantContainer, st)
+	st, err := c.sandboxState(name)
+	if err != nil {
+		return err
 	}
-	if got := strings.Contains(st, `"image_in_ram":`); got != wantRAM {
-		return fmt.Errorf("%s: state.json has image_in_ram: %v, want %v: %s", name, got, wantRAM, st)
+	wantContainer, wantRAM := m.container == "zstd" || m.of != nil, m.of != nil
+	if got := st.Container != ""; got != wantContainer {
+		return fmt.Errorf("%s: state.json has a container: %v, want %v: %q", name, got, wantContainer, st.Container)
+	}
+	if got := st.ImageInRAM != ""; got != wantRAM {
+		return fmt.Errorf("%s: state.json has image_in_ram: %v, want %v: %q", name, got, wantRAM, st.ImageInRAM)
 	}
 	df, _ := c.value("df")
 	f := strings.Fields(df)

@@ -150,8 +150,11 @@ func (m *verityMedium) bootOnce(img *images, i int) error {
 	if err := m.record(name, c); err != nil {
 		return err
 	}
-	st, _ := c.value("state")
-	if got := strings.Contains(st, `"verity":`); got != m.verity {
+	st, err := c.sandboxState(name)
+	if err != nil {
+		return err
+	}
+	if got := st.Verity != nil; got != m.verity {
 		return fmt.Errorf("%s: state.json has verity: %v, want %v", name, got, m.verity)
 	}
 	t0, err := c.mustStamp(name, reReadStart)

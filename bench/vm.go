@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
+	"github.com/sandbox-init/sandbox-init/state"
 )
 
 // console is what one boot printed on its serial port, plus what the host
@@ -90,6 +91,32 @@ func (c console) mustStamp(name, re string) (float64, error) {
 
 // value is the value of the guest's "BENCH key=value" line.
 func (c console) value(key string) (string, bool) { return c.Value("BENCH", key) }
+
+// sandboxState decodes the guest's /run/sandbox/state.json ("BENCH state=").
+func (c console) sandboxState(name string) (state.State, error) {
+	js, ok := c.value("state")
+	if !ok {
+		return state.State{}, fmt.Errorf("%s: our init's real init printed no /run/sandbox/state.json%s", name, c.tail())
+	}
+	st, err := state.Parse([]byte(js))
+	if err != nil {
+		return st, fmt.Errorf("%s: state.json: %v: %s", name, err, js)
+	}
+	return st, nil
+}
+
+// checkTable checks that the snapshot's table in state.json ends with the
+// store and chunk asked for ("... snapshot ORIGIN COW PO 8").
+func checkTable(name string, c console, store string, chunk int) error {
+	st, err := c.sandboxState(name)
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(st.Table, fmt.Sprintf(" %s %d", store, chunk)) {
+		return fmt.Errorf("%s: the snapshot table in state.json does not have store %s, chunk %d: %s", name, store, chunk, st.Table)
+	}
+	return nil
+}
 
 // meminfo reads a field (kB) of the guest's "BENCH mem=" line.
 func (c console) meminfo(field string) (float64, bool) {

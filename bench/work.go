@@ -151,9 +151,8 @@ func (c *workConfig) record(name string, con console, loads map[string]workLoad)
 	if !con.Contains("\nBENCH done") {
 		return fmt.Errorf("%s: the bench's init did not finish (no \"BENCH done\")%s", name, con.tail())
 	}
-	st, _ := con.value("state")
-	if !strings.Contains(st, fmt.Sprintf(` %s %d"`, c.store, c.chunk)) {
-		return fmt.Errorf("%s: the snapshot table in state.json does not have store %s, chunk %d: %s", name, c.store, c.chunk, st)
+	if err := checkTable(name, con, c.store, c.chunk); err != nil {
+		return err
 	}
 	if e, ok := con.value("setup_error"); ok {
 		return fmt.Errorf("%s: %s%s", name, e, con.tail())
