@@ -40,6 +40,7 @@ var (
 		"overflow", "uptime_s", "verity_corrupted", "verity_blocks"}
 	// What an empty State still has (the rest is omitted when it does not apply).
 	alwaysNames = []string{"params", "origin", "cow", "cow_bytes", "device", "dm_minor", "table", "fstype", "root_free_bytes", "phases"}
+	alwaysUsage = []string{"used_sectors", "total_sectors", "metadata_sectors", "percent", "invalid", "overflow", "uptime_s"}
 )
 
 func keys(t *testing.T, v any) []string {
@@ -74,7 +75,7 @@ func TestNames(t *testing.T) {
 	}{
 		{"State", full, stateNames}, {"Verity", full.Verity, verityNames}, {"Net", full.Net, netNames},
 		{"BootChain", full.BootChain, chainNames}, {"Phase", full.Phases[0], phaseNames}, {"Usage", fullUsage, usageNames},
-		{"empty State", State{}, alwaysNames},
+		{"empty State", State{}, alwaysNames}, {"empty Usage", Usage{}, alwaysUsage},
 	} {
 		if got := keys(t, tc.v); !reflect.DeepEqual(got, sorted(tc.want)) {
 			t.Errorf("%s's JSON names are %q, documented %q", tc.name, got, sorted(tc.want))
