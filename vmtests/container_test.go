@@ -3,7 +3,6 @@ package vmtests
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
@@ -73,9 +72,8 @@ func TestContainer(t *testing.T) {
 			if !c.contains("holds " + tc.inner + ", attached read-only to /dev/loop1") {
 				t.Errorf("the image inside the container was not attached")
 			}
-			st := c.mustGuest(t, "state")
-			if !strings.Contains(st, `"container":"/LiveOS/squashfs.img"`) || !strings.Contains(st, `"container_loop":"/dev/loop0"`) {
-				t.Errorf("state.json = %s", st)
+			if st := c.guestState(t); st.Container != "/LiveOS/squashfs.img" || st.ContainerLoop != "/dev/loop0" {
+				t.Errorf("state.json: container %q, container_loop %q", st.Container, st.ContainerLoop)
 			}
 			// Nothing of the container's mount shows in the booted system.
 			if got := c.mustGuest(t, "live"); got != "" {

@@ -35,8 +35,8 @@ func TestCOWExhaustion(t *testing.T) {
 	if got := c.mustGuest(t, "cowstatus"); !strings.HasPrefix(got, "FULL") {
 		t.Errorf("sandbox-init status says cow: %q", got)
 	}
-	if u := c.mustGuest(t, "usage"); !strings.Contains(u, `"overflow":true`) || !strings.Contains(u, `"invalid":false`) {
-		t.Errorf("usage.json = %s", u)
+	if u := c.guestUsage(t); !u.Overflow || u.Invalid {
+		t.Errorf("usage.json: overflow %v, invalid %v, want true, false", u.Overflow, u.Invalid)
 	}
 	for _, bad := range []string{"Kernel panic", "Attempted to kill init", "INVALID"} {
 		if c.contains(bad) {

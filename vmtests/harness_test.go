@@ -164,7 +164,7 @@ eject)
 	echo 3 >/proc/sys/vm/drop_caches
 	[ "$(sha256sum /bin/busybox)" = "$base" ] && echo "GUEST basesame=yes" || echo "GUEST basesame=no"
 	echo after-eject >/after && sync && echo "GUEST after=$(cat /after)"
-	test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d ' \n' </run/sandbox/state.json)"
+	test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d '\n' </run/sandbox/state.json)"
 	echo "GUEST done"
 	off
 	;;
@@ -204,7 +204,7 @@ echo sandbox-write-test >/written && sync && echo "GUEST write=$(cat /written)"
 echo "GUEST rootfree_kb=$(df -k / | awk 'NR == 2 {print $4}')"
 dd if=/dev/urandom of=/big bs=1M count=${bigmib:-4} 2>/dev/null && sync && echo "GUEST bigwrite=$(stat -c %s /big)"
 /bin/sandbox-init status | sed 's/^\([a-z]*\): /GUEST \1=/'
-test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d ' \n' </run/sandbox/state.json)"
+test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d '\n' </run/sandbox/state.json)"
 sleep 1.2
 read -r u </run/sandbox/usage.json && echo "GUEST usage=$u"
 echo "GUEST done"

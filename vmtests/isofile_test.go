@@ -3,7 +3,6 @@ package vmtests
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -151,19 +150,9 @@ func stick(t *testing.T, fs, label string, size int64, files map[string]string) 
 
 // isoPhase is the "iso" step's time from the guest's state.json.
 func isoPhase(t *testing.T, c console) {
-	var st struct {
-		Phases []struct {
-			Name string  `json:"name"`
-			Ms   float64 `json:"ms"`
-		} `json:"phases"`
-	}
-	if err := json.Unmarshal([]byte(c.mustGuest(t, "state")), &st); err != nil {
-		t.Errorf("state.json: %v", err)
-		return
-	}
-	for _, p := range st.Phases {
+	for _, p := range c.guestState(t).Phases {
 		if p.Name == "iso" {
-			t.Logf(`phase "iso": %.1f ms`, p.Ms)
+			t.Logf(`phase "iso": %.1f ms`, p.Millis)
 			return
 		}
 	}
@@ -206,9 +195,8 @@ func TestISOFile(t *testing.T) {
 			if want := fmt.Sprintf("sandbox-init: ISO file /isos/live.iso found on %s (%s, LABEL=STICK, UUID=", tc.dev, tc.fs); !c.contains(want) {
 				t.Errorf("console lacks %q", want)
 			}
-			if st := c.mustGuest(t, "state"); !strings.Contains(st, fmt.Sprintf(`"cd":"%s:/isos/live.iso"`, tc.dev)) ||
-				!strings.Contains(st, fmt.Sprintf(`"iso_disk":"%s"`, tc.dev)) || !strings.Contains(st, `"iso_loop":"/dev/loop0"`) {
-				t.Errorf("state.json = %s", st)
+			if st := c.guestState(t); st.CD != tc.dev+":/isos/live.iso" || st.ISODisk != tc.dev || st.ISOLoop != "/dev/loop0" {
+				t.Errorf("state.json: cd %q, iso_disk %q, iso_loop %q", st.CD, st.ISODisk, st.ISOLoop)
 			}
 			isoPhase(t, c)
 			if after := sha256File(t, img); after != before {

@@ -117,11 +117,9 @@ func TestNetBoot(t *testing.T) {
 					t.Errorf("console lacks %q", want)
 				}
 			}
-			st := c.mustGuest(t, "state")
-			for _, want := range []string{`"image_in_ram":"/run/sandbox/toram/squashfs.img"`, `"net":{"iface":"eth0"`, `"url":"` + url + `"`, `"verity":{`} {
-				if !strings.Contains(st, want) {
-					t.Errorf("state lacks %s: %s", want, st)
-				}
+			st := c.guestState(t)
+			if st.ImageInRAM != "/run/sandbox/toram/squashfs.img" || st.Net == nil || st.Net.Iface != "eth0" || st.Net.URL != url || st.Verity == nil {
+				t.Errorf("state.json: image_in_ram %q, net %+v, verity %+v", st.ImageInRAM, st.Net, st.Verity)
 			}
 		})
 	}

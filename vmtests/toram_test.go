@@ -1,7 +1,6 @@
 package vmtests
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
@@ -29,9 +28,8 @@ func TestToRAM(t *testing.T) {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
 	}
-	st := c.mustGuest(t, "state")
-	if !strings.Contains(st, `"image_in_ram":"/run/sandbox/toram/initrd-ext2"`) || !strings.Contains(st, `"cd_released":true`) {
-		t.Errorf("state.json = %s", st)
+	if st := c.guestState(t); st.ImageInRAM != "/run/sandbox/toram/initrd-ext2" || !st.CDReleased {
+		t.Errorf("state.json: image_in_ram %q, cd_released %v", st.ImageInRAM, st.CDReleased)
 	}
 	if !c.contains("sandbox-init: toram: /initrd-ext2 copied into RAM") || !c.contains("sandbox-init: toram: /dev/sr0 released") {
 		t.Errorf("the copy and the release were not reported")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,12 +173,12 @@ func TestVerity(t *testing.T) {
 		if got := c.mustGuest(t, "root"); got != "/dev/mapper/sandbox ext4 rw" {
 			t.Errorf("root = %q", got)
 		}
-		st := c.mustGuest(t, "state")
-		for _, want := range []string{`"verity":{"root_hash":"` + v.root + `","hash_tree":"/LiveOS/squashfs.img.verity","device":"/dev/mapper/sandbox-verity"`,
-			`"image_in_ram":"/run/sandbox/toram/squashfs.img"`} {
-			if !strings.Contains(st, want) {
-				t.Errorf("state.json lacks %s: %s", want, st)
-			}
+		st := c.guestState(t)
+		if vs := st.Verity; vs == nil || vs.RootHash != v.root || vs.HashTree != "/LiveOS/squashfs.img.verity" || vs.Device != "/dev/mapper/sandbox-verity" {
+			t.Errorf("state.json: verity %+v, want root_hash %s", vs, v.root)
+		}
+		if st.ImageInRAM != "/run/sandbox/toram/squashfs.img" {
+			t.Errorf("state.json: image_in_ram %q", st.ImageInRAM)
 		}
 		if !c.contains("toram: /LiveOS/squashfs.img.verity copied into RAM") {
 			t.Error("the hash tree was not copied into RAM with the image")
@@ -203,8 +204,8 @@ func TestVerity(t *testing.T) {
 			if got := c.mustGuest(t, "verity"); !strings.HasPrefix(got, fmt.Sprintf("CORRUPTED: 1 block(s) of the image failed their check (data block %d)", block)) {
 				t.Errorf("sandbox-init status: verity = %q", got)
 			}
-			if got := c.mustGuest(t, "usage"); !strings.Contains(got, fmt.Sprintf(`"verity_corrupted":true,"verity_blocks":["data block %d"]`, block)) {
-				t.Errorf("usage.json = %s", got)
+			if u := c.guestUsage(t); !u.VerityCorrupted || !slices.Equal(u.VerityBlocks, []string{fmt.Sprintf("data block %d", block)}) {
+				t.Errorf("usage.json: verity_corrupted %v, verity_blocks %q", u.VerityCorrupted, u.VerityBlocks)
 			}
 		})
 	}

@@ -41,8 +41,8 @@ func TestVerityOff(t *testing.T) {
 		if !c.contains("sandbox-init: WARNING: the root image /initrd-ext2 is NOT verified") {
 			t.Error("the boot does not warn that the image is not verified")
 		}
-		if st := c.mustGuest(t, "state"); !strings.Contains(st, `"verity_off":"thecommandlinehasnosandbox.verity=`) {
-			t.Errorf("state.json lacks verity_off: %s", st)
+		if st := c.guestState(t); !strings.HasPrefix(st.VerityOff, "the command line has no sandbox.verity=") {
+			t.Errorf("state.json: verity_off %q", st.VerityOff)
 		}
 		if got := c.mustGuest(t, "verity"); !strings.HasPrefix(got, "OFF (the command line has no sandbox.verity=, though the medium has the image's hash tree /initrd-ext2.verity") {
 			t.Errorf("sandbox-init status: verity = %q", got)
@@ -76,8 +76,8 @@ func TestVerityOff(t *testing.T) {
 		if got := c.mustGuest(t, "verity"); !strings.HasPrefix(got, "OK for the base image only") || !strings.Contains(got, "NOT verified: the persistent COW store /dev/sda") {
 			t.Errorf("sandbox-init status: verity = %q", got)
 		}
-		if st := c.mustGuest(t, "state"); !strings.Contains(st, `"unverified":"thepersistentCOWstore/dev/sda`) {
-			t.Errorf("state.json lacks unverified: %s", st)
+		if st := c.guestState(t); st.Verity == nil || !strings.HasPrefix(st.Verity.Unverified, "the persistent COW store /dev/sda") {
+			t.Errorf("state.json: verity %+v", st.Verity)
 		}
 	})
 }
