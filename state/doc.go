@@ -41,8 +41,10 @@
 //     has its hash tree.
 //   - net (sandbox.url): the network boot's link, address and mirror (see Net).
 //   - boot_chain: what verified the boot before sandbox-init ran (see
-//     BootChain); absent when it could not be read.
-//   - watcher_pid: the COW watcher's process id (sandbox.watch not off).
+//     BootChain); sandbox-init writes it on every boot (what it could not
+//     read, secure_boot says), but a reader must allow for its absence.
+//   - watcher_pid: the COW watcher's process id (absent when sandbox.watch
+//     turns the watcher off, or it could not start).
 //
 // verity holds root_hash (hex), hash_tree (the tree's file on the medium),
 // device (/dev/mapper/NAME-verity), data_blocks and block_size (bytes),
