@@ -393,10 +393,7 @@ func TestNetPXE(t *testing.T) {
 			t.Errorf("console lacks %q", want)
 		}
 	}
-	st := c.mustGuest(t, "state")
-	for _, want := range []string{`"url":"` + url + `"`, `"verity":{`} {
-		if !strings.Contains(st, want) {
-			t.Errorf("state lacks %s: %s", want, st)
-		}
+	if st := c.guestState(t); st.Net == nil || st.Net.URL != url || st.Verity == nil {
+		t.Errorf("state.json: net %+v, verity %+v", st.Net, st.Verity)
 	}
 }
