@@ -2,6 +2,7 @@ package vmtests
 
 import (
 	"fmt"
+	"io"
 	"math/rand"
 	"net"
 	"os"
@@ -266,8 +267,12 @@ func TestNetResume(t *testing.T) {
 	h.start(t)
 	defer h.kill()
 	// Each guest connection gets its own nc to the server: QEMU's tcp
-	// forward would hold one connection for good.
-	n := testvm.Net{Forward: []string{fmt.Sprintf("tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 %d", h.port)}}
+	// forward would hold one connection for good. Between them, a relay
+	// at 3 MiB/s: the download lasts seconds on any host (it was over
+	// before its first progress line on a quiet one), so the server dies
+	// in its middle.
+	relay := throttle(t, h.port, 3<<20)
+	n := testvm.Net{Forward: []string{fmt.Sprintf("tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 %d", relay)}}
 	url := netServer + "/LiveOS/squashfs.img"
 	v := netVM("", []testvm.Net{n}, "sandbox.url="+url, "sandbox.verity="+site.root)
 	v.session = func(s *testvm.Session) {
@@ -287,6 +292,52 @@ func TestNetResume(t *testing.T) {
 	done := regexp.MustCompile(`net: ` + regexp.QuoteMeta(url) + `: .* into RAM in .*, ([2-9]|[1-9][0-9]+) tries\); every block checked`)
 	if !done.MatchString(c.Text) || !c.contains("realinit: first line") {
 		t.Error("the download did not finish after the server came back, or the boot did not go on")
+	}
+}
+
+// throttle relays each connection to 127.0.0.1 on 127.0.0.1:port to the
+// server on upstream, the server's bytes at rate bytes a second; a
+// connection the server drops (or refuses) is dropped. It lives as long as
+// the test.
+func throttle(t *testing.T, upstream, rate int) (port int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go relayConn(c, upstream, rate)
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func relayConn(c net.Conn, upstream, rate int) {
+	defer c.Close()
+	s, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", upstream))
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	go func() { io.Copy(s, c) }()
+	buf := make([]byte, rate/20)
+	for {
+		n, err := s.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+			time.Sleep(time.Second * time.Duration(n) / time.Duration(rate))
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
