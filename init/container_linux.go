@@ -68,6 +68,6 @@ func (s *sandbox) attachContainer(dev, outerLoop string) error {
 	}
 	s.state.Container, s.state.ContainerLoop = rel, outerLoop
 	s.state.Loop, s.state.Origin = loop.Path, loop.Path
-	s.log.Printf("CD %s mounted read-only; container %s (squashfs on %s) holds %s, attached read-only to %s", s.state.CD, rel, dev, inner, loop.Path)
+	s.log.Printf("%scontainer %s (squashfs on %s) holds %s, attached read-only to %s", s.mediumSaid(), rel, dev, inner, loop.Path)
 	return nil
 }

@@ -85,7 +85,7 @@ func (s *sandbox) attachImage() error {
 	}
 	s.state.Loop = loop.Path
 	s.state.Origin = dev
-	s.log.Printf("CD %s mounted read-only; %s attached read-only to %s", cd, s.cfg.Image, loop.Path)
+	s.log.Printf("%s%s attached read-only to %s", s.mediumSaid(), s.cfg.Image, loop.Path)
 	return nil
 }
 
@@ -265,4 +265,14 @@ func listDir(dir string) string {
 		return "(nothing)"
 	}
 	return strings.Join(names, " ")
+}
+
+// mediumSaid is how the image step's line names the medium the image came
+// from: the CD mounted read-only, or, for a network boot (no CD), the
+// download into RAM.
+func (s *sandbox) mediumSaid() string {
+	if s.state.CD == "" && s.cfg.URL != "" {
+		return "the image fetched into RAM (sandbox.url); "
+	}
+	return fmt.Sprintf("CD %s mounted read-only; ", s.state.CD)
 }

@@ -112,11 +112,15 @@ func TestNetBoot(t *testing.T) {
 				"sandbox-init: net: " + url + ".verity: hash tree",
 				"sandbox-init: net: " + url + ": ",
 				"every block checked against its hash tree as it came",
+				"sandbox-init: the image fetched into RAM (sandbox.url); container /squashfs.img",
 				"realinit: first line",
 			} {
 				if !c.contains(want) {
 					t.Errorf("console lacks %q", want)
 				}
+			}
+			if c.contains("CD  mounted") {
+				t.Error("the image step names a CD with no name")
 			}
 			st := c.guestState(t)
 			if st.ImageInRAM != "/run/sandbox/toram/squashfs.img" || st.Net == nil || st.Net.Iface != "eth0" || st.Net.URL != url || st.Verity == nil {
