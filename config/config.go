@@ -30,31 +30,33 @@ const (
 
 // Config is everything sandbox-init needs to know to build the sandbox.
 type Config struct {
-	// CD is the device that holds the root image: "auto" (sr*, then the
-	// legacy hd? names), a /dev path, or LABEL=<iso9660 volume id>.
-	CD string
+	// CD is the device that holds the root image: auto (sr*, then the
+	// legacy hd? names, then disks), a /dev path, LABEL=<iso9660 volume
+	// id> or UUID=<its UUID>.
+	CD DevRef
 	// Image is the path of the root image file on the CD.
 	Image string
 	// Origin, when set, is a block device used directly as the snapshot's
-	// origin (the how-to's first half, /dev/sda1): no CD and no loop.
-	Origin string
+	// origin (the how-to's first half, /dev/sda1): no CD and no loop. A
+	// path or nothing.
+	Origin DevRef
 	// CDMount is where the CD's mount ends up inside the new root.
 	CDMount string
 	// ISO, when set, is a Live CD's ISO file kept on a disk, which takes
 	// the CD's place: "[LABEL=X:|UUID=Y:|/dev/X:]/path/file.iso" (without a
-	// device, every disk and partition is searched). See ISOFile.
-	ISO string
-	// Grow gives an ext2/3/4 root image room: "no", "auto" (grow the file
+	// device, every disk and partition is searched).
+	ISO ISORef
+	// Grow gives an ext2/3/4 root image room: no, auto (grow the file
 	// system at boot until its free space is the COW store's size) or a
 	// size the file system grows to. The base is not touched: it grows on
 	// a larger device made of the origin and zeros, under the snapshot.
-	Grow string
+	Grow Grow
 	// ToRAM copies the root image (or its container) into RAM before the
-	// snapshot, so the medium can go: "no", "yes" or "auto".
-	ToRAM string
+	// snapshot, so the medium can go: no, yes or auto.
+	ToRAM Tristate
 
-	// COW is the copy-on-write store: "ram0" (brd), "zram", or a /dev path.
-	COW string
+	// COW is the copy-on-write store: ram0 (brd), zram, or a /dev path.
+	COW COWStore
 	// COWSize sizes a RAM-backed COW store.
 	COWSize Size
 	// Chunk is the snapshot's chunk size in 512-byte sectors; 0 is
@@ -66,11 +68,11 @@ type Config struct {
 	// snapshot's P store, its header kept); otherwise every boot starts
 	// with an empty store.
 	Persistent bool
-	// Store is the snapshot's exception store: "PO" (persistent format
+	// Store is the snapshot's exception store: PO (persistent format
 	// with overflow: a full COW store refuses new writes and the rest
-	// stays readable) or "N" (the how-to's: a full store invalidates the
+	// stays readable) or N (the how-to's: a full store invalidates the
 	// snapshot and every read of / fails).
-	Store string
+	Store StoreType
 	// Name is the device-mapper name of the snapshot (/dev/mapper/Name).
 	Name string
 
@@ -107,28 +109,18 @@ type Config struct {
 	KernelIP, BootIF string
 }
 
-// ISOFile splits ISO into the device to search (LABEL=X, UUID=Y, a /dev
-// path, or "" for every disk) and the file's path on it.
-func (c Config) ISOFile() (dev, file string) {
-	if strings.HasPrefix(c.ISO, "/") && !strings.HasPrefix(c.ISO, "/dev/") {
-		return "", c.ISO
-	}
-	dev, file, _ = strings.Cut(c.ISO, ":")
-	return dev, file
-}
-
 // Default returns the configuration used when the command line says nothing.
 func Default() Config {
 	return Config{
-		CD:        "auto",
+		CD:        Auto,
 		Image:     "/initrd-ext2",
 		CDMount:   "/mnt2",
-		COW:       "ram0",
+		COW:       COWRAM,
 		COWSize:   Size{Percent: 50},
 		Chunk:     0, // auto: see Chunk
-		Store:     "PO",
-		ToRAM:     "no",
-		Grow:      "no",
+		Store:     StorePO,
+		ToRAM:     No,
+		Grow:      Grow{},
 		Name:      "sandbox",
 		FSType:    "auto",
 		Wait:      10 * time.Second,
@@ -244,38 +236,38 @@ func (c *Config) check(seen map[string]bool) error {
 	if err := c.checkNet(seen); err != nil {
 		return err
 	}
-	if c.Persistent && (c.COW == "ram0" || c.COW == "zram") {
-		return &ParamError{Key: Prefix + "persistent", Value: "P", Problem: "needs a COW device that survives a reboot, not " + c.COW,
+	if c.Persistent && c.COW.InRAM() {
+		return &ParamError{Key: Prefix + "persistent", Value: "P", Problem: "needs a COW device that survives a reboot, not " + c.COW.String(),
 			Accepts: "sandbox.cow=/dev/<disk> with sandbox.persistent=P"}
 	}
-	if c.Persistent && c.Store == "N" {
-		return &ParamError{Key: Prefix + "store", Value: c.Store, Problem: "keeps nothing on the COW device, so sandbox.persistent=P cannot work",
+	if c.Persistent && c.Store == StoreN {
+		return &ParamError{Key: Prefix + "store", Value: c.Store.String(), Problem: "keeps nothing on the COW device, so sandbox.persistent=P cannot work",
 			Accepts: "sandbox.store=PO (the default) with sandbox.persistent=P"}
 	}
-	if c.ISO != "" && (c.Origin != "" || seen[Prefix+"cd"]) {
-		return &ParamError{Key: Prefix + "iso", Value: c.ISO, Problem: "takes the CD's place, so sandbox.cd and sandbox.origin cannot be given with it",
+	if !c.ISO.IsZero() && (!c.Origin.IsZero() || seen[Prefix+"cd"]) {
+		return &ParamError{Key: Prefix + "iso", Value: c.ISO.String(), Problem: "takes the CD's place, so sandbox.cd and sandbox.origin cannot be given with it",
 			Accepts: "sandbox.iso= alone, or sandbox.cd=, or sandbox.origin="}
 	}
-	if c.ToRAM != "no" && c.Origin != "" {
-		return &ParamError{Key: Prefix + "toram", Value: c.ToRAM, Problem: "copies the CD's image, and sandbox.origin has none",
+	if c.ToRAM != No && !c.Origin.IsZero() {
+		return &ParamError{Key: Prefix + "toram", Value: c.ToRAM.String(), Problem: "copies the CD's image, and sandbox.origin has none",
 			Accepts: "sandbox.toram=no with sandbox.origin"}
 	}
-	if c.Origin != "" && (seen[Prefix+"cd"] || seen[Prefix+"image"]) {
-		return &ParamError{Key: Prefix + "origin", Value: c.Origin, Problem: "takes the base from a block device, so sandbox.cd and sandbox.image would be ignored",
+	if !c.Origin.IsZero() && (seen[Prefix+"cd"] || seen[Prefix+"image"]) {
+		return &ParamError{Key: Prefix + "origin", Value: c.Origin.String(), Problem: "takes the base from a block device, so sandbox.cd and sandbox.image would be ignored",
 			Accepts: "either sandbox.origin or sandbox.cd/sandbox.image"}
 	}
-	if seen[Prefix+"zalgo"] && c.COW != "zram" {
+	if seen[Prefix+"zalgo"] && c.COW != COWZRAM {
 		return &ParamError{Key: Prefix + "zalgo", Value: c.ZAlgo, Problem: "only applies to sandbox.cow=zram", Accepts: "sandbox.cow=zram with sandbox.zalgo"}
 	}
-	if c.Verity != "" && c.Origin != "" {
+	if c.Verity != "" && !c.Origin.IsZero() {
 		return &ParamError{Key: Prefix + "verity", Value: c.Verity, Problem: "checks an image file against its hash tree beside it, and sandbox.origin is a block device",
 			Accepts: "sandbox.verity with sandbox.cd or sandbox.iso"}
 	}
 	if seen[Prefix+"oncorrupt"] && c.Verity == "" {
 		return &ParamError{Key: Prefix + "oncorrupt", Value: c.OnCorrupt, Problem: "only applies with sandbox.verity", Accepts: "sandbox.verity=<root hash> with sandbox.oncorrupt"}
 	}
-	if c.Origin != "" && c.Origin == c.COW {
-		return &ParamError{Key: Prefix + "cow", Value: c.COW, Problem: "is the origin device too", Accepts: "a different device"}
+	if c.Origin.IsPath() && c.COW == DiskCOW(c.Origin.Value) {
+		return &ParamError{Key: Prefix + "cow", Value: c.COW.String(), Problem: "is the origin device too", Accepts: "a different device"}
 	}
 	return nil
 }

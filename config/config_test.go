@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("Parse of a line without sandbox.* = %+v, want the defaults %+v", c, Default())
 	}
 	d := Default()
-	if d.COW != "ram0" || d.Image != "/initrd-ext2" || d.CDMount != "/mnt2" || d.Persistent || d.Store != "PO" || d.Chunk != 0 || d.COWSize.Percent != 50 {
+	if d.COW != COWRAM || d.Image != "/initrd-ext2" || d.CDMount != "/mnt2" || d.Persistent || d.Store != StorePO || d.Chunk != 0 || d.COWSize.Percent != 50 {
 		t.Errorf("defaults drifted from the README: %+v", d)
 	}
 }
@@ -30,8 +30,8 @@ func TestParseAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{CD: "/dev/hdc", Image: "/live/root.img", CDMount: "/media/cd", ToRAM: "no", Grow: "no", COW: "/dev/vdb",
-		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Store: "PO", Name: "live", FSType: "ext4",
+	want := Config{CD: Path("/dev/hdc"), Image: "/live/root.img", CDMount: "/media/cd", ToRAM: No, Grow: Grow{}, COW: DiskCOW("/dev/vdb"),
+		COWSize: Size{Bytes: 2 << 30}, Chunk: 16, Persistent: true, Store: StorePO, Name: "live", FSType: "ext4",
 		Wait: 500 * time.Millisecond, Init: "/lib/systemd/systemd", OnFail: OnFailReboot, ZAlgo: "lzo-rle", Watch: time.Second, OnCorrupt: "error"}
 	if c != want {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -40,7 +40,7 @@ func TestParseAll(t *testing.T) {
 
 func TestZramAndWatch(t *testing.T) {
 	c, err := Parse("sandbox.cow=zram sandbox.zalgo=zstd sandbox.watch=0")
-	if err != nil || c.COW != "zram" || c.ZAlgo != "zstd" || c.Watch != 0 {
+	if err != nil || c.COW != COWZRAM || c.ZAlgo != "zstd" || c.Watch != 0 {
 		t.Fatalf("%+v %v", c, err)
 	}
 	req, _ := c.Modules()
@@ -213,7 +213,7 @@ func TestModules(t *testing.T) {
 		}
 	}
 	c := Default()
-	c.Origin = "/dev/sda"
+	c.Origin = Path("/dev/sda")
 	req, opt := c.Modules()
 	if strings.Contains(strings.Join(req, " "), "isofs") || !strings.Contains(strings.Join(opt, " "), "sd_mod") {
 		t.Errorf("origin config: required %v optional %v", req, opt)
@@ -255,19 +255,19 @@ func TestCommandLineRoundTrip(t *testing.T) {
 }
 
 func TestISOFile(t *testing.T) {
-	for v, want := range map[string][2]string{
-		"/isos/live.iso":             {"", "/isos/live.iso"},
-		"LABEL=STICK:/isos/live.iso": {"LABEL=STICK", "/isos/live.iso"},
-		"UUID=1234-ABCD:/live.iso":   {"UUID=1234-ABCD", "/live.iso"},
-		"/dev/sdb1:/live.iso":        {"/dev/sdb1", "/live.iso"},
+	for v, want := range map[string]ISORef{
+		"/isos/live.iso":             {File: "/isos/live.iso"},
+		"LABEL=STICK:/isos/live.iso": {Label("STICK"), "/isos/live.iso"},
+		"UUID=1234-ABCD:/live.iso":   {UUID("1234-ABCD"), "/live.iso"},
+		"/dev/sdb1:/live.iso":        {Path("/dev/sdb1"), "/live.iso"},
 	} {
 		c, err := Parse("sandbox.iso=" + v)
 		if err != nil {
 			t.Errorf("sandbox.iso=%s: %v", v, err)
 			continue
 		}
-		if dev, file := c.ISOFile(); dev != want[0] || file != want[1] {
-			t.Errorf("ISOFile(%q) = %q, %q; want %q, %q", v, dev, file, want[0], want[1])
+		if c.ISO != want || c.ISO.String() != v {
+			t.Errorf("sandbox.iso=%s: %+v (%s); want %+v", v, c.ISO, c.ISO, want)
 		}
 		again, err := Parse(c.CommandLine())
 		if err != nil || again != c {
@@ -278,7 +278,7 @@ func TestISOFile(t *testing.T) {
 
 func TestCDUUID(t *testing.T) {
 	c, err := Parse("sandbox.cd=UUID=2026-11-26-02-55-00-00")
-	if err != nil || c.CD != "UUID=2026-11-26-02-55-00-00" {
+	if err != nil || c.CD != UUID("2026-11-26-02-55-00-00") {
 		t.Fatalf("sandbox.cd=UUID=…: %q, %v", c.CD, err)
 	}
 	for u, want := range map[string]bool{

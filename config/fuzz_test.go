@@ -30,11 +30,17 @@ func FuzzParse(f *testing.F) {
 		if !strings.HasPrefix(c.Init, "/") || !strings.HasPrefix(c.Image, "/") || !strings.HasPrefix(c.CDMount, "/") {
 			t.Errorf("accepted relative paths: %+v", c)
 		}
-		if c.Store != "PO" && c.Store != "N" {
+		if c.Store != StorePO && c.Store != StoreN {
 			t.Errorf("accepted store %q", c.Store)
 		}
-		if c.Persistent && (c.COW == "ram0" || c.COW == "zram") {
+		if c.Persistent && c.COW.InRAM() {
 			t.Errorf("accepted a persistent RAM COW")
+		}
+		if c.CD.IsZero() || c.Origin.Kind != RefNone && c.Origin.Kind != RefPath || c.ISO.Dev.Kind == RefAuto {
+			t.Errorf("accepted device references cd %+v origin %+v iso %+v", c.CD, c.Origin, c.ISO)
+		}
+		if c.COW.Kind == COWDisk && !strings.HasPrefix(c.COW.Dev, "/dev/") || c.COW.Kind != COWDisk && c.COW.Dev != "" {
+			t.Errorf("accepted COW store %+v", c.COW)
 		}
 		switch c.OnFail {
 		case OnFailShell, OnFailReboot, OnFailPoweroff, OnFailHalt:
@@ -53,6 +59,64 @@ func FuzzParse(f *testing.F) {
 		c2.KernelIP, c2.BootIF = c.KernelIP, c.BootIF // the kernel's and PXELINUX's, not rendered
 		if c2 != c {
 			t.Errorf("round trip of %q via %q:\n got  %+v\n want %+v", line, line2, c2, c)
+		}
+	})
+}
+
+// FuzzDevRef: a device reference ParseDevRef accepts is spelled back as it
+// was given, and reads back the same; a path is a clean one under /dev/, a
+// label or UUID is not empty.
+func FuzzDevRef(f *testing.F) {
+	for _, s := range []string{"auto", "LABEL=LIVE", "UUID=2026-11-26-02-55-00-00", "/dev/sr0", "/dev/../sda", "LABEL=", "UUID=", "/dev/", "label=x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r, err := ParseDevRef(v)
+		if err != nil {
+			if err.Error() == "" {
+				t.Error("empty error message")
+			}
+			return
+		}
+		if r.String() != v {
+			t.Errorf("ParseDevRef(%q) = %+v, spelled %q", v, r, r.String())
+		}
+		if again, err := ParseDevRef(r.String()); err != nil || again != r {
+			t.Errorf("ParseDevRef(%q) again: %+v, %v; want %+v", v, again, err, r)
+		}
+		switch r.Kind {
+		case RefPath:
+			if !strings.HasPrefix(r.Value, "/dev/") || strings.Contains(r.Value, "/../") || strings.HasSuffix(r.Value, "/..") {
+				t.Errorf("accepted path %q", r.Value)
+			}
+		case RefLabel, RefUUID:
+			if r.Value == "" {
+				t.Errorf("accepted an empty label or UUID: %q", v)
+			}
+		case RefAuto:
+			if v != "auto" {
+				t.Errorf("%q is auto", v)
+			}
+		default:
+			t.Errorf("%q: kind %d", v, r.Kind)
+		}
+	})
+}
+
+// FuzzISO: a sandbox.iso value Parse accepts renders back as itself (":/f"
+// as /f: an empty device part is none), with a clean absolute file part and a device part that is no search word.
+func FuzzISO(f *testing.F) {
+	for _, s := range []string{"/isos/live.iso", "LABEL=STICK:/isos/live.iso", "UUID=1234-ABCD:/live.iso", "/dev/sdb1:/live.iso", "auto:/x.iso", "/dev/sdb1", "LABEL=:/x", "/a:b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		c, err := Parse(`sandbox.iso="` + v + `"`)
+		if err != nil || strings.ContainsAny(v, "\" \t\n\r\v\f") {
+			return
+		}
+		spelled := c.ISO.String()
+		if spelled != v && ":"+spelled != v || c.ISO.Dev.Kind == RefAuto || !strings.HasPrefix(c.ISO.File, "/") || c.ISO.File == "/" {
+			t.Errorf("sandbox.iso=%q: %+v spelled %q", v, c.ISO, c.ISO.String())
 		}
 	})
 }

@@ -49,17 +49,17 @@ func diskDrivers() []string {
 // present, so one initramfs serves IDE, SATA, USB, NVMe and virtio machines.
 func (c Config) Modules() (required, optional []string) {
 	required = []string{"dm_snapshot"}
-	if c.Origin == "" {
+	if c.Origin.IsZero() {
 		required = append(required, "loop", "isofs")
 	}
 	optional = append(diskDrivers(), RootFSModules...)
 	// dm-zero (a few KiB) gives sandbox.grow its zeros: every initramfs
 	// carries it, so the parameter can be typed at the boot prompt.
 	optional = append(optional, "dm_zero")
-	if c.Grow != "no" {
+	if !c.Grow.Off() {
 		required = append(required, "dm_zero")
 	}
-	if c.ISO != "" {
+	if !c.ISO.IsZero() {
 		// The disk that holds the ISO file: a USB stick is vfat or exFAT
 		// more often than ext4, and vfat names need code pages.
 		optional = append(optional, ISODiskModules...)
@@ -74,10 +74,10 @@ func (c Config) Modules() (required, optional []string) {
 	if c.URL != "" {
 		optional = append(optional, NetDrivers...)
 	}
-	switch c.COW {
-	case "ram0":
+	switch c.COW.Kind {
+	case COWRam0:
 		required = append(required, "brd")
-	case "zram":
+	case COWZram:
 		required = append(required, "zram")
 		if m := zramCompressors[c.ZAlgo]; m != "" {
 			required = append(required, m)

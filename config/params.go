@@ -26,42 +26,41 @@ type param struct {
 // params is the table of sandbox.* keys, in the README's order. Each setter
 // checks one value; combinations are Config.check's.
 var params = []param{
-	{"cd", "auto, a /dev path (/dev/sr0, /dev/hdc, /dev/sdb), LABEL=<volume id> or UUID=<ISO 9660 UUID as blkid shows it, e.g. 2026-11-26-02-55-00-00>", func(c *Config, v string) error {
-		if u, ok := strings.CutPrefix(v, "UUID="); ok {
-			c.CD = v
-			if !ISOUUID(u) {
-				return errors.New("has a UUID that is not an ISO 9660 one as blkid shows it (YYYY-MM-DD-hh-mm-ss-cc, e.g. 2026-11-26-02-55-00-00)")
-			}
-			return nil
-		}
-		return setDev(&c.CD, v, v == "auto" || strings.HasPrefix(v, "LABEL=") && len(v) > len("LABEL="))
-	}},
+	{"cd", "auto, a /dev path (/dev/sr0, /dev/hdc, /dev/sdb), LABEL=<volume id> or UUID=<ISO 9660 UUID as blkid shows it, e.g. 2026-11-26-02-55-00-00>", setCD},
 	{"image", "an absolute path on the CD, e.g. /initrd-ext2", func(c *Config, v string) error {
 		return setAbs(&c.Image, v, "is the CD's root directory, not a file")
 	}},
 	{"origin", "a /dev path of a block device used as the read-only base, e.g. /dev/sda1", func(c *Config, v string) error {
-		c.Origin = v
-		return devPath(v)
+		if err := devPath(v); err != nil {
+			return err
+		}
+		c.Origin = Path(v)
+		return nil
 	}},
 	{"iso", "a Live CD's ISO file on a disk: /path/file.iso (every disk searched), LABEL=<label>:/path/file.iso, UUID=<uuid>:/path/file.iso or /dev/sdb1:/path/file.iso", setISO},
 	{"grow", "no, auto (grow an ext2/3/4 root at boot until its free space is the COW store's size) or a size to grow it to (4G)", func(c *Config, v string) error {
-		c.Grow = v
-		if v == "no" || v == "auto" {
-			return nil
-		}
-		if s, err := ParseSize(v); err != nil || s.Percent > 0 {
+		g, ok := parseGrow(v)
+		if !ok {
 			return errors.New("is not no, auto or a size")
 		}
+		c.Grow = g
 		return nil
 	}},
 	{"toram", "no, yes (copy the image into RAM, then release the medium) or auto (yes when RAM holds the image, the COW store and 512 MiB more)", func(c *Config, v string) error {
-		return setOneOf(&c.ToRAM, v, "is not no, yes or auto", "no", "yes", "auto")
+		t, ok := parseTristate(v)
+		if !ok {
+			return errors.New("is not no, yes or auto")
+		}
+		c.ToRAM = t
+		return nil
 	}},
 	{"cdmount", "an absolute directory path in the new root, e.g. /mnt2", func(c *Config, v string) error {
 		return setAbs(&c.CDMount, v, "would hide the whole new root")
 	}},
 	{"cow", "ram0, zram or a /dev path of a scratch block device", func(c *Config, v string) error {
-		return setDev(&c.COW, v, v == "ram0" || v == "zram")
+		s, err := parseCOW(v)
+		c.COW = s
+		return err
 	}},
 	{"cowsize", "a size with a unit (512M, 2G, 65536K) or a share of RAM (1% to 100%)", func(c *Config, v string) error {
 		s, err := ParseSize(v)
@@ -132,16 +131,18 @@ func keyList() string {
 	return "{" + strings.Join(ks, ",") + "}"
 }
 
-// setDev stores a device parameter: v as it is when it is one of the key's
-// own words (special), else v only if it is a clean /dev path.
-func setDev(dst *string, v string, special bool) error {
-	if !special {
-		if err := devPath(v); err != nil {
-			return err
-		}
+// setCD takes sandbox.cd: any device reference, but a UUID only as an ISO
+// 9660 volume has one.
+func setCD(c *Config, v string) error {
+	if u, ok := strings.CutPrefix(v, "UUID="); ok && !ISOUUID(u) {
+		return errors.New("has a UUID that is not an ISO 9660 one as blkid shows it (YYYY-MM-DD-hh-mm-ss-cc, e.g. 2026-11-26-02-55-00-00)")
 	}
-	*dst = v
-	return nil
+	if v == "LABEL=" {
+		return devPath(v) // as before device references had a type
+	}
+	r, err := ParseDevRef(v)
+	c.CD = r
+	return err
 }
 
 // setAbs stores an absolute path, cleaned. rootProblem, when not empty,
@@ -179,17 +180,17 @@ func setOneOf(dst *string, v, problem string, choices ...string) error {
 }
 
 func setISO(c *Config, v string) error {
-	c.ISO = v
-	dev, file := c.ISOFile()
-	switch {
-	case strings.HasPrefix(dev, "LABEL=") || strings.HasPrefix(dev, "UUID="):
-		if len(dev) == len("LABEL=") || dev == "UUID=" {
-			return errors.New("has an empty label or UUID")
+	dev, file := splitISO(v)
+	c.ISO = ISORef{File: file}
+	if dev != "" {
+		r, err := ParseDevRef(dev)
+		switch {
+		case err == errEmptyRef:
+			return err
+		case err != nil || r.Kind == RefAuto:
+			return fmt.Errorf("names no device before ':' (%s)", devPath(dev))
 		}
-	case dev != "":
-		if err := devPath(dev); err != nil {
-			return fmt.Errorf("names no device before ':' (%s)", err)
-		}
+		c.ISO.Dev = r
 	}
 	p, err := absPath(file)
 	if err != nil {
@@ -230,12 +231,12 @@ func setPersistent(c *Config, v string) error {
 }
 
 func setStore(c *Config, v string) error {
-	switch strings.ToUpper(v) {
-	case "PO", "N":
-		c.Store = strings.ToUpper(v)
-		return nil
+	t, ok := parseStore(v)
+	if !ok {
+		return errors.New("is not a snapshot store")
 	}
-	return errors.New("is not a snapshot store")
+	c.Store = t
+	return nil
 }
 
 // setName takes a device-mapper name: one that is also a file name under

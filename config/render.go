@@ -12,8 +12,8 @@ import (
 // sandbox.image with sandbox.origin) are left out when unused.
 func (c Config) Params() map[string]string {
 	p := map[string]string{
-		"cdmount": c.CDMount, "cow": c.COW, "cowsize": c.COWSize.String(),
-		"chunk": "auto", "persistent": "N", "store": c.Store, "name": c.Name,
+		"cdmount": c.CDMount, "cow": c.COW.String(), "cowsize": c.COWSize.String(),
+		"chunk": "auto", "persistent": "N", "store": c.Store.String(), "name": c.Name,
 		"fstype": c.FSType, "wait": c.Wait.String(), "init": c.Init, "onfail": c.OnFail, "watch": c.Watch.String(),
 	}
 	if c.Chunk != 0 {
@@ -22,19 +22,19 @@ func (c Config) Params() map[string]string {
 	if c.Persistent {
 		p["persistent"] = "P"
 	}
-	p["toram"], p["grow"] = c.ToRAM, c.Grow
-	if c.ISO != "" {
-		p["iso"] = c.ISO
+	p["toram"], p["grow"] = c.ToRAM.String(), c.Grow.String()
+	if !c.ISO.IsZero() {
+		p["iso"] = c.ISO.String()
 	}
 	switch {
-	case c.Origin != "":
-		p["origin"] = c.Origin
-	case c.ISO != "":
+	case !c.Origin.IsZero():
+		p["origin"] = c.Origin.String()
+	case !c.ISO.IsZero():
 		p["image"] = c.Image // the ISO file takes sandbox.cd's place
 	default:
-		p["cd"], p["image"] = c.CD, c.Image
+		p["cd"], p["image"] = c.CD.String(), c.Image
 	}
-	if c.COW == "zram" {
+	if c.COW == COWZRAM {
 		p["zalgo"] = c.ZAlgo
 	}
 	if c.Verity != "" {

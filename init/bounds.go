@@ -25,9 +25,9 @@ const chunkMemoryShare = 4
 // checkChunkMemory refuses a chunk size whose persistent store (PO) would
 // take more than a quarter of the available RAM in kernel buffers; the
 // transient store (N) keeps none.
-func checkChunkMemory(store string, chunk uint32, avail uint64) error {
+func checkChunkMemory(store config.StoreType, chunk uint32, avail uint64) error {
 	bytes := uint64(chunk) * 512
-	if store == "N" || 3*bytes <= avail/chunkMemoryShare {
+	if store == config.StoreN || 3*bytes <= avail/chunkMemoryShare {
 		return nil
 	}
 	largest := uint32(1)
@@ -44,9 +44,9 @@ func checkChunkMemory(store string, chunk uint32, avail uint64) error {
 // refuses writes); zram compresses, and its documentation sees "little
 // point creating a zram of greater than twice the size of memory" (a 2:1
 // ratio is what to expect). why is empty when want stands.
-func capCOWSize(kind string, want, mem uint64) (size uint64, why string) {
+func capCOWSize(kind config.COWStore, want, mem uint64) (size uint64, why string) {
 	limit, rule := mem, "the RAM"
-	if kind == "zram" {
+	if kind == config.COWZRAM {
 		limit, rule = 2*mem, "twice the RAM (zram's 2:1 compression)"
 	}
 	limit &^= 1<<12 - 1

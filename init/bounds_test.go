@@ -3,22 +3,24 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/sandbox-init/sandbox-init/config"
 )
 
 func TestCheckChunkMemory(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		store string
+		store config.StoreType
 		chunk uint32
 		avail uint64
 		want  string // "" for accepted, else a part of the message
 	}{
-		{"PO", 32, 700 * mib, ""},
-		{"N", 2097152, 700 * mib, ""}, // the transient store keeps no chunk buffers
-		{"PO", 2097152, 700 * mib, "sandbox.chunk=2097152 (1024 MiB a chunk): the snapshot's store keeps 3 chunks in kernel memory (3072 MiB), more than a quarter of the 700 MiB of RAM available; the largest chunk this machine takes is sandbox.chunk=65536"},
-		{"PO", 65536, 700 * mib, ""},
-		{"PO", 131072, 700 * mib, "the largest chunk this machine takes is sandbox.chunk=65536"},
-		{"PO", 2, 1024, "the largest chunk this machine takes is sandbox.chunk=1"},
+		{config.StorePO, 32, 700 * mib, ""},
+		{config.StoreN, 2097152, 700 * mib, ""}, // the transient store keeps no chunk buffers
+		{config.StorePO, 2097152, 700 * mib, "sandbox.chunk=2097152 (1024 MiB a chunk): the snapshot's store keeps 3 chunks in kernel memory (3072 MiB), more than a quarter of the 700 MiB of RAM available; the largest chunk this machine takes is sandbox.chunk=65536"},
+		{config.StorePO, 65536, 700 * mib, ""},
+		{config.StorePO, 131072, 700 * mib, "the largest chunk this machine takes is sandbox.chunk=65536"},
+		{config.StorePO, 2, 1024, "the largest chunk this machine takes is sandbox.chunk=1"},
 	} {
 		err := checkChunkMemory(tc.store, tc.chunk, tc.avail)
 		switch {
@@ -33,15 +35,15 @@ func TestCheckChunkMemory(t *testing.T) {
 func TestCapCOWSize(t *testing.T) {
 	const mem = 768 << 20
 	for _, tc := range []struct {
-		kind      string
+		kind      config.COWStore
 		want, got uint64
 		why       string
 	}{
-		{"ram0", 384 << 20, 384 << 20, ""},
-		{"ram0", mem, mem, ""},
-		{"ram0", 100 << 30, mem, "sandbox.cowsize asks for a ram0 store of 102400 MiB, more than the RAM (768 MiB): capped to 768 MiB"},
-		{"zram", 1 << 30, 1 << 30, ""},
-		{"zram", 4 << 30, 2 * mem, "more than twice the RAM (zram's 2:1 compression) (768 MiB): capped to 1536 MiB"},
+		{config.COWRAM, 384 << 20, 384 << 20, ""},
+		{config.COWRAM, mem, mem, ""},
+		{config.COWRAM, 100 << 30, mem, "sandbox.cowsize asks for a ram0 store of 102400 MiB, more than the RAM (768 MiB): capped to 768 MiB"},
+		{config.COWZRAM, 1 << 30, 1 << 30, ""},
+		{config.COWZRAM, 4 << 30, 2 * mem, "more than twice the RAM (zram's 2:1 compression) (768 MiB): capped to 1536 MiB"},
 	} {
 		got, why := capCOWSize(tc.kind, tc.want, mem)
 		if got != tc.got || !strings.Contains(why, tc.why) || (tc.why == "") != (why == "") {

@@ -4,7 +4,16 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-init/sandbox-init/config"
 )
+
+// ref is a device reference as the command line gives it ("" is none, and
+// an empty LABEL= or UUID= is kept, as the init never sees it).
+func ref(s string) config.DevRef {
+	r, _ := config.ParseDevRef(s)
+	return r
+}
 
 func TestCDNotFound(t *testing.T) {
 	mountErr := errors.New("mount /dev/sr0 on /cd (iso9660, read-only): no medium found")
@@ -22,7 +31,7 @@ func TestCDNotFound(t *testing.T) {
 		{"UUID=2026-11-26-02-55-00-00", false, []string{"/dev/sr0", "/dev/sda"}, "no disc with UUID 2026-11-26-02-55-00-00 among /dev/sr0 /dev/sda", "fix sandbox.cd=UUID="},
 		{"auto", false, []string{"/dev/sr0"}, "no drive or disk among /dev/sr0 holds an ISO 9660 disc", "insert the Live CD"},
 	} {
-		why, hint := cdNotFound(tc.want, tc.present, tc.seen, mountErr)
+		why, hint := cdNotFound(ref(tc.want), tc.present, tc.seen, mountErr)
 		if why != tc.why || !strings.Contains(hint, tc.hintPart) {
 			t.Errorf("cdNotFound(%q, %v, %v) = %q, %q; want %q, …%s…", tc.want, tc.present, tc.seen, why, hint, tc.why, tc.hintPart)
 		}

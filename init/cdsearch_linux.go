@@ -4,23 +4,22 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"golang.org/x/sys/unix"
 )
 
 // cdSearch is one search for the CD (findCD): what sandbox.cd asks for,
 // and what the looks so far found.
 type cdSearch struct {
-	s           *sandbox
-	want        string // sandbox.cd; the device found, once found
-	uuid, label string
-	byUUID      bool
-	byLabel     bool
-	seen        []string // the candidates of the last look
-	warned      map[string]bool
-	isofsReady  bool
-	isofsErr    error // isofs did not load
-	mountErr    error // the last mount attempt's
-	twice       error // two discs match the UUID
+	s          *sandbox
+	ref        config.DevRef // sandbox.cd
+	want       string        // its path; the device found, once found
+	seen       []string      // the candidates of the last look
+	warned     map[string]bool
+	isofsReady bool
+	isofsErr   error // isofs did not load
+	mountErr   error // the last mount attempt's
+	twice      error // two discs match the UUID
 	// match and pvds are the discs with the label of the last look, kept
 	// for when the drivers never get ready (a probe that hangs).
 	match []string
@@ -52,7 +51,7 @@ func (c *cdSearch) look() (bool, error) {
 	if c.isofsErr != nil {
 		return false, c.isofsErr
 	}
-	if strings.HasPrefix(c.want, "/dev/") {
+	if c.ref.IsPath() {
 		return isBlock(c.want) && c.try(c.want), nil
 	}
 	// Ready before the look: a look that began after the drivers were
@@ -66,19 +65,20 @@ func (c *cdSearch) look() (bool, error) {
 	c.seen = cdCandidates("/sys/class/block")
 	var match []string
 	var pvds []isoPVD
+	byUUID, byLabel := c.ref.Kind == config.RefUUID, c.ref.Kind == config.RefLabel
 	for _, dev := range c.seen {
 		p, ok := readPVD(dev)
 		switch {
 		case !ok:
 			continue // no ISO 9660 disc (yet): never mounted
-		case c.byUUID && p.UUID == c.uuid, c.byLabel && p.Label == c.label:
+		case byUUID && p.UUID == c.ref.Value, byLabel && p.Label == c.ref.Value:
 			match, pvds = append(match, dev), append(pvds, p)
-		case c.byUUID:
+		case byUUID:
 			if !c.warned[dev] {
 				c.warned[dev] = true
 				c.s.log.Warnf("WARNING: skipping %s: ISO 9660 disc %s is not the Live CD this kernel was built with (sandbox.cd=%s)", dev, describeDisc(p), c.s.cfg.CD)
 			}
-		case c.byLabel:
+		case byLabel:
 		default:
 			if c.try(dev) {
 				c.want = dev
@@ -87,7 +87,7 @@ func (c *cdSearch) look() (bool, error) {
 		}
 	}
 	switch {
-	case len(match) > 1 && c.byUUID:
+	case len(match) > 1 && byUUID:
 		c.twice = fmt.Errorf("two discs match sandbox.cd=%s: %s; remove one", c.s.cfg.CD, strings.Join(match, " and "))
 		return false, c.twice
 	case len(match) > 0 && ready:
@@ -107,7 +107,7 @@ func (c *cdSearch) bootLabelled(match []string, pvds []isoPVD) bool {
 	c.want = match[0]
 	for i := 1; i < len(match); i++ {
 		c.s.log.Warnf("WARNING: %s also carries the label %q: %s %s booted, %s %s did not; to choose, use sandbox.cd=UUID=<UUID> or sandbox.cd=/dev/…",
-			match[i], c.label, match[0], describeDisc(pvds[0]), match[i], describeDisc(pvds[i]))
+			match[i], c.ref.Value, match[0], describeDisc(pvds[0]), match[i], describeDisc(pvds[i]))
 	}
 	return true
 }

@@ -220,10 +220,10 @@ func (s *sandbox) roomInRAM(size, tree uint64) error {
 		return err
 	}
 	cow := uint64(0)
-	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
+	if s.cfg.COW.InRAM() {
 		cow = s.state.COWBytes
 	}
-	if _, fail, why := toramDecision("yes", size, tree, cow, avail); fail {
+	if _, fail, why := toramDecision(config.Yes, size, tree, cow, avail); fail {
 		return errors.New("not enough RAM: " + why)
 	}
 	return nil

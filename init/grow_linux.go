@@ -16,7 +16,7 @@ import (
 // once mounted. Every write of the growth lands in the COW store; the image
 // is never touched.
 func (s *sandbox) growBase() error {
-	if s.cfg.Grow == "no" {
+	if s.cfg.Grow.Off() {
 		return nil
 	}
 	origin := s.state.Origin

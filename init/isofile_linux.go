@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"golang.org/x/sys/unix"
@@ -34,7 +35,7 @@ const isoProbeDir = "/run/sandbox/isoprobe"
 // waits for every disk driver before it boots from a disk it did not name
 // by its /dev path, and names the other disks that hold the file too.
 func (s *sandbox) mountISOFile() error {
-	want, file := s.cfg.ISOFile()
+	want, file := s.cfg.ISO.Dev, s.cfg.ISO.File
 	for _, d := range []string{cdDir, isoDiskDir, isoProbeDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return &bootError{Device: d, Err: err}
@@ -53,7 +54,7 @@ func (s *sandbox) mountISOFile() error {
 			return err
 		}
 		if err != errTimeout {
-			return &bootError{Device: s.cfg.ISO, Err: err}
+			return &bootError{Device: s.cfg.ISO.String(), Err: err}
 		}
 		seen := make([]*isoLook, 0, len(q.order))
 		for _, d := range q.order {
@@ -61,7 +62,7 @@ func (s *sandbox) mountISOFile() error {
 		}
 		why, hint := isoNotFound(want, file, seen)
 		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
-		return &bootError{Device: s.cfg.ISO, Err: err, Hint: hint}
+		return &bootError{Device: s.cfg.ISO.String(), Err: err, Hint: hint}
 	}
 	if err := s.attachISO(q.found, file); err != nil {
 		return err
@@ -78,12 +79,13 @@ func (s *sandbox) mountISOFile() error {
 // isoSearch is one search for sandbox.iso's file: what each device showed,
 // the disk that holds the file, and the other disks that hold it too.
 type isoSearch struct {
-	s          *sandbox
-	want, file string
-	looks      map[string]*isoLook // by device
-	order      []string            // the devices in the order looked at
-	found      *isoLook
-	others     []*isoLook
+	s      *sandbox
+	want   config.DevRef // sandbox.iso's device part
+	file   string
+	looks  map[string]*isoLook // by device
+	order  []string            // the devices in the order looked at
+	found  *isoLook
+	others []*isoLook
 }
 
 // pick is one look at the devices not read yet (waitDevice's check). It is
@@ -91,8 +93,8 @@ type isoSearch struct {
 // its path, every disk driver has loaded: a disk that appears later may
 // hold the same path.
 func (q *isoSearch) pick() (bool, error) {
-	devs := []string{q.want}
-	byPath := strings.HasPrefix(q.want, "/dev/")
+	devs := []string{q.want.Value}
+	byPath := q.want.IsPath()
 	if !byPath {
 		devs = isoDiskCandidates("/sys/class/block")
 	}
@@ -112,7 +114,7 @@ func (q *isoSearch) pick() (bool, error) {
 			continue
 		}
 		l.vol, l.done = v, true
-		if !v.matches(q.want) || q.want == "" && !slices.Contains(isoDiskFS, v.FS) {
+		if !v.matches(q.want) || q.want.IsZero() && !slices.Contains(isoDiskFS, v.FS) {
 			continue // not the one named, or nothing the search mounts
 		}
 		if q.found != nil {
@@ -191,8 +193,7 @@ func (l *isoLook) describe() string {
 // not. An error ends the search: a device named by sandbox.iso (path, label
 // or UUID) that cannot be used.
 func (s *sandbox) tryISODisk(l *isoLook, file, dir string) (bool, error) {
-	want, _ := s.cfg.ISOFile()
-	named := want != ""
+	named := !s.cfg.ISO.Dev.IsZero()
 	fail := func(err error, hint string) (bool, error) {
 		if named {
 			return false, &bootError{Device: l.dev + ":" + file, Err: err, Hint: hint}
@@ -327,9 +328,9 @@ func (s *sandbox) haveFS(fstype string) error {
 }
 
 // isoNotFound says why the ISO file's search found nothing within the
-// wait, and what to do: want is the device part of sandbox.iso ("" for
+// wait, and what to do: want is the device part of sandbox.iso (none for
 // every disk), seen what was looked at.
-func isoNotFound(want, file string, seen []*isoLook) (why, hint string) {
+func isoNotFound(want config.DevRef, file string, seen []*isoLook) (why, hint string) {
 	var list []string
 	example := "/dev/sdb1" // for the hint: a partition seen, if any
 	for i := len(seen) - 1; i >= 0; i-- {
@@ -339,24 +340,24 @@ func isoNotFound(want, file string, seen []*isoLook) (why, hint string) {
 	}
 	for _, l := range seen {
 		d := l.describe()
-		if l.done && l.why != "" && (want == "" || l.vol.matches(want)) {
+		if l.done && l.why != "" && (want.IsZero() || l.vol.matches(want)) {
 			d += ": " + l.why
 		}
 		list = append(list, d)
 	}
 	looked := strings.Join(list, "; ")
 	switch {
-	case strings.HasPrefix(want, "/dev/") && len(seen) > 0:
+	case want.IsPath() && len(seen) > 0:
 		return seen[0].describe(), "check the disk (dmesg says why it cannot be read), or name another partition"
-	case strings.HasPrefix(want, "/dev/"):
+	case want.IsPath():
 		return fmt.Sprintf("%s did not appear", want),
 			"check the device name (ls /sys/class/block lists what there is), or wait longer with sandbox.wait=30"
 	case len(seen) == 0:
 		return "no disk appeared",
 			"attach the disk or stick that holds the ISO file, or add its driver to the initramfs (mklive -modules); a slow stick: sandbox.wait=30"
-	case want != "":
+	case !want.IsZero():
 		return fmt.Sprintf("no file system with %s among %s", want, looked),
-			"fix " + want + " in sandbox.iso= (labels and UUIDs as blkid shows them), or name the partition: sandbox.iso=" + example + ":" + file
+			"fix " + want.String() + " in sandbox.iso= (labels and UUIDs as blkid shows them), or name the partition: sandbox.iso=" + example + ":" + file
 	default:
 		return fmt.Sprintf("%s is on none of the disks: %s", file, looked),
 			"check the path (ext4 names are case-sensitive); in the rescue shell: mount -o ro " + example + " /mnt && ls -R /mnt; or wait longer with sandbox.wait=30"

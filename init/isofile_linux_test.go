@@ -40,7 +40,7 @@ func TestISONotFound(t *testing.T) {
 		{"/dev/sdc1", nil, []string{"/dev/sdc1 did not appear"}, "check the device name"},
 		{"/dev/sdb", []*isoLook{sdb}, []string{"/dev/sdb (unreadable: read /dev/sdb: input/output error)"}, "check the disk"},
 	} {
-		why, hint := isoNotFound(tc.want, "/isos/missing.iso", tc.seen)
+		why, hint := isoNotFound(ref(tc.want), "/isos/missing.iso", tc.seen)
 		for _, w := range tc.why {
 			if why != w {
 				t.Errorf("isoNotFound(%q) = %q, want %q", tc.want, why, w)

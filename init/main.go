@@ -68,11 +68,11 @@ func boot(log *logger, cfg *config.Config) error {
 			step{"net", s.netUp},         // NIC drivers by modalias, link up, DHCP or ip=
 			step{"fetch", s.fetchImage},  // sandbox.url into RAM, checked block by block as it comes
 			step{"image", s.attachImage}) // the copy in RAM, loop-attached read-only
-	case s.cfg.Origin != "":
+	case !s.cfg.Origin.IsZero():
 		steps = append(steps, step{"origin", s.useOrigin}) // the block device, set read-only
 	default:
 		medium := step{"cd", s.mountCD} // find the CD and mount it read-only on /cd
-		if s.cfg.ISO != "" {
+		if !s.cfg.ISO.IsZero() {
 			medium = step{"iso", s.mountISOFile} // the ISO file on a disk, loop-mounted read-only on /cd
 		}
 		steps = append(steps, medium,

@@ -105,7 +105,7 @@ func (s *sandbox) loadModules() error {
 		return nil // everything built in
 	}
 	l := m.l
-	if s.cfg.COW == "ram0" {
+	if s.cfg.COW == config.COWRAM {
 		// rd_size is sandbox.cowsize's: later parameters win in the
 		// kernel's parser, so ours comes last. One RAM disk unless the
 		// command line asks for more (brd.rd_nr=).
@@ -298,7 +298,7 @@ func (s *sandbox) finishModules() error {
 // sizeCOW resolves sandbox.cowsize against this machine's RAM, for a RAM
 // COW store (brd's rd_size, zram's disksize); a disk has its own size.
 func (s *sandbox) sizeCOW() error {
-	if s.cfg.COW != "ram0" && s.cfg.COW != "zram" {
+	if !s.cfg.COW.InRAM() {
 		return nil
 	}
 	mem, err := memTotal()
@@ -311,7 +311,7 @@ func (s *sandbox) sizeCOW() error {
 	}
 	s.state.COWBytes = size &^ (1<<12 - 1)
 	if s.state.COWBytes < 1<<20 {
-		return &bootError{Device: s.cfg.COW, Err: fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.HumanBytes(mem)), Hint: "give sandbox.cowsize= a larger size"}
+		return &bootError{Device: s.cfg.COW.String(), Err: fmt.Errorf("COW size %s of %s RAM is under 1 MiB", s.cfg.COWSize, config.HumanBytes(mem)), Hint: "give sandbox.cowsize= a larger size"}
 	}
 	s.log.Printf("COW store: %s, %s (sandbox.cowsize=%s of %s RAM)", s.cfg.COW, config.HumanBytes(s.state.COWBytes), s.cfg.COWSize, config.HumanBytes(mem))
 	return nil

@@ -23,7 +23,7 @@ const cdDir = "/cd"
 // useOrigin takes the block device sandbox.origin names as the snapshot's
 // origin (the how-to's /dev/sda1), set read-only in the kernel.
 func (s *sandbox) useOrigin() error {
-	dev := s.cfg.Origin
+	dev := s.cfg.Origin.Value
 	if err := waitDrivers(s.driverWait(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 		err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
 			"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
@@ -102,9 +102,10 @@ func (s *sandbox) findCD() (string, error) {
 	if err := os.MkdirAll(cdDir, 0o755); err != nil {
 		return "", &bootError{Device: cdDir, Err: err}
 	}
-	c := &cdSearch{s: s, want: s.cfg.CD, warned: map[string]bool{}}
-	c.uuid, c.byUUID = strings.CutPrefix(c.want, "UUID=")
-	c.label, c.byLabel = strings.CutPrefix(c.want, "LABEL=")
+	c := &cdSearch{s: s, ref: s.cfg.CD, warned: map[string]bool{}}
+	if c.ref.IsPath() {
+		c.want = c.ref.Value
+	}
 	start := time.Now()
 	err := waitDrivers(s.driverWait(), s.cfg.Wait, c.look)
 	if err == errTimeout && len(c.match) > 0 && c.bootLabelled(c.match, c.pvds) {
@@ -115,11 +116,11 @@ func (s *sandbox) findCD() (string, error) {
 			return "", err
 		}
 		if err == c.twice {
-			return "", &bootError{Device: s.cfg.CD, Err: err, Hint: "an older build or another disc carries the same UUID: take it out, or name the drive with sandbox.cd=/dev/sr0"}
+			return "", &bootError{Device: s.cfg.CD.String(), Err: err, Hint: "an older build or another disc carries the same UUID: take it out, or name the drive with sandbox.cd=/dev/sr0"}
 		}
-		why, hint := cdNotFound(c.want, strings.HasPrefix(c.want, "/dev/") && isBlock(c.want), c.seen, c.mountErr)
+		why, hint := cdNotFound(c.ref, c.ref.IsPath() && isBlock(c.want), c.seen, c.mountErr)
 		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
-		return "", &bootError{Device: s.cfg.CD, Err: err, Hint: hint}
+		return "", &bootError{Device: s.cfg.CD.String(), Err: err, Hint: hint}
 	}
 	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", c.want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
 	return c.want, nil

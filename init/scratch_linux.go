@@ -71,7 +71,7 @@ func (s *sandbox) inUse() []inUse {
 	} else if strings.HasPrefix(s.state.CD, "/dev/") {
 		add(s.state.CD, "the medium this system boots from")
 	}
-	add(s.cfg.Origin, "the origin (sandbox.origin=)")
+	add(s.cfg.Origin.Value, "the origin (sandbox.origin=)")
 	add(s.state.Origin, "the snapshot's origin")
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, m := range blockdev.Mounts(string(b)) {

@@ -19,11 +19,11 @@ func (s *sandbox) prepareCOW() error {
 	if err := s.need("brd", "zram", "lzo_rle", "lzo", "lz4", "lz4hc", "zstd"); err != nil {
 		return err
 	}
-	dev := s.cfg.COW
-	switch dev {
-	case "ram0":
+	dev := s.cfg.COW.Dev
+	switch s.cfg.COW.Kind {
+	case config.COWRam0:
 		dev = "/dev/ram0"
-	case "zram":
+	case config.COWZram:
 		dev = "/dev/zram0"
 		if err := s.setupZram(); err != nil {
 			return err
@@ -49,7 +49,7 @@ func (s *sandbox) prepareCOW() error {
 	if err := s.checkChunk(); err != nil {
 		return &bootError{Device: dev, Err: err, Hint: "give sandbox.chunk= a smaller power of two (or leave it out: auto)"}
 	}
-	disk := dev != "/dev/ram0" && dev != "/dev/zram0"
+	disk := !s.cfg.COW.InRAM()
 	if disk {
 		if err := s.proveScratch(dev); err != nil {
 			return err
@@ -59,7 +59,7 @@ func (s *sandbox) prepareCOW() error {
 	// on a disk, an earlier boot's store would come back. Unless
 	// sandbox.persistent asks for that, clear the header (a RAM disk is
 	// new, zeros already) so the store starts empty.
-	if s.cfg.Store != "N" && !s.cfg.Persistent && disk {
+	if s.cfg.Store != config.StoreN && !s.cfg.Persistent && disk {
 		bs, _ := mountutil.LogicalBlockSize(dev)
 		if err := mountutil.ZeroStart(dev, snapshotHeaderBytes(bs)); err != nil {
 			return &bootError{Device: dev, Err: err, Hint: "the COW disk must be writable: it is scratch space"}
@@ -97,7 +97,7 @@ func (s *sandbox) makeSnapshot() error {
 	if err != nil {
 		return &bootError{Device: s.state.Origin, Err: err}
 	}
-	t, err := dm.Snapshot(size, s.state.Origin, s.state.COW, s.cfg.Store, s.cfg.Chunk)
+	t, err := dm.Snapshot(size, s.state.Origin, s.state.COW, s.cfg.Store.String(), s.cfg.Chunk)
 	if err != nil {
 		return &bootError{Device: s.state.Origin, Err: err, Hint: "check sandbox.chunk= and sandbox.cow="}
 	}

@@ -15,8 +15,8 @@ const toramSlack = 512 << 20
 // when the available RAM holds it, the RAM COW store (cow bytes, 0 for a
 // disk) and toramSlack. When it does not fit, "auto" boots from the
 // medium, "yes" fails; why says so with the numbers.
-func toramDecision(mode string, image, tree, cow, avail uint64) (copy, fail bool, why string) {
-	if mode == "no" {
+func toramDecision(mode config.Tristate, image, tree, cow, avail uint64) (copy, fail bool, why string) {
+	if mode == config.No {
 		return false, false, ""
 	}
 	need := image + tree + cow + toramSlack
@@ -29,5 +29,5 @@ func toramDecision(mode string, image, tree, cow, avail uint64) (copy, fail bool
 	}
 	why = fmt.Sprintf("%s, the COW store (%s) and %s for the system need %s, more than the %s of RAM available",
 		what, config.HumanBytes(cow), config.HumanBytes(toramSlack), config.HumanBytes(need), config.HumanBytes(avail))
-	return false, mode == "yes", why
+	return false, mode == config.Yes, why
 }

@@ -25,7 +25,7 @@ const toramDir = "/run/sandbox/toram"
 func (s *sandbox) toRAM() error {
 	src := filepath.Join(cdDir, s.cfg.Image)
 	st, err := os.Stat(src)
-	if s.cfg.ToRAM == "no" || err != nil || !st.Mode().IsRegular() {
+	if s.cfg.ToRAM == config.No || err != nil || !st.Mode().IsRegular() {
 		return nil // nothing to copy; the image step says what is wrong
 	}
 	b, err := os.ReadFile("/proc/meminfo")
@@ -37,7 +37,7 @@ func (s *sandbox) toRAM() error {
 		return &bootError{Device: "/proc/meminfo", Err: err}
 	}
 	cow := uint64(0)
-	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
+	if s.cfg.COW.InRAM() {
 		cow = s.state.COWBytes
 	}
 	// The hash tree goes along (sandbox.verity): the copy is checked as

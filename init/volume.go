@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 )
 
@@ -36,14 +37,14 @@ func (v volume) String() string {
 
 // matches tells whether the volume is the one sandbox.iso's device part
 // names: LABEL=X, UUID=Y (either case), a /dev path (taken as it is) or
-// "" (every one). FAT and exFAT labels match in either case, as those file
+// none (every one). FAT and exFAT labels match in either case, as those file
 // systems compare names.
-func (v volume) matches(want string) bool {
-	if label, ok := strings.CutPrefix(want, "LABEL="); ok {
-		return v.FS != "" && (v.Label == label || v.FS != "ext4" && strings.EqualFold(v.Label, label))
-	}
-	if uuid, ok := strings.CutPrefix(want, "UUID="); ok {
-		return v.FS != "" && v.UUID != "" && strings.EqualFold(v.UUID, uuid)
+func (v volume) matches(want config.DevRef) bool {
+	switch want.Kind {
+	case config.RefLabel:
+		return v.FS != "" && (v.Label == want.Value || v.FS != "ext4" && strings.EqualFold(v.Label, want.Value))
+	case config.RefUUID:
+		return v.FS != "" && v.UUID != "" && strings.EqualFold(v.UUID, want.Value)
 	}
 	return true
 }

@@ -175,7 +175,7 @@ func TestVolumeMatches(t *testing.T) {
 		{fat, "", true},
 		{none, "/dev/sdb1", true},
 	} {
-		if got := tc.v.matches(tc.want); got != tc.ok {
+		if got := tc.v.matches(ref(tc.want)); got != tc.ok {
 			t.Errorf("%v matches %q = %v, want %v", tc.v, tc.want, got, tc.ok)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sandbox-init/sandbox-init/config"
 )
 
 // isoIdentity is what blkid shows of an ISO: "LABEL UUID".
@@ -39,11 +41,11 @@ func TestISOUUID(t *testing.T) {
 }
 
 func TestLiveCDCmdlineUUID(t *testing.T) {
-	cmdline, _, cfg, err := LiveCDCmdline("UUID=2026-11-26-02-55-00-00", "", "")
-	if err != nil || cmdline != "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00" || cfg.CD != "UUID=2026-11-26-02-55-00-00" {
+	cmdline, _, cfg, err := LiveCDCmdline(config.UUID("2026-11-26-02-55-00-00"), "", "")
+	if err != nil || cmdline != "console=tty0 console=ttyS0 sandbox.cd=UUID=2026-11-26-02-55-00-00" || cfg.CD != config.UUID("2026-11-26-02-55-00-00") {
 		t.Errorf("LiveCDCmdline: %q, %q, %v", cmdline, cfg.CD, err)
 	}
-	if _, _, _, err := LiveCDCmdline("UUID=yesterday", "", ""); err == nil {
+	if _, _, _, err := LiveCDCmdline(config.UUID("yesterday"), "", ""); err == nil {
 		t.Error("a bad UUID was accepted")
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // LiveCmdline is LiveCDCmdline for a CD found by its label.
 func LiveCmdline(label, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
-	return LiveCDCmdline("LABEL="+label, container, extra)
+	return LiveCDCmdline(config.Label(label), container, extra)
 }
 
 // LiveCDCmdline is a Live CD's kernel command line for how it is found
@@ -19,11 +19,11 @@ func LiveCmdline(label, container, extra string) (cmdline, imagePath string, cfg
 // sandbox.image names it. It returns the command line, where the root image
 // (or its container) goes on the CD, and the configuration the command
 // line gives the boot, checked as the boot checks it.
-func LiveCDCmdline(cd, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
+func LiveCDCmdline(cd config.DevRef, container, extra string) (cmdline, imagePath string, cfg config.Config, err error) {
 	if err := CheckContainer(container); err != nil {
 		return "", "", cfg, err
 	}
-	cmdline = "console=tty0 console=ttyS0 sandbox.cd=" + cd
+	cmdline = "console=tty0 console=ttyS0 sandbox.cd=" + cd.String()
 	imagePath = PlainImagePath
 	if container != "" && container != "none" {
 		imagePath = ContainerPath

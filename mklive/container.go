@@ -88,7 +88,7 @@ func ContainerImageSize(treeBytes, cow uint64) uint64 {
 // is known at build time: a RAM store (brd or zram) of sandbox.cowsize in
 // bytes. A share of RAM, or a disk, gives 0.
 func COWBytes(c config.Config) uint64 {
-	if (c.COW == "ram0" || c.COW == "zram") && c.COWSize.Percent == 0 {
+	if c.COW.InRAM() && c.COWSize.Percent == 0 {
 		return c.COWSize.Bytes
 	}
 	return 0

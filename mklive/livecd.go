@@ -163,7 +163,7 @@ func (s LiveCDSpec) plan(url string) (*liveCDBuild, error) {
 	if url != "" {
 		b.cmdline, b.imagePath, b.cfg, err = NetbootCmdline(url, s.Container, s.Append)
 	} else {
-		b.cmdline, b.imagePath, b.cfg, err = LiveCDCmdline("UUID="+s.UUID, s.Container, s.Append)
+		b.cmdline, b.imagePath, b.cfg, err = LiveCDCmdline(config.UUID(s.UUID), s.Container, s.Append)
 	}
 	if err != nil {
 		return nil, err
@@ -366,7 +366,7 @@ func roomToWrite(free uint64, cfg config.Config) (msg string, ok bool) {
 		return fmt.Sprintf("warning: / has %s free, less than the %s COW store: writes fail with \"No space left on device\" before the COW store is full (a larger -size makes room; so does a container, whose image mklive sizes for the COW store)", humanSize(free), humanSize(cow)), false
 	case cow > 0:
 		return fmt.Sprintf("room to write: %s free in /, for a %s COW store", humanSize(free), humanSize(cow)), true
-	case (cfg.COW == "ram0" || cfg.COW == "zram") && cfg.COWSize.Percent > 0:
+	case cfg.COW.InRAM() && cfg.COWSize.Percent > 0:
 		return fmt.Sprintf("room to write: %s free in /, as much as a sandbox.cowsize=%d%% COW store on up to %s of RAM", humanSize(free), cfg.COWSize.Percent, humanSize(free/uint64(cfg.COWSize.Percent)*100)), true
 	}
 	return fmt.Sprintf("room to write: %s free in /", humanSize(free)), true

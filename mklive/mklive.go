@@ -53,11 +53,11 @@ func isDriver(m string) bool {
 func DefaultModules(d *kmod.Deps) (required, optional []string) {
 	cd := config.Default()
 	disk := cd
-	disk.Origin = "/dev/sda"
+	disk.Origin = config.Path("/dev/sda")
 	zram := cd
-	zram.COW = "zram"
+	zram.COW = config.COWZRAM
 	iso := cd
-	iso.ISO = "/x.iso" // an ISO file on a disk: vfat, exfat and their code pages
+	iso.ISO = config.ISORef{File: "/x.iso"} // an ISO file on a disk: vfat, exfat and their code pages
 	add := func(dst *[]string, names ...string) {
 		for _, n := range names {
 			if !slices.Contains(*dst, n) {

@@ -141,7 +141,7 @@ kernel/drivers/scsi/sd_mod.ko:
 	if strings.Contains(all, "zram") {
 		t.Errorf("a brd config carries zram: %s", all)
 	}
-	c.COW = "zram"
+	c.COW = config.COWZRAM
 	req, _ = ConfiguredModules(d, c)
 	if j := strings.Join(req, " "); !strings.Contains(j, "zram") || !strings.Contains(j, "lzo-rle") || strings.Contains(j, "brd") {
 		t.Errorf("zram config requires %s", j)
