@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/superblock"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +24,7 @@ type cdSearch struct {
 	// match and pvds are the discs with the label of the last look, kept
 	// for when the drivers never get ready (a probe that hangs).
 	match []string
-	pvds  []isoPVD
+	pvds  []superblock.PVD
 }
 
 // try mounts dev read-only on cdDir as ISO 9660.
@@ -64,7 +65,7 @@ func (c *cdSearch) look() (bool, error) {
 	}
 	c.seen = cdCandidates("/sys/class/block")
 	var match []string
-	var pvds []isoPVD
+	var pvds []superblock.PVD
 	byUUID, byLabel := c.ref.Kind == config.RefUUID, c.ref.Kind == config.RefLabel
 	for _, dev := range c.seen {
 		p, ok := readPVD(dev)
@@ -76,7 +77,7 @@ func (c *cdSearch) look() (bool, error) {
 		case byUUID:
 			if !c.warned[dev] {
 				c.warned[dev] = true
-				c.s.log.Warnf("WARNING: skipping %s: ISO 9660 disc %s is not the Live CD this kernel was built with (sandbox.cd=%s)", dev, describeDisc(p), c.s.cfg.CD)
+				c.s.log.Warnf("WARNING: skipping %s: ISO 9660 disc %s is not the Live CD this kernel was built with (sandbox.cd=%s)", dev, p, c.s.cfg.CD)
 			}
 		case byLabel:
 		default:
@@ -100,14 +101,14 @@ func (c *cdSearch) look() (bool, error) {
 // bootLabelled mounts the first of the discs that carry the label. A label
 // is not an identity: of several discs that carry it, the first in the
 // search's order boots (CD drives first), and the others are named.
-func (c *cdSearch) bootLabelled(match []string, pvds []isoPVD) bool {
+func (c *cdSearch) bootLabelled(match []string, pvds []superblock.PVD) bool {
 	if !c.try(match[0]) {
 		return false
 	}
 	c.want = match[0]
 	for i := 1; i < len(match); i++ {
 		c.s.log.Warnf("WARNING: %s also carries the label %q: %s %s booted, %s %s did not; to choose, use sandbox.cd=UUID=<UUID> or sandbox.cd=/dev/…",
-			match[i], c.ref.Value, match[0], describeDisc(pvds[0]), match[i], describeDisc(pvds[i]))
+			match[i], c.ref.Value, match[0], pvds[0], match[i], pvds[i])
 	}
 	return true
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/superblock"
 )
 
 // chooseChunk sets the snapshot's chunk size (sandbox.chunk=auto: see
@@ -12,7 +13,7 @@ func (s *sandbox) chooseChunk(cow string) {
 	var fsBlock uint64
 	// The superblock only: ext2/3/4's is in the first 2 KiB.
 	if b, err := readStart(s.state.Origin, 2048); err == nil {
-		if bs, _, _, ok := mountutil.ExtSpace(b); ok {
+		if bs, _, _, ok := superblock.ExtSpace(b); ok {
 			fsBlock = bs
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/superblock"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +28,7 @@ func isSquashfs(file string) bool {
 	defer f.Close()
 	b := make([]byte, 4)
 	_, err = f.ReadAt(b, 0)
-	return err == nil && mountutil.FSType(b) == "squashfs"
+	return err == nil && superblock.FSType(b) == "squashfs"
 }
 
 // attachContainer attaches the root image inside a squashfs container (the

@@ -8,6 +8,7 @@ import (
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/superblock"
 )
 
 // growBase gives an ext2/3/4 root room to write (sandbox.grow): the
@@ -20,17 +21,17 @@ func (s *sandbox) growBase() error {
 		return nil
 	}
 	origin := s.state.Origin
-	b, err := readStart(origin, mountutil.FSProbeBytes)
+	b, err := readStart(origin, superblock.ProbeBytes)
 	if err != nil {
 		return &bootError{Device: origin, Err: err}
 	}
-	bs, size, avail, ok := mountutil.ExtSpace(b)
+	bs, size, avail, ok := superblock.ExtSpace(b)
 	if !ok {
 		s.log.Warnf("WARNING: sandbox.grow: %s holds no ext2/3/4 file system: it stays as it is", origin)
 		return nil
 	}
 	target := growTarget(s.cfg.Grow, size, avail, s.state.COWBytes)
-	if group, meta, ok := mountutil.ExtGroups(b); ok && target > 0 {
+	if group, meta, ok := superblock.ExtGroups(b); ok && target > 0 {
 		var why string
 		if target, why = capGrowTarget(target, size, group, meta, s.state.COWBytes); why != "" {
 			s.log.Warnf("WARNING: sandbox.grow: %s", why)

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/superblock"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,7 +61,7 @@ func setBlockRW(dev string) {
 }
 
 // probeVolume reads a device's file system, label and UUID from its
-// superblock (readVolume), and for FAT and exFAT the label in the root
+// superblock (superblock.Probe), and for FAT and exFAT the label in the root
 // directory. It only reads.
 func probeVolume(dev string) (volume, error) {
 	f, err := os.Open(dev)
@@ -69,16 +69,16 @@ func probeVolume(dev string) (volume, error) {
 		return volume{}, err
 	}
 	defer f.Close()
-	b := make([]byte, mountutil.FSProbeBytes)
+	b := make([]byte, superblock.ProbeBytes)
 	n, err := io.ReadFull(f, b)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return volume{}, fmt.Errorf("read %s: %w", dev, err)
 	}
-	v := readVolume(b[:n])
-	if v.dirLen > 0 {
-		dir := make([]byte, v.dirLen)
-		if n, _ := f.ReadAt(dir, v.dirOff); n > 0 {
-			if label, ok := dirLabel(v.FS, dir[:n]); ok {
+	v := superblock.Probe(b[:n])
+	if v.DirLen > 0 {
+		dir := make([]byte, v.DirLen)
+		if n, _ := f.ReadAt(dir, v.DirOff); n > 0 {
+			if label, ok := superblock.DirLabel(v.FS, dir[:n]); ok {
 				v.Label = label
 			}
 		}

@@ -114,7 +114,7 @@ func (q *isoSearch) pick() (bool, error) {
 			continue
 		}
 		l.vol, l.done = v, true
-		if !v.matches(q.want) || q.want.IsZero() && !slices.Contains(isoDiskFS, v.FS) {
+		if !matches(v, q.want) || q.want.IsZero() && !slices.Contains(isoDiskFS, v.FS) {
 			continue // not the one named, or nothing the search mounts
 		}
 		if q.found != nil {
@@ -340,7 +340,7 @@ func isoNotFound(want config.DevRef, file string, seen []*isoLook) (why, hint st
 	}
 	for _, l := range seen {
 		d := l.describe()
-		if l.done && l.why != "" && (want.IsZero() || l.vol.matches(want)) {
+		if l.done && l.why != "" && (want.IsZero() || matches(l.vol, want)) {
 			d += ": " + l.why
 		}
 		list = append(list, d)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/mountutil"
+	"github.com/sandbox-init/sandbox-init/superblock"
 	"golang.org/x/sys/unix"
 )
 
@@ -160,18 +161,19 @@ func cdCandidates(classBlock string) []string {
 // readPVD reads a device's ISO 9660 primary volume descriptor without
 // mounting it: it tells a disc from an empty drive or another file system,
 // and gives the label and UUID. On a multi-session disc it is the last
-// session's, the one isofs mounts (findPVD, lastSession).
-func readPVD(dev string) (isoPVD, bool) {
+// session's, the one isofs mounts (superblock.FindPVD,
+// LastSession).
+func readPVD(dev string) (superblock.PVD, bool) {
 	f, err := os.Open(dev)
 	if err != nil {
-		return isoPVD{}, false
+		return superblock.PVD{}, false
 	}
 	defer f.Close()
-	return findPVD(func(sector int64) ([]byte, error) {
-		b := make([]byte, isoSectorSize)
-		_, err := f.ReadAt(b, sector*isoSectorSize)
+	return superblock.FindPVD(func(sector int64) ([]byte, error) {
+		b := make([]byte, superblock.SectorSize)
+		_, err := f.ReadAt(b, sector*superblock.SectorSize)
 		return b, err
-	}, lastSession(multiSession(f)))
+	}, superblock.LastSession(multiSession(f)))
 }
 
 // multiSession asks a CD drive where the disc's last session starts

@@ -2,16 +2,17 @@ package mklive
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
+	"github.com/sandbox-init/sandbox-init/superblock"
 )
 
 // TreeSize walks a root tree and counts its bytes (rounded up to 4 KiB
@@ -203,36 +204,22 @@ func ImageUsage(path string) (apparent, used uint64, err error) {
 	return apparent, used, nil
 }
 
-// ImageFree is the free space of an ext2/3/4 image (dumpe2fs -h: free
-// blocks times the block size; mklive's images reserve none for root).
+// ImageFree is the free space of an ext2/3/4 image, from its superblock:
+// free blocks times the block size (mklive's images reserve none for
+// root; superblock.ExtSpace leaves reserved blocks out).
 func ImageFree(path string) (uint64, error) {
-	p, err := hostcmd.Need("dumpe2fs")
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
-	out, err := exec.Command(p, "-h", path).Output()
-	if err != nil {
-		return 0, fmt.Errorf("dumpe2fs -h %s: %w", path, err)
+	defer f.Close()
+	b := make([]byte, 2048) // ext2/3/4's superblock is at 1 KiB
+	if _, err := io.ReadFull(f, b); err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
 	}
-	var free, block uint64
-	for _, line := range strings.Split(string(out), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "Free blocks":
-			free = n
-		case "Block size":
-			block = n
-		}
+	_, _, free, ok := superblock.ExtSpace(b)
+	if !ok {
+		return 0, fmt.Errorf("%s holds no ext2/3/4 file system", path)
 	}
-	if block == 0 {
-		return 0, fmt.Errorf("dumpe2fs -h %s: no block size", path)
-	}
-	return free * block, nil
+	return free, nil
 }

@@ -6,22 +6,24 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/sandbox-init/sandbox-init/superblock"
 )
 
 // DetectFS names the file system on a block device from its superblock's
-// magic (FSType), reading the device only.
+// magic (superblock.FSType), reading the device only.
 func DetectFS(dev string) (string, error) {
 	f, err := os.Open(dev)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	b := make([]byte, FSProbeBytes)
+	b := make([]byte, superblock.ProbeBytes)
 	n, err := io.ReadFull(f, b)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return "", fmt.Errorf("read %s: %w", dev, err)
 	}
-	fs := FSType(b[:n])
+	fs := superblock.FSType(b[:n])
 	if fs == "" {
 		return "", fmt.Errorf("no file system the kernel knows on %s: its first %d KiB match no superblock of ext2/3/4, xfs, btrfs, f2fs, vfat, squashfs, erofs or iso9660", dev, n>>10)
 	}

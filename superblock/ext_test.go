@@ -1,4 +1,4 @@
-package mountutil
+package superblock
 
 import (
 	"encoding/binary"
@@ -7,7 +7,7 @@ import (
 
 func TestFSType(t *testing.T) {
 	put := func(off int, magic []byte) []byte {
-		b := make([]byte, FSProbeBytes)
+		b := make([]byte, ProbeBytes)
 		copy(b[off:], magic)
 		return b
 	}
@@ -28,7 +28,7 @@ func TestFSType(t *testing.T) {
 		{"iso9660", put(32769, []byte("CD001")), "iso9660"},
 		{"vfat", fat, "vfat"},
 		{"exfat", put(3, []byte("EXFAT   ")), "exfat"},
-		{"zeros", make([]byte, FSProbeBytes), ""},
+		{"zeros", make([]byte, ProbeBytes), ""},
 		{"short", []byte{1, 2, 3}, ""},
 		{"boot sector without FAT", put(510, []byte{0x55, 0xAA}), ""},
 	} {
@@ -38,15 +38,8 @@ func TestFSType(t *testing.T) {
 	}
 }
 
-func FuzzFSType(f *testing.F) {
-	f.Add(make([]byte, 2048))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = FSType(b) // must not panic on any length
-	})
-}
-
 func TestExtSpace(t *testing.T) {
-	b := make([]byte, FSProbeBytes)
+	b := make([]byte, ProbeBytes)
 	sb := b[1024:]
 	binary.LittleEndian.PutUint16(sb[0x38:], 0xEF53)
 	binary.LittleEndian.PutUint32(sb[0x04:], 6000) // blocks
@@ -57,7 +50,7 @@ func TestExtSpace(t *testing.T) {
 	if !ok || bs != 4096 || size != 6000*4096 || avail != 1000*4096 {
 		t.Errorf("ExtSpace = %d, %d, %d, %v", bs, size, avail, ok)
 	}
-	if _, _, _, ok := ExtSpace(make([]byte, FSProbeBytes)); ok {
+	if _, _, _, ok := ExtSpace(make([]byte, ProbeBytes)); ok {
 		t.Error("zeros read as ext4")
 	}
 	if _, _, ok := ExtGroups(b); ok {

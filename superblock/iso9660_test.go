@@ -1,4 +1,4 @@
-package main
+package superblock
 
 import "testing"
 
@@ -21,26 +21,26 @@ func TestParsePVD(t *testing.T) {
 		name string
 		b    []byte
 		ok   bool
-		want isoPVD
+		want PVD
 	}{
-		{"created", pvdSector("CD001", "SANDBOX", "2026112602550000", ""), true, isoPVD{"SANDBOX", "2026-11-26-02-55-00-00"}},
-		{"both", pvdSector("CD001", "SANDBOX", "2026112602550000", "2026112602550000"), true, isoPVD{"SANDBOX", "2026-11-26-02-55-00-00"}},
-		{"modified wins", pvdSector("CD001", "X", "2020010100000000", "2026112602550099"), true, isoPVD{"X", "2026-11-26-02-55-00-99"}},
-		{"zeros", pvdSector("CD001", "OLD", "0000000000000000", "0000000000000000"), true, isoPVD{"OLD", ""}},
-		{"not digits", pvdSector("CD001", "OLD", "2026-11-26-02-55", ""), true, isoPVD{"OLD", ""}},
-		{"long label", pvdSector("CD001", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "2026112602550000", ""), true, isoPVD{"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "2026-11-26-02-55-00-00"}},
-		{"not ISO 9660", pvdSector("CD002", "SANDBOX", "2026112602550000", ""), false, isoPVD{}},
-		{"zeros sector", make([]byte, 2048), false, isoPVD{}},
-		{"short", pvdSector("CD001", "SANDBOX", "2026112602550000", "")[:1024], false, isoPVD{}},
+		{"created", pvdSector("CD001", "SANDBOX", "2026112602550000", ""), true, PVD{"SANDBOX", "2026-11-26-02-55-00-00"}},
+		{"both", pvdSector("CD001", "SANDBOX", "2026112602550000", "2026112602550000"), true, PVD{"SANDBOX", "2026-11-26-02-55-00-00"}},
+		{"modified wins", pvdSector("CD001", "X", "2020010100000000", "2026112602550099"), true, PVD{"X", "2026-11-26-02-55-00-99"}},
+		{"zeros", pvdSector("CD001", "OLD", "0000000000000000", "0000000000000000"), true, PVD{"OLD", ""}},
+		{"not digits", pvdSector("CD001", "OLD", "2026-11-26-02-55", ""), true, PVD{"OLD", ""}},
+		{"long label", pvdSector("CD001", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "2026112602550000", ""), true, PVD{"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "2026-11-26-02-55-00-00"}},
+		{"not ISO 9660", pvdSector("CD002", "SANDBOX", "2026112602550000", ""), false, PVD{}},
+		{"zeros sector", make([]byte, 2048), false, PVD{}},
+		{"short", pvdSector("CD001", "SANDBOX", "2026112602550000", "")[:1024], false, PVD{}},
 	} {
-		got, ok := parsePVD(tc.b)
+		got, ok := ParsePVD(tc.b)
 		if ok != tc.ok || got != tc.want {
-			t.Errorf("%s: parsePVD = %+v, %v; want %+v, %v", tc.name, got, ok, tc.want, tc.ok)
+			t.Errorf("%s: ParsePVD = %+v, %v; want %+v, %v", tc.name, got, ok, tc.want, tc.ok)
 		}
 	}
 	b := pvdSector("CD001", "SANDBOX", "2026112602550000", "")
 	b[0] = 2 // a supplementary descriptor, not the primary one
-	if _, ok := parsePVD(b); ok {
+	if _, ok := ParsePVD(b); ok {
 		t.Errorf("a type 2 descriptor parsed as the primary one")
 	}
 }
@@ -79,16 +79,16 @@ func TestFindPVDMultiSession(t *testing.T) {
 		{"single session", 0, true, true, "FIRST", false},
 		{"a session with no descriptors", 500, true, true, "", true},
 	} {
-		p, ok := findPVD(read, lastSession(tc.lba, tc.xa, tc.ok))
+		p, ok := FindPVD(read, LastSession(tc.lba, tc.xa, tc.ok))
 		if ok == tc.wantErr || p.Label != tc.want {
-			t.Errorf("%s: findPVD = %+v, %v; want label %q", tc.name, p, ok, tc.want)
+			t.Errorf("%s: FindPVD = %+v, %v; want label %q", tc.name, p, ok, tc.want)
 		}
 	}
 	// The terminator ends the set: a primary descriptor after it is not one.
 	disc[17], disc[18] = term, pvdSector("CD001", "AFTER", "", "")
 	delete(disc, 16)
 	disc[16] = term
-	if p, ok := findPVD(read, 0); ok {
-		t.Errorf("findPVD read past the terminator: %+v", p)
+	if p, ok := FindPVD(read, 0); ok {
+		t.Errorf("FindPVD read past the terminator: %+v", p)
 	}
 }
