@@ -5,8 +5,10 @@
 // The package is laid out by concern: this file has the Config, its
 // defaults and Parse; params.go the table of sandbox.* keys and how each
 // value is checked; size.go sizes and byte counts; render.go the way back
-// from a Config to a command line; modules.go the kernel modules a Config
-// needs.
+// from a Config to a command line; modules.go the module.param= words of
+// a command line; devref.go and types.go the typed values (device
+// references, the COW store, no/yes/auto, the grow policy). Which kernel
+// modules a Config needs is package modpolicy's.
 package config
 
 import (

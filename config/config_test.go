@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +41,6 @@ func TestZramAndWatch(t *testing.T) {
 	c, err := Parse("sandbox.cow=zram sandbox.zalgo=zstd sandbox.watch=0")
 	if err != nil || c.COW != COWZRAM || c.ZAlgo != "zstd" || c.Watch != 0 {
 		t.Fatalf("%+v %v", c, err)
-	}
-	req, _ := c.Modules()
-	if j := strings.Join(req, " "); !strings.Contains(j, "zram") || !strings.Contains(j, "zstd") {
-		t.Errorf("zram+zstd modules: %v", req)
 	}
 }
 
@@ -205,21 +200,6 @@ func TestMemTotal(t *testing.T) {
 	}
 }
 
-func TestModules(t *testing.T) {
-	req, _ := Default().Modules()
-	for _, m := range []string{"dm_snapshot", "loop", "isofs", "brd"} {
-		if !strings.Contains(strings.Join(req, " "), m) {
-			t.Errorf("default config does not require %s: %v", m, req)
-		}
-	}
-	c := Default()
-	c.Origin = Path("/dev/sda")
-	req, opt := c.Modules()
-	if strings.Contains(strings.Join(req, " "), "isofs") || !strings.Contains(strings.Join(opt, " "), "sd_mod") {
-		t.Errorf("origin config: required %v optional %v", req, opt)
-	}
-}
-
 // The README's parameter table must list every key Parse accepts.
 func TestREADMEListsEveryKey(t *testing.T) {
 	b, err := os.ReadFile("../README.md")
@@ -296,10 +276,6 @@ func TestVerityParams(t *testing.T) {
 	c, err := Parse("sandbox.verity=" + root + " sandbox.oncorrupt=restart")
 	if err != nil || c.Verity != strings.ToLower(root) || c.OnCorrupt != "restart" {
 		t.Fatalf("got %q %q, %v", c.Verity, c.OnCorrupt, err)
-	}
-	req, opt := c.Modules()
-	if !slices.Contains(req, "dm_verity") || !slices.Contains(opt, "sha256_ssse3") {
-		t.Errorf("modules %v %v: want dm_verity required, sha256_ssse3 optional", req, opt)
 	}
 	if c.Params()["sandbox.verity"] != strings.ToLower(root) {
 		t.Errorf("Params: %v", c.Params())

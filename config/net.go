@@ -15,12 +15,6 @@ import (
 // that a machine with no server says so within minutes.
 const DefaultNetWait = 2 * time.Minute
 
-// NetDrivers are the Ethernet drivers a network boot's initramfs carries:
-// QEMU's and the clouds' virtual NICs, then the PC and server NICs met
-// most. Each is taken when the kernel has it (the cloud kernel has only
-// virtio_net and ena), and loaded only when a device's modalias asks.
-var NetDrivers = []string{"virtio_net", "e1000", "e1000e", "igb", "igc", "ixgbe", "r8169", "tg3", "bnxt_en", "ena"}
-
 // netParams are the network boot's sandbox.* keys, after the others in
 // the README's table.
 var netParams = []param{

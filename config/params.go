@@ -23,6 +23,11 @@ type param struct {
 	set     func(c *Config, v string) error
 }
 
+// ZramAlgorithms are the compressors sandbox.zalgo takes: zram's, each
+// from the crypto module of the same name on a modular kernel
+// (modpolicy).
+var ZramAlgorithms = []string{"lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842"}
+
 // params is the table of sandbox.* keys, in the README's order. Each setter
 // checks one value; combinations are Config.check's.
 var params = []param{
@@ -82,7 +87,7 @@ var params = []param{
 		return setOneOf(&c.OnFail, v, "is not an action", OnFailShell, OnFailReboot, OnFailPoweroff, OnFailHalt)
 	}},
 	{"zalgo", "zram's compressor: lzo-rle, lzo, lz4, lz4hc, zstd, 842", func(c *Config, v string) error {
-		return setOneOf(&c.ZAlgo, v, "is not a zram compressor", "lzo-rle", "lzo", "lz4", "lz4hc", "zstd", "842")
+		return setOneOf(&c.ZAlgo, v, "is not a zram compressor", ZramAlgorithms...)
 	}},
 	{"verity", "off or the root hash (hex) of the image's dm-verity hash tree, IMAGE.verity on the CD: every block read from the image is checked against it", func(c *Config, v string) error {
 		if v == "off" {

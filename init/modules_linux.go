@@ -13,6 +13,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/kmod"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 )
 
@@ -72,7 +73,7 @@ func (s *sandbox) startHardwareDrivers() error {
 	l.Params = moduleParams()
 	var hw []string // every hardware driver of the initramfs
 	for _, a := range l.Aliases {
-		if !config.IsClassDriver(a.Module) && !slices.Contains(hw, a.Module) {
+		if !modpolicy.IsClassDriver(a.Module) && !slices.Contains(hw, a.Module) {
 			hw = append(hw, a.Module)
 		}
 	}
@@ -115,7 +116,7 @@ func (s *sandbox) loadModules() error {
 		}
 		l.SetParams("brd", strings.TrimSpace(p+fmt.Sprintf(" rd_size=%d", s.state.COWBytes>>10)))
 	}
-	required, optional := s.cfg.Modules()
+	required, optional := modpolicy.For(s.cfg)
 	for _, mod := range required {
 		if _, err := l.Deps.Closure(mod); err != nil {
 			return &bootError{Device: mod, Err: err, Hint: fmt.Sprintf("this initramfs lacks %s for kernel %s: rebuild it with 'mklive initramfs' for this kernel", mod, m.rel)}
@@ -127,11 +128,11 @@ func (s *sandbox) loadModules() error {
 			continue // not in this initramfs: the machine may not need it
 		}
 		switch {
-		case mod == sha256Accel:
+		case mod == modpolicy.SHA256Accel:
 			// At best, and only where the CPU can run it: below.
-		case config.IsClassDriver(mod):
+		case modpolicy.IsClassDriver(mod):
 			class = append(class, mod)
-		case slices.Contains(config.RootFSModules, mod):
+		case slices.Contains(modpolicy.RootFS, mod):
 			fs = append(fs, mod) // most likely the root's: load it ahead
 		case len(l.Aliases) == 0:
 			required = append(required, mod) // no aliases to choose by: take all
@@ -154,7 +155,7 @@ func (s *sandbox) loadModules() error {
 		_ = l.StartBackground(required...)
 		_ = l.StartBackground(fs...)
 		if s.cfg.Verity != "" && s.cpuHasSHA256Accel() {
-			l.TryBackground(sha256Accel) // before the verity target is made
+			l.TryBackground(modpolicy.SHA256Accel) // before the verity target is made
 		}
 		if uefiBoot() {
 			l.TryBackground("efivarfs") // for the bootchain step, off the boot's path
@@ -173,7 +174,7 @@ func (s *sandbox) loadModules() error {
 	return nil
 }
 
-// followers are the drivers (config.Followers) of the controllers whose
+// followers are the drivers (modpolicy.Followers) of the controllers whose
 // drivers were started, that this initramfs holds.
 func (m *modules) followers() []string {
 	var out []string
@@ -181,7 +182,7 @@ func (m *modules) followers() []string {
 		if !m.l.Started(hw) {
 			continue
 		}
-		for _, f := range config.Followers(hw) {
+		for _, f := range modpolicy.Followers(hw) {
 			if _, err := m.l.Deps.Closure(f); err == nil && !slices.Contains(out, f) {
 				out = append(out, f)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"golang.org/x/sys/unix"
 )
@@ -16,7 +17,7 @@ import (
 // prepareCOW checks the copy-on-write device: it must exist and hold at
 // least a few chunks, or the snapshot dies on its first writes.
 func (s *sandbox) prepareCOW() error {
-	if err := s.need("brd", "zram", "lzo_rle", "lzo", "lz4", "lz4hc", "zstd"); err != nil {
+	if err := s.need(modpolicy.COWStores()...); err != nil {
 		return err
 	}
 	dev := s.cfg.COW.Dev

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/state"
 	"github.com/sandbox-init/sandbox-init/verity"
@@ -54,7 +55,7 @@ func (s *sandbox) verifyImage(file, rel string, loop *mountutil.Loop) (string, e
 		return "", err
 	}
 	if s.mods != nil && s.cpuHasSHA256Accel() {
-		s.mods.l.Try(sha256Accel) // started by the modules step: the fastest sha256 this CPU has
+		s.mods.l.Try(modpolicy.SHA256Accel) // started by the modules step: the fastest sha256 this CPU has
 	}
 	hash, err := mountutil.LoopAttach(treeFile)
 	if err != nil {
@@ -115,11 +116,7 @@ func readTree(file string) (verity.Params, error) {
 	return p, nil
 }
 
-// sha256Accel is the module with the x86 sha256 code (SSSE3, AVX2,
-// SHA-NI), several times faster than the kernel's generic one.
-const sha256Accel = "sha256_ssse3"
-
-// cpuHasSHA256Accel tells whether the CPU can run sha256Accel: on one
+// cpuHasSHA256Accel tells whether the CPU can run modpolicy.SHA256Accel: on one
 // without SSSE3 (an old PC, or QEMU's TCG) its load fails after costing
 // tens of milliseconds.
 func (s *sandbox) cpuHasSHA256Accel() bool {

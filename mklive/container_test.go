@@ -14,7 +14,6 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
-	"github.com/sandbox-init/sandbox-init/kmod"
 )
 
 // The sizing rule: max(4 GiB, 4 × the tree), room for a COW store given in
@@ -120,31 +119,6 @@ func TestLiveCmdline(t *testing.T) {
 	}
 	if _, _, _, err := LiveCmdline("SANDBOX", "gzip", ""); err == nil {
 		t.Error("-container gzip accepted")
-	}
-}
-
-func TestContainerModules(t *testing.T) {
-	d, err := kmod.ParseDep(strings.NewReader(`kernel/fs/squashfs/squashfs.ko: kernel/lib/zstd/zstd_decompress.ko kernel/lib/zstd/zstd_common.ko
-kernel/lib/zstd/zstd_decompress.ko: kernel/lib/zstd/zstd_common.ko
-kernel/lib/zstd/zstd_common.ko:
-kernel/fs/ext4/ext4.ko:
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Builtin = map[string]bool{"xz_dec": true}
-	if got := ContainerModules(d, "zstd"); !slices.Equal(got, []string{"squashfs", "zstd_common", "zstd_decompress", "ext4"}) {
-		t.Errorf("zstd, decompressor a module: %v", got)
-	}
-	if got := ContainerModules(d, "xz"); !slices.Equal(got, []string{"squashfs", "ext4"}) {
-		t.Errorf("xz, decompressor built in: %v", got)
-	}
-	none, err := kmod.ParseDep(strings.NewReader("kernel/fs/ext4/ext4.ko:\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := none.Closure(ContainerModules(none, "xz")...); err == nil || !strings.Contains(err.Error(), "squashfs") {
-		t.Errorf("a kernel without squashfs: %v", err)
 	}
 }
 

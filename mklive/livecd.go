@@ -10,6 +10,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 )
 
 // LiveCDSpec is everything a Live CD needs.
@@ -203,13 +204,13 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req, opt := ConfiguredModules(d, b.cfg)
+	req, opt := modpolicy.Configured(b.cfg)
 	// On UEFI, sandbox-init reads the Secure Boot state and the stub's
 	// variables through efivarfs, and leaves it mounted for the booted
 	// system (enrolling keys, as sbctl does, needs it).
 	opt = append(opt, "efivarfs")
 	if b.container {
-		req = append(req, ContainerModules(d, s.Container)...)
+		req = append(req, modpolicy.Container(d, s.Container)...)
 	}
 	start := time.Now()
 	rep, err := BuildInitramfs(InitramfsSpec{Init: s.Init, Kernel: s.Kernel, Required: append(req, s.Extra...), Optional: opt,

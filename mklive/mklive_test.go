@@ -1,12 +1,8 @@
 package mklive
 
 import (
-	"strings"
-
 	"bytes"
 	"compress/gzip"
-	"github.com/sandbox-init/sandbox-init/config"
-	"github.com/sandbox-init/sandbox-init/kmod"
 	"io"
 
 	"github.com/klauspost/compress/zstd"
@@ -112,38 +108,5 @@ func TestCompress(t *testing.T) {
 	}
 	if _, err := compress("lz5", raw); err == nil {
 		t.Error("an unknown compression was accepted")
-	}
-}
-
-func TestConfiguredModules(t *testing.T) {
-	d, err := kmod.ParseDep(strings.NewReader(`kernel/drivers/md/dm-snapshot.ko: kernel/drivers/md/dm-mod.ko
-kernel/drivers/md/dm-mod.ko:
-kernel/drivers/block/loop.ko:
-kernel/fs/isofs/isofs.ko:
-kernel/drivers/block/brd.ko:
-kernel/drivers/block/zram/zram.ko:
-kernel/crypto/lzo-rle.ko:
-kernel/drivers/ata/ata_piix.ko:
-kernel/drivers/scsi/sr_mod.ko:
-kernel/drivers/scsi/sd_mod.ko:
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := config.Default()
-	req, opt := ConfiguredModules(d, c)
-	all := strings.Join(append(req, opt...), " ")
-	for _, m := range []string{"dm_snapshot", "loop", "isofs", "brd", "ata_piix", "sr_mod", "sd_mod"} {
-		if !strings.Contains(all, m) {
-			t.Errorf("default config lacks %s: %s", m, all)
-		}
-	}
-	if strings.Contains(all, "zram") {
-		t.Errorf("a brd config carries zram: %s", all)
-	}
-	c.COW = config.COWZRAM
-	req, _ = ConfiguredModules(d, c)
-	if j := strings.Join(req, " "); !strings.Contains(j, "zram") || !strings.Contains(j, "lzo-rle") || strings.Contains(j, "brd") {
-		t.Errorf("zram config requires %s", j)
 	}
 }

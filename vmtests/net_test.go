@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 )
 
 // netServer is the address the guest reaches the test's web server at:
@@ -32,7 +32,7 @@ var netInitramfs = sync.OnceValue(func() map[string]string {
 	for _, name := range []string{testvm.Cloud12, testvm.Std12} {
 		path := filepath.Join(built.dir, "initramfs-net-"+name+".img")
 		_, err := defaultInitramfs(built.kernels[name].kernel, path, func(s *mklive.InitramfsSpec) {
-			s.Optional = append(s.Optional, config.NetDrivers...)
+			s.Optional = append(s.Optional, modpolicy.NetDrivers...)
 		})
 		if err != nil {
 			panic(err)

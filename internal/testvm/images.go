@@ -6,6 +6,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/mklive"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 )
 
 // Images are what the VM tests and the benchmark boot besides a kernel and
@@ -52,7 +53,7 @@ func BuildImages(s ImageSpec) (Images, error) {
 }
 
 // Initramfs builds the initramfs mklive makes by default for a kernel
-// with the images' init: every driver it has (mklive.DefaultModules).
+// with the images' init: every driver it has (modpolicy.Default).
 // edit, when not nil, changes the spec first.
 func (im Images) Initramfs(k mklive.Kernel, out string, edit func(*mklive.InitramfsSpec)) (mklive.InitramfsReport, error) {
 	return DefaultInitramfs(k, im.Init, out, edit)
@@ -61,11 +62,7 @@ func (im Images) Initramfs(k mklive.Kernel, out string, edit func(*mklive.Initra
 // DefaultInitramfs builds the initramfs mklive makes by default for a
 // kernel and an init, changed by edit (when not nil).
 func DefaultInitramfs(k mklive.Kernel, init, out string, edit func(*mklive.InitramfsSpec)) (mklive.InitramfsReport, error) {
-	d, err := k.Deps()
-	if err != nil {
-		return mklive.InitramfsReport{}, err
-	}
-	req, opt := mklive.DefaultModules(d)
+	req, opt := modpolicy.Default()
 	spec := mklive.InitramfsSpec{Init: init, Kernel: k, Required: req, Optional: opt, Out: out}
 	if edit != nil {
 		edit(&spec)

@@ -47,6 +47,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/mklive"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 )
 
 func main() {
@@ -129,13 +130,9 @@ func cmdInitramfs(args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := k.Deps()
-	if err != nil {
-		return err
-	}
-	req, opt := mklive.DefaultModules(d)
+	req, opt := modpolicy.Default()
 	if *c.net {
-		opt = append(opt, config.NetDrivers...)
+		opt = append(opt, modpolicy.NetDrivers...)
 	}
 	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, Out: *out})
 	if err != nil {
