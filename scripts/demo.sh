@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 ./scripts/setup.sh
-exec go run ./mklive/cmd/mklive demo -o out -boot "$@"
+exec go run ./cmd/mklive demo -o out -boot "$@"
