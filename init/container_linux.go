@@ -37,7 +37,7 @@ func isSquashfs(file string) bool {
 // read-only as the snapshot's origin. The container's
 // mount is then detached from the tree: the image's loop device keeps it
 // alive, and nothing of it shows in the booted system.
-func (s *sandbox) attachContainer(dev, outerLoop string) error {
+func (s *sandbox) attachContainer(dev, outerLoop, said string) error {
 	rel := s.cfg.Image
 	if err := s.loadFS(rel, "squashfs"); err != nil {
 		return err
@@ -68,6 +68,6 @@ func (s *sandbox) attachContainer(dev, outerLoop string) error {
 	}
 	s.state.Container, s.state.ContainerLoop = rel, outerLoop
 	s.state.Loop, s.state.Origin = loop.Path, loop.Path
-	s.log.Printf("%scontainer %s (squashfs on %s) holds %s, attached read-only to %s", s.mediumSaid(), rel, dev, inner, loop.Path)
+	s.log.Printf("%scontainer %s (squashfs on %s) holds %s, attached read-only to %s", said, rel, dev, inner, loop.Path)
 	return nil
 }

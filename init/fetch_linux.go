@@ -30,9 +30,9 @@ const maxTree = 256 << 20
 // an image: with sandbox.verity, the hash tree first, checked whole
 // against the root hash, then each block of the image checked against it
 // as it arrives, so a bad byte stops the boot at once; the RAM rule is
-// applied before the first byte. The image step then attaches the copy as
-// it would toram's. Failures are the network's: phase "net".
-func (s *sandbox) fetchImage() (err error) {
+// applied before the first byte. It returns the copy, which the image step
+// attaches as it would toram's. Failures are the network's: phase "net".
+func (s *sandbox) fetchImage() (file string, err error) {
 	defer func() {
 		var be *bootError
 		if errors.As(err, &be) && be.Phase == "" {
@@ -45,7 +45,7 @@ func (s *sandbox) fetchImage() (err error) {
 	var tree []byte
 	if s.cfg.Verity != "" {
 		if tree, err = s.fetchTree(mirrors); err != nil {
-			return err
+			return "", err
 		}
 	} else {
 		s.log.Warnf("WARNING: net: sandbox.url without sandbox.verity: nothing checks the image from %s; anyone on the way can change it (give the root hash mklive printed)", mirrors[0])
@@ -56,7 +56,7 @@ func (s *sandbox) fetchImage() (err error) {
 	if tree != nil {
 		root, _ := hex.DecodeString(s.cfg.Verity)
 		if stream, err = verity.NewStream(tree, root, sink); err != nil {
-			return treeMismatch(err, mirrors[0]+".verity", s.cfg.Verity)
+			return "", treeMismatch(err, mirrors[0]+".verity", s.cfg.Verity)
 		}
 		w, sink.want = stream, stream.Size()
 	}
@@ -75,9 +75,9 @@ func (s *sandbox) fetchImage() (err error) {
 		if sink.mounted {
 			_ = unix.Unmount(toramDir, unix.MNT_DETACH)
 		}
-		return s.fetchFailure(err, mirrors)
+		return "", s.fetchFailure(err, mirrors)
 	}
-	s.imageFile, s.state.ImageInRAM = dst, dst
+	s.state.ImageInRAM = dst
 	if s.state.Net != nil {
 		s.state.Net.URL = res.URL
 	}
@@ -87,7 +87,7 @@ func (s *sandbox) fetchImage() (err error) {
 	}
 	s.log.Printf("net: %s: %s into RAM in %v (%s/s, %d tries); %s", res.URL, config.HumanBytes(uint64(res.Bytes)), res.Took.Round(time.Millisecond),
 		config.HumanBytes(uint64(float64(res.Bytes)/max(res.Took.Seconds(), 1e-3))), res.Tries, checked)
-	return nil
+	return dst, nil
 }
 
 // fetcher is the download policy: sandbox.netwait's budget, progress on

@@ -57,29 +57,15 @@ func boot(log *logger, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	m := chooseMedium(&s.cfg).make(s) // where the image comes from: cd, iso, origin or net (media)
 	steps := []step{
 		{"helpers", s.startHelpers}, // SCHED_IDLE: /run/initramfs/shutdown, and the COW watcher
 		{"cowsize", s.sizeCOW},      // a RAM COW store's size, from sandbox.cowsize and the RAM
 		{"modules", s.loadModules},  // start loading: loop, isofs, brd, device-mapper
 	}
-	switch {
-	case s.cfg.URL != "":
-		steps = append(steps,
-			step{"net", s.netUp},         // NIC drivers by modalias, link up, DHCP or ip=
-			step{"fetch", s.fetchImage},  // sandbox.url into RAM, checked block by block as it comes
-			step{"image", s.attachImage}) // the copy in RAM, loop-attached read-only
-	case s.cfg.Origin != "":
-		steps = append(steps, step{"origin", s.useOrigin}) // the block device, set read-only
-	default:
-		medium := step{"cd", s.mountCD} // find the CD and mount it read-only on /cd
-		if s.cfg.ISO != "" {
-			medium = step{"iso", s.mountISOFile} // the ISO file on a disk, loop-mounted read-only on /cd
-		}
-		steps = append(steps, medium,
-			step{"toram", s.toRAM},         // sandbox.toram: the image copied into RAM
-			step{"image", s.attachImage},   // the root image file, loop-attached read-only
-			step{"eject", s.releaseMedium}) // after toram: the CD unmounted, free to eject
-	}
+	steps = append(steps, m.find()...)    // cd+toram, iso+toram, origin, or net+fetch: the medium found, or the image fetched
+	steps = append(steps, m.attach()...)  // image: the root image loop-attached read-only (and verified): the origin
+	steps = append(steps, m.release()...) // eject: after toram, the CD let go of
 	steps = append(steps,
 		step{"cow", s.prepareCOW},          // the RAM disk (or disk) that takes the changes
 		step{"grow", s.growBase},           // sandbox.grow: the image and zeros, room to grow into
@@ -137,9 +123,6 @@ type sandbox struct {
 	// (under the configured sandbox.onfail, which is not read yet then).
 	driversErr error
 	helpers    chan error // the helpers' start, once it is over
-	// imageFile is the root image (or container) to attach: on the CD,
-	// or its copy in RAM (toRAM).
-	imageFile string
 	// growBlocks is the size, in file-system blocks, growRoot grows the
 	// root to (sandbox.grow); 0 for none.
 	growBlocks uint64

@@ -20,45 +20,14 @@ import (
 // root later.
 const cdDir = "/cd"
 
-// useOrigin takes the block device sandbox.origin names as the snapshot's
-// origin (the how-to's /dev/sda1), set read-only in the kernel.
-func (s *sandbox) useOrigin() error {
-	dev := s.cfg.Origin
-	if err := waitDrivers(s.driverWait(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
-		err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
-			"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")
-		return &bootError{Device: dev, Err: err, Hint: hint}
-	}
-	if err := mountutil.SetReadOnly(dev); err != nil {
-		return &bootError{Device: dev, Err: err, Hint: "sandbox.origin= must name a block device"}
-	}
-	s.log.Printf("origin %s set read-only (BLKROSET)", dev)
-	s.state.Origin = dev
-	return nil
-}
-
-// mountCD finds the CD and mounts it read-only on cdDir (the how-to's
-// Live CD).
-func (s *sandbox) mountCD() error {
-	cd, err := s.findCD()
-	if err != nil {
-		return err
-	}
-	s.state.CD = cd
-	return nil
-}
-
-// attachImage loop-attaches the root image file on the CD, read-only: the
-// snapshot's origin.
-func (s *sandbox) attachImage() error {
+// attachImage loop-attaches the root image file (on the CD, or its copy in
+// RAM), read-only: the snapshot's origin. said names the medium in its
+// line.
+func (s *sandbox) attachImage(image, said string) error {
 	if err := s.need("loop"); err != nil {
 		return err
 	}
 	cd := s.state.CD
-	image := filepath.Join(cdDir, s.cfg.Image)
-	if s.imageFile != "" {
-		image = s.imageFile
-	}
 	st, err := os.Stat(image)
 	if err != nil {
 		return &bootError{Device: cd, Err: fmt.Errorf("no %s on the CD: %w", s.cfg.Image, err), Hint: fmt.Sprintf("the CD has: %s; set sandbox.image= to the root image's path", listDir(cdDir))}
@@ -81,11 +50,11 @@ func (s *sandbox) attachImage() error {
 		s.notePersistentUnverified()
 	}
 	if container {
-		return s.attachContainer(dev, loop.Path)
+		return s.attachContainer(dev, loop.Path, said)
 	}
 	s.state.Loop = loop.Path
 	s.state.Origin = dev
-	s.log.Printf("%s%s attached read-only to %s", s.mediumSaid(), s.cfg.Image, loop.Path)
+	s.log.Printf("%s%s attached read-only to %s", said, s.cfg.Image, loop.Path)
 	return nil
 }
 
@@ -265,14 +234,4 @@ func listDir(dir string) string {
 		return "(nothing)"
 	}
 	return strings.Join(names, " ")
-}
-
-// mediumSaid is how the image step's line names the medium the image came
-// from: the CD mounted read-only, or, for a network boot (no CD), the
-// download into RAM.
-func (s *sandbox) mediumSaid() string {
-	if s.state.CD == "" && s.cfg.URL != "" {
-		return "the image fetched into RAM (sandbox.url); "
-	}
-	return fmt.Sprintf("CD %s mounted read-only; ", s.state.CD)
 }

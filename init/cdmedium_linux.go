@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// cdMedium is the Live CD, the default medium: the disc sandbox.cd names,
+// mounted read-only on cdDir, the root image on it (or its copy in RAM,
+// sandbox.toram) loop-attached, and the disc let go of after a copy, free
+// to eject. sandbox.iso's ISO file on a disk is the same medium mounted
+// another way (isomedium_linux.go).
+type cdMedium struct {
+	s     *sandbox
+	mount step   // finds the medium and mounts it read-only on cdDir
+	image string // the image file to attach: on the CD, or its copy in RAM
+}
+
+func newCDMedium(s *sandbox) medium {
+	m := &cdMedium{s: s}
+	m.mount = step{"cd", m.mountCD}
+	return m
+}
+
+func (m *cdMedium) find() []step {
+	return []step{
+		m.mount,                // the CD (or the ISO file) mounted read-only on /cd
+		{"toram", m.copyToRAM}, // sandbox.toram: the image copied into RAM
+	}
+}
+
+func (m *cdMedium) attach() []step {
+	return []step{{"image", func() error { // the root image file, loop-attached read-only
+		return m.s.attachImage(m.image, fmt.Sprintf("CD %s mounted read-only; ", m.s.state.CD))
+	}}}
+}
+
+func (m *cdMedium) release() []step {
+	return []step{{"eject", m.s.releaseMedium}} // after toram: the CD unmounted, free to eject
+}
+
+// mountCD finds the CD and mounts it read-only on cdDir (the how-to's
+// Live CD).
+func (m *cdMedium) mountCD() error {
+	cd, err := m.s.findCD()
+	if err != nil {
+		return err
+	}
+	m.s.state.CD = cd
+	return nil
+}
+
+// copyToRAM is toram's step: the image to attach is the copy, if one was
+// made, or the file on the CD.
+func (m *cdMedium) copyToRAM() error {
+	m.image = filepath.Join(cdDir, m.s.cfg.Image)
+	ram, err := m.s.toRAM()
+	if ram != "" {
+		m.image = ram
+	}
+	return err
+}

@@ -1,0 +1,49 @@
+package main
+
+import "github.com/sandbox-init/sandbox-init/config"
+
+// A medium is where the root image comes from: a CD, an ISO file on a
+// disk, a block device, the network. Each is a source of the same thing,
+// a read-only device holding the root image, reached in three parts the
+// step table runs in order; a part is a list of named, timed steps (the
+// phases a failure is reported in and state.json lists), empty when a kind
+// has nothing to do there. A kind sets its own facts in state.json as its
+// steps find them (cd, iso_disk, origin, net, image_in_ram…).
+type medium interface {
+	// find finds and mounts the medium, or fetches the image from it.
+	find() []step
+	// attach makes the snapshot's origin: the image file loop-attached
+	// read-only (and verified), or nothing when the medium is the origin.
+	attach() []step
+	// release lets go of the medium once the origin no longer reads it
+	// (a CD after toram).
+	release() []step
+}
+
+// mediumKind is one row of media: a kind of medium, the configuration
+// that asks for it, and how it is made for a boot.
+type mediumKind struct {
+	name string                        // the kind's first step's name
+	uses func(cfg *config.Config) bool // the configuration asks for this kind
+	make func(s *sandbox) medium       // the medium of boot s
+}
+
+// media are the kinds of medium, in the order a configuration is matched
+// against them: the first that uses it is the boot's medium. A new kind
+// is a file with its medium and a row here.
+var media = []mediumKind{
+	{"net", func(c *config.Config) bool { return c.URL != "" }, newNetMedium},
+	{"origin", func(c *config.Config) bool { return c.Origin != "" }, newOriginMedium},
+	{"iso", func(c *config.Config) bool { return c.ISO != "" }, newISOMedium},
+	{"cd", func(*config.Config) bool { return true }, newCDMedium}, // the default: search for the CD
+}
+
+// chooseMedium is the kind of medium cfg boots from.
+func chooseMedium(cfg *config.Config) mediumKind {
+	for _, k := range media {
+		if k.uses(cfg) {
+			return k
+		}
+	}
+	return media[len(media)-1]
+}
