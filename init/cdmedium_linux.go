@@ -14,6 +14,7 @@ type cdMedium struct {
 	s     *sandbox
 	mount step   // finds the medium and mounts it read-only on cdDir
 	image string // the image file to attach: on the CD, or its copy in RAM
+	dev   string // the origin attach made of it
 }
 
 func newCDMedium(s *sandbox) medium {
@@ -30,10 +31,13 @@ func (m *cdMedium) find() []step {
 }
 
 func (m *cdMedium) attach() []step {
-	return []step{{"image", func() error { // the root image file, loop-attached read-only
-		return m.s.attachImage(m.image, fmt.Sprintf("CD %s mounted read-only; ", m.s.state.CD))
+	return []step{{"image", func() (err error) { // the root image file, loop-attached read-only
+		m.dev, err = m.s.attachImage(m.image, fmt.Sprintf("CD %s mounted read-only; ", m.s.state.CD))
+		return err
 	}}}
 }
+
+func (m *cdMedium) origin() string { return m.dev }
 
 func (m *cdMedium) release() []step {
 	return []step{{"eject", m.s.releaseMedium}} // after toram: the CD unmounted, free to eject

@@ -66,12 +66,14 @@ func boot(log *logger, cfg *config.Config) error {
 	steps = append(steps, m.find()...)    // cd+toram, iso+toram, origin, or net+fetch: the medium found, or the image fetched
 	steps = append(steps, m.attach()...)  // image: the root image loop-attached read-only (and verified): the origin
 	steps = append(steps, m.release()...) // eject: after toram, the CD let go of
+	var origin, cow, root string          // the snapshot's devices, as the steps make them
+	var grow uint64                       // the blocks the root grows to (sandbox.grow), 0 for none
 	steps = append(steps,
-		step{"cow", s.prepareCOW},          // the RAM disk (or disk) that takes the changes
-		step{"grow", s.growBase},           // sandbox.grow: the image and zeros, room to grow into
-		step{"snapshot", s.makeSnapshot},   // 0 SZ snapshot ORIGIN COW N CHUNK, /dev/mapper/NAME
-		step{"release", s.release},         // DM holds the loop device now: drop our fd
-		step{"mount", s.mountRoot},         // the snapshot, read-write, on /newroot
+		step{"cow", func() (err error) { cow, err = s.prepareCOW(m.origin()); return err }},          // the RAM disk (or disk) that takes the changes
+		step{"grow", func() (err error) { origin, grow, err = s.growBase(m.origin()); return err }},  // sandbox.grow: the image and zeros, room to grow into
+		step{"snapshot", func() (err error) { root, err = s.makeSnapshot(origin, cow); return err }}, // 0 SZ snapshot ORIGIN COW N CHUNK, /dev/mapper/NAME
+		step{"release", s.release}, // DM holds the loop device now: drop our fd
+		step{"mount", func() error { return s.mountRoot(root, cow, grow) }}, // the snapshot, read-write, on /newroot
 		step{"move", s.moveCD},             // the CD under the new root (/mnt2)
 		step{"settle", s.finishModules},    // every module loaded, none in flight
 		step{"helpers-up", s.awaitHelpers}, // the watcher runs (or a warning says why not)
@@ -123,9 +125,6 @@ type sandbox struct {
 	// (under the configured sandbox.onfail, which is not read yet then).
 	driversErr error
 	helpers    chan error // the helpers' start, once it is over
-	// growBlocks is the size, in file-system blocks, growRoot grows the
-	// root to (sandbox.grow); 0 for none.
-	growBlocks uint64
 }
 
 // mountAPI mounts /proc, /sys, /dev and /run, and from then on copies the

@@ -18,6 +18,9 @@ type medium interface {
 	// release lets go of the medium once the origin no longer reads it
 	// (a CD after toram).
 	release() []step
+	// origin is the read-only device the snapshot starts from, once the
+	// steps of find and attach ran.
+	origin() string
 }
 
 // mediumKind is one row of media: a kind of medium, the configuration

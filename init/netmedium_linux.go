@@ -6,6 +6,7 @@ package main
 type netMedium struct {
 	s     *sandbox
 	image string // the copy in RAM, once fetched
+	dev   string // the origin attach made of it
 }
 
 func newNetMedium(s *sandbox) medium { return &netMedium{s: s} }
@@ -18,12 +19,14 @@ func (m *netMedium) find() []step {
 }
 
 func (m *netMedium) attach() []step {
-	return []step{{"image", func() error { // the copy in RAM, loop-attached read-only
-		return m.s.attachImage(m.image, "the image fetched into RAM (sandbox.url); ")
+	return []step{{"image", func() (err error) { // the copy in RAM, loop-attached read-only
+		m.dev, err = m.s.attachImage(m.image, "the image fetched into RAM (sandbox.url); ")
+		return err
 	}}}
 }
 
-func (*netMedium) release() []step { return nil }
+func (*netMedium) release() []step  { return nil }
+func (m *netMedium) origin() string { return m.dev }
 
 func (m *netMedium) fetch() (err error) {
 	m.image, err = m.s.fetchImage()

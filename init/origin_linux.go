@@ -21,31 +21,32 @@ import (
 const cdDir = "/cd"
 
 // attachImage loop-attaches the root image file (on the CD, or its copy in
-// RAM), read-only: the snapshot's origin. said names the medium in its
-// line.
-func (s *sandbox) attachImage(image, said string) error {
+// RAM), read-only, and returns the snapshot's origin: the loop device, the
+// verity device over it, or the image inside a container. said names the
+// medium in its line.
+func (s *sandbox) attachImage(image, said string) (string, error) {
 	if err := s.need("loop"); err != nil {
-		return err
+		return "", err
 	}
 	cd := s.state.CD
 	st, err := os.Stat(image)
 	if err != nil {
-		return &bootError{Device: cd, Err: fmt.Errorf("no %s on the CD: %w", s.cfg.Image, err), Hint: fmt.Sprintf("the CD has: %s; set sandbox.image= to the root image's path", listDir(cdDir))}
+		return "", &bootError{Device: cd, Err: fmt.Errorf("no %s on the CD: %w", s.cfg.Image, err), Hint: fmt.Sprintf("the CD has: %s; set sandbox.image= to the root image's path", listDir(cdDir))}
 	}
 	if !st.Mode().IsRegular() {
-		return &bootError{Device: cd, Err: fmt.Errorf("%s on the CD is not a regular file", s.cfg.Image), Hint: "set sandbox.image= to the root image file"}
+		return "", &bootError{Device: cd, Err: fmt.Errorf("%s on the CD is not a regular file", s.cfg.Image), Hint: "set sandbox.image= to the root image file"}
 	}
 	container := isSquashfs(image)
 	loop, err := mountutil.LoopAttach(image)
 	if err != nil {
-		return &bootError{Device: s.cfg.Image, Err: err, Hint: "loop needs the loop module; the image must be a file of at least 1 KiB"}
+		return "", &bootError{Device: s.cfg.Image, Err: err, Hint: "loop needs the loop module; the image must be a file of at least 1 KiB"}
 	}
 	s.hold = append(s.hold, loop)
 	dev := loop.Path
 	s.noteVerityOff()
 	if s.cfg.Verity != "" {
 		if dev, err = s.verifyImage(image, s.cfg.Image, loop); err != nil {
-			return err
+			return "", err
 		}
 		s.notePersistentUnverified()
 	}
@@ -55,7 +56,7 @@ func (s *sandbox) attachImage(image, said string) error {
 	s.state.Loop = loop.Path
 	s.state.Origin = dev
 	s.log.Printf("%s%s attached read-only to %s", said, s.cfg.Image, loop.Path)
-	return nil
+	return dev, nil
 }
 
 // findCD waits, at most sandbox.wait, for the CD and mounts it read-only on

@@ -20,6 +20,9 @@ func (m originMedium) find() []step {
 func (originMedium) attach() []step  { return nil }
 func (originMedium) release() []step { return nil }
 
+// origin is the device itself, set read-only by find's step.
+func (m originMedium) origin() string { return m.s.cfg.Origin }
+
 // use waits for the device sandbox.origin names and sets it read-only in
 // the kernel.
 func (m originMedium) use() error {
