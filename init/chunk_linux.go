@@ -8,7 +8,7 @@ import (
 // chooseChunk sets the snapshot's chunk size (sandbox.chunk=auto: see
 // autoChunk) from the file system on origin and the COW device cow, or
 // warns when a given chunk is larger than the file system's blocks.
-func (s *sandbox) chooseChunk(origin, cow string) {
+func chooseChunk(s *sandbox, origin, cow string) {
 	var fsBlock uint64
 	// The superblock only: ext2/3/4's is in the first 2 KiB.
 	if b, err := readStart(origin, 2048); err == nil {

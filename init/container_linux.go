@@ -37,7 +37,7 @@ func isSquashfs(file string) bool {
 // read-only as the snapshot's origin. The container's
 // mount is then detached from the tree: the image's loop device keeps it
 // alive, and nothing of it shows in the booted system.
-func (s *sandbox) attachContainer(dev, outerLoop, said string) (string, error) {
+func attachContainer(s *sandbox, dev, outerLoop, said string) (string, error) {
 	rel := s.cfg.Image
 	if err := s.loadFS(rel, "squashfs"); err != nil {
 		return "", err

@@ -2,10 +2,13 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sandbox-init/sandbox-init/kmod"
 )
 
 // The device waits and a driver's probe that never ends: the drivers load
@@ -111,4 +114,34 @@ func (m *modules) pendingDrivers() []string {
 // hangHint is what to do about modules whose load does not end.
 func hangHint(pending []string) string {
 	return fmt.Sprintf("dmesg names the device whose probe hangs; keep its driver out with module_blacklist=%s on the kernel command line, or use another controller (a driver that is only slow: a longer sandbox.wait=)", strings.Join(pending, ","))
+}
+
+// whyMissing adds to a "did not appear" error what the machine's storage
+// hardware tells: the drivers at work, the devices no driver took, and
+// drivers that failed to load. Devices without a driver get the hint.
+func (s *sandbox) whyMissing(err error, hint string) (error, string) {
+	working, missing := hardwareReport(storageHardware("/sys"))
+	errs := []error{err, errors.New(working)}
+	var pending []string
+	if s.mods != nil {
+		pending = s.mods.pendingDrivers()
+	}
+	switch {
+	case len(pending) > 0:
+		// A controller whose driver still loads has no driver bound yet:
+		// it is not one the initramfs lacks.
+		errs = append(errs, fmt.Errorf("drivers still loading, none done for %v: %s (a probe that never ends?)",
+			time.Since(s.mods.progress()).Round(time.Millisecond), strings.Join(pending, " ")))
+		hint = hangHint(pending)
+	case missing != "":
+		errs = append(errs, errors.New(missing))
+		rel, _ := kmod.Release()
+		hint = missingDriverHint(rel)
+	}
+	if s.mods != nil {
+		if merr := s.mods.l.Failed(); merr != nil {
+			errs = append(errs, merr) // a driver that failed explains a missing drive
+		}
+	}
+	return errors.Join(errs...), hint
 }

@@ -16,7 +16,7 @@ import (
 // once mounted. It returns the origin (origin itself when it does not
 // grow) and the size, in blocks, to grow the file system to. Every write of the growth lands in the COW store; the image
 // is never touched.
-func (s *sandbox) growBase(origin string) (string, uint64, error) {
+func growBase(s *sandbox, origin string) (string, uint64, error) {
 	if s.cfg.Grow == "no" {
 		return origin, 0, nil
 	}
@@ -72,7 +72,7 @@ func (s *sandbox) growBase(origin string) (string, uint64, error) {
 
 // growRoot grows the mounted root's file system, on dev, to blocks (0:
 // not at all) onto the whole grown base (growBase), online.
-func (s *sandbox) growRoot(dev string, blocks uint64) error {
+func growRoot(s *sandbox, dev string, blocks uint64) error {
 	if blocks == 0 {
 		return nil
 	}

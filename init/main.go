@@ -46,22 +46,24 @@ func main() {
 }
 
 // boot runs the steps; it returns only on failure. cfg is the configuration
-// as far as it was read, for onFailure's action.
+// as far as it was read, for onFailure's action. What a step makes that a
+// later one needs (the snapshot's devices) is passed on in the variables
+// below; s holds only what lives for the whole boot.
 func boot(log *logger, cfg *config.Config) error {
 	s := &sandbox{log: log}
 	err := s.run([]step{
-		{"mounts", s.mountAPI},      // /proc, /sys, /dev, /run; the log gets the kernel's clock
-		{"drivers", s.startDrivers}, // the boot device's drivers probe while the rest is read
-		{"config", func() error { return s.readConfig(cfg) }},
+		{"mounts", mountAPI},      // /proc, /sys, /dev, /run; the log gets the kernel's clock
+		{"drivers", startDrivers}, // the boot device's drivers probe while the rest is read
+		{"config", func(s *sandbox) error { return readConfig(s, cfg) }},
 	})
 	if err != nil {
 		return err
 	}
-	m := chooseMedium(&s.cfg).make(s) // where the image comes from: cd, iso, origin or net (media)
+	m := chooseMedium(&s.cfg).make(&s.cfg) // where the image comes from: cd, iso, origin or net (media)
 	steps := []step{
-		{"helpers", s.startHelpers}, // SCHED_IDLE: /run/initramfs/shutdown, and the COW watcher
-		{"cowsize", s.sizeCOW},      // a RAM COW store's size, from sandbox.cowsize and the RAM
-		{"modules", s.loadModules},  // start loading: loop, isofs, brd, device-mapper
+		{"helpers", startHelpers}, // SCHED_IDLE: /run/initramfs/shutdown, and the COW watcher
+		{"cowsize", sizeCOW},      // a RAM COW store's size, from sandbox.cowsize and the RAM
+		{"modules", loadModules},  // start loading: loop, isofs, brd, device-mapper
 	}
 	steps = append(steps, m.find()...)    // cd+toram, iso+toram, origin, or net+fetch: the medium found, or the image fetched
 	steps = append(steps, m.attach()...)  // image: the root image loop-attached read-only (and verified): the origin
@@ -69,28 +71,28 @@ func boot(log *logger, cfg *config.Config) error {
 	var origin, cow, root string          // the snapshot's devices, as the steps make them
 	var grow uint64                       // the blocks the root grows to (sandbox.grow), 0 for none
 	steps = append(steps,
-		step{"cow", func() (err error) { cow, err = s.prepareCOW(m.origin()); return err }},          // the RAM disk (or disk) that takes the changes
-		step{"grow", func() (err error) { origin, grow, err = s.growBase(m.origin()); return err }},  // sandbox.grow: the image and zeros, room to grow into
-		step{"snapshot", func() (err error) { root, err = s.makeSnapshot(origin, cow); return err }}, // 0 SZ snapshot ORIGIN COW N CHUNK, /dev/mapper/NAME
-		step{"release", s.release}, // DM holds the loop device now: drop our fd
-		step{"mount", func() error { return s.mountRoot(root, cow, grow) }}, // the snapshot, read-write, on /newroot
-		step{"move", s.moveCD},             // the CD under the new root (/mnt2)
-		step{"settle", s.finishModules},    // every module loaded, none in flight
-		step{"helpers-up", s.awaitHelpers}, // the watcher runs (or a warning says why not)
-		step{"bootchain", s.readBootChain}, // what verified the boot: Secure Boot, lockdown, a signed UKI
-		step{"state", s.writeState},        // /run/sandbox/state.json for the booted system
+		step{"cow", func(s *sandbox) (err error) { cow, err = prepareCOW(s, m.origin()); return err }},          // the RAM disk (or disk) that takes the changes
+		step{"grow", func(s *sandbox) (err error) { origin, grow, err = growBase(s, m.origin()); return err }},  // sandbox.grow: the image and zeros, room to grow into
+		step{"snapshot", func(s *sandbox) (err error) { root, err = makeSnapshot(s, origin, cow); return err }}, // 0 SZ snapshot ORIGIN COW N CHUNK, /dev/mapper/NAME
+		step{"release", release}, // DM holds the loop device now: drop our fd
+		step{"mount", func(s *sandbox) error { return mountRoot(s, root, cow, grow) }}, // the snapshot, read-write, on /newroot
+		step{"move", moveCD},             // the CD under the new root (/mnt2)
+		step{"settle", finishModules},    // every module loaded, none in flight
+		step{"helpers-up", awaitHelpers}, // the watcher runs (or a warning says why not)
+		step{"bootchain", readBootChain}, // what verified the boot: Secure Boot, lockdown, a signed UKI
+		step{"state", writeState},        // /run/sandbox/state.json for the booted system
 	)
 	if err := s.run(steps); err != nil {
 		return err
 	}
-	return s.run([]step{{"switch_root", s.switchRoot}}) // returns only on failure
+	return s.run([]step{{"switch_root", switchRoot}}) // returns only on failure
 }
 
 // step is one named, timed part of the boot. Its name is the phase a
 // failure is reported in.
 type step struct {
 	name string
-	run  func() error
+	run  func(s *sandbox) error
 }
 
 // run runs steps in order, records their times, and names the phase of a
@@ -98,8 +100,8 @@ type step struct {
 func (s *sandbox) run(steps []step) error {
 	for _, st := range steps {
 		t0 := time.Now()
-		if err := st.run(); err != nil {
-			err = s.integrity(err) // an I/O error's cause, when dm-verity found one
+		if err := st.run(s); err != nil {
+			err = integrity(s, err) // an I/O error's cause, when dm-verity found one
 			var be *bootError
 			if !errors.As(err, &be) {
 				return &bootError{Phase: st.name, Err: err}
@@ -129,7 +131,7 @@ type sandbox struct {
 
 // mountAPI mounts /proc, /sys, /dev and /run, and from then on copies the
 // log to the kernel's and every console.
-func (s *sandbox) mountAPI() error {
+func mountAPI(s *sandbox) error {
 	if err := mountutil.APIMounts(); err != nil {
 		return &bootError{Device: "/proc /sys /dev /run", Err: err, Hint: "the kernel needs proc, sysfs, devtmpfs and tmpfs built in"}
 	}
@@ -140,7 +142,7 @@ func (s *sandbox) mountAPI() error {
 
 // readConfig parses the kernel command line into s.cfg. cfg gets the
 // failure action even from a line with errors.
-func (s *sandbox) readConfig(cfg *config.Config) error {
+func readConfig(s *sandbox, cfg *config.Config) error {
 	cmdline, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
 		return &bootError{Device: "/proc/cmdline", Err: err}
@@ -158,7 +160,7 @@ func (s *sandbox) readConfig(cfg *config.Config) error {
 // release drops the fds that held devices (the loop device) until
 // device-mapper took them: autoclear then detaches the loop device when the
 // snapshot goes.
-func (s *sandbox) release() error {
+func release(s *sandbox) error {
 	for _, h := range s.hold {
 		h.Close()
 	}
@@ -166,7 +168,7 @@ func (s *sandbox) release() error {
 	return nil
 }
 
-func (s *sandbox) switchRoot() error {
+func switchRoot(s *sandbox) error {
 	realInit := s.cfg.Init
 	s.log.Printf("switch_root to %s, exec %s", newRoot, realInit)
 	argv := append([]string{realInit}, os.Args[1:]...)

@@ -26,9 +26,9 @@ type medium interface {
 // mediumKind is one row of media: a kind of medium, the configuration
 // that asks for it, and how it is made for a boot.
 type mediumKind struct {
-	name string                        // the kind's first step's name
-	uses func(cfg *config.Config) bool // the configuration asks for this kind
-	make func(s *sandbox) medium       // the medium of boot s
+	name string                          // the kind's first step's name
+	uses func(cfg *config.Config) bool   // the configuration asks for this kind
+	make func(cfg *config.Config) medium // the medium of a boot with cfg
 }
 
 // media are the kinds of medium, in the order a configuration is matched

@@ -27,7 +27,7 @@ func TestMedia(t *testing.T) {
 			t.Fatalf("%q: %v", c.line, err)
 		}
 		k := chooseMedium(&cfg)
-		m := k.make(&sandbox{cfg: cfg})
+		m := k.make(&cfg)
 		var got []string
 		for _, st := range append(append(m.find(), m.attach()...), m.release()...) {
 			got = append(got, st.name)

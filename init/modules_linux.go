@@ -42,7 +42,7 @@ type modules struct {
 // are the longest wait of the boot. A problem is kept for the modules step
 // to report, under the failure action the configuration (read next) asks
 // for.
-func (s *sandbox) startDrivers() error {
+func startDrivers(s *sandbox) error {
 	s.driversErr = s.startHardwareDrivers()
 	return nil
 }
@@ -96,7 +96,7 @@ func (s *sandbox) startHardwareDrivers() error {
 // loadModules starts what the configuration needs: loop, isofs, brd or
 // zram, device-mapper, in the background, and the class drivers (sr_mod,
 // sd_mod) once the host adapters' chains are in.
-func (s *sandbox) loadModules() error {
+func loadModules(s *sandbox) error {
 	if s.driversErr != nil {
 		return s.driversErr
 	}
@@ -153,7 +153,7 @@ func (s *sandbox) loadModules() error {
 		_ = l.Start(class...)
 		_ = l.StartBackground(required...)
 		_ = l.StartBackground(fs...)
-		if s.cfg.Verity != "" && s.cpuHasSHA256Accel() {
+		if s.cfg.Verity != "" && cpuHasSHA256Accel(s) {
 			l.TryBackground(sha256Accel) // before the verity target is made
 		}
 		if uefiBoot() {
@@ -261,7 +261,7 @@ func (s *sandbox) need(names ...string) error {
 }
 
 // finishModules waits for every module still loading, and logs them.
-func (s *sandbox) finishModules() error {
+func finishModules(s *sandbox) error {
 	m := s.mods
 	if m == nil {
 		return nil
@@ -297,7 +297,7 @@ func (s *sandbox) finishModules() error {
 
 // sizeCOW resolves sandbox.cowsize against this machine's RAM, for a RAM
 // COW store (brd's rd_size, zram's disksize); a disk has its own size.
-func (s *sandbox) sizeCOW() error {
+func sizeCOW(s *sandbox) error {
 	if s.cfg.COW != "ram0" && s.cfg.COW != "zram" {
 		return nil
 	}

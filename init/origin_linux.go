@@ -11,7 +11,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +23,7 @@ const cdDir = "/cd"
 // RAM), read-only, and returns the snapshot's origin: the loop device, the
 // verity device over it, or the image inside a container. said names the
 // medium in its line.
-func (s *sandbox) attachImage(image, said string) (string, error) {
+func attachImage(s *sandbox, image, said string) (string, error) {
 	if err := s.need("loop"); err != nil {
 		return "", err
 	}
@@ -43,15 +42,15 @@ func (s *sandbox) attachImage(image, said string) (string, error) {
 	}
 	s.hold = append(s.hold, loop)
 	dev := loop.Path
-	s.noteVerityOff()
+	noteVerityOff(s)
 	if s.cfg.Verity != "" {
-		if dev, err = s.verifyImage(image, s.cfg.Image, loop); err != nil {
+		if dev, err = verifyImage(s, image, s.cfg.Image, loop); err != nil {
 			return "", err
 		}
-		s.notePersistentUnverified()
+		notePersistentUnverified(s)
 	}
 	if container {
-		return s.attachContainer(dev, loop.Path, said)
+		return attachContainer(s, dev, loop.Path, said)
 	}
 	s.state.Loop = loop.Path
 	s.state.Origin = dev
@@ -68,7 +67,7 @@ func (s *sandbox) attachImage(image, said string) (string, error) {
 // the drivers are ready and every candidate has been looked at: two discs
 // with that UUID are a failure, not a race won by the faster bus. A disc
 // with another UUID is skipped with a warning.
-func (s *sandbox) findCD() (string, error) {
+func findCD(s *sandbox) (string, error) {
 	if err := os.MkdirAll(cdDir, 0o755); err != nil {
 		return "", &bootError{Device: cdDir, Err: err}
 	}
@@ -186,36 +185,6 @@ const recheck = 25 * time.Millisecond
 // before its driver, and the drivers load while we already look.
 func waitDevice(ready <-chan struct{}, d time.Duration, ok func() (bool, error)) error {
 	return waitDrivers(driverWait{ready: ready}, d, ok)
-}
-
-// whyMissing adds to a "did not appear" error what the machine's storage
-// hardware tells: the drivers at work, the devices no driver took, and
-// drivers that failed to load. Devices without a driver get the hint.
-func (s *sandbox) whyMissing(err error, hint string) (error, string) {
-	working, missing := hardwareReport(storageHardware("/sys"))
-	errs := []error{err, errors.New(working)}
-	var pending []string
-	if s.mods != nil {
-		pending = s.mods.pendingDrivers()
-	}
-	switch {
-	case len(pending) > 0:
-		// A controller whose driver still loads has no driver bound yet:
-		// it is not one the initramfs lacks.
-		errs = append(errs, fmt.Errorf("drivers still loading, none done for %v: %s (a probe that never ends?)",
-			time.Since(s.mods.progress()).Round(time.Millisecond), strings.Join(pending, " ")))
-		hint = hangHint(pending)
-	case missing != "":
-		errs = append(errs, errors.New(missing))
-		rel, _ := kmod.Release()
-		hint = missingDriverHint(rel)
-	}
-	if s.mods != nil {
-		if merr := s.mods.l.Failed(); merr != nil {
-			errs = append(errs, merr) // a driver that failed explains a missing drive
-		}
-	}
-	return errors.Join(errs...), hint
 }
 
 func listDir(dir string) string {

@@ -3,30 +3,28 @@ package main
 import (
 	"fmt"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 )
 
 // originMedium is sandbox.origin's block device: itself the snapshot's
 // origin (the how-to's /dev/sda1), with no image to attach and nothing to
 // let go of.
-type originMedium struct{ s *sandbox }
+type originMedium struct{ dev string }
 
-func newOriginMedium(s *sandbox) medium { return originMedium{s} }
+func newOriginMedium(cfg *config.Config) medium { return originMedium{cfg.Origin} }
 
 func (m originMedium) find() []step {
 	return []step{{"origin", m.use}} // the block device, set read-only
 }
 
-func (originMedium) attach() []step  { return nil }
-func (originMedium) release() []step { return nil }
+func (originMedium) attach() []step   { return nil }
+func (originMedium) release() []step  { return nil }
+func (m originMedium) origin() string { return m.dev }
 
-// origin is the device itself, set read-only by find's step.
-func (m originMedium) origin() string { return m.s.cfg.Origin }
-
-// use waits for the device sandbox.origin names and sets it read-only in
-// the kernel.
-func (m originMedium) use() error {
-	s, dev := m.s, m.s.cfg.Origin
+// use waits for the device and sets it read-only in the kernel.
+func (m originMedium) use(s *sandbox) error {
+	dev := m.dev
 	if err := waitDrivers(s.driverWait(), s.cfg.Wait, func() (bool, error) { return isBlock(dev), nil }); err != nil {
 		err, hint := s.whyMissing(fmt.Errorf("device did not appear within %v", s.cfg.Wait),
 			"check the disk is attached and its driver is in the initramfs; wait longer with sandbox.wait=")

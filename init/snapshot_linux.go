@@ -16,7 +16,7 @@ import (
 // prepareCOW makes or checks the copy-on-write device and returns it: it
 // must exist and hold at least a few chunks, or the snapshot dies on its
 // first writes. The chunk is chosen from it and the origin's file system.
-func (s *sandbox) prepareCOW(origin string) (string, error) {
+func prepareCOW(s *sandbox, origin string) (string, error) {
 	if err := s.need("brd", "zram", "lzo_rle", "lzo", "lz4", "lz4hc", "zstd"); err != nil {
 		return "", err
 	}
@@ -26,7 +26,7 @@ func (s *sandbox) prepareCOW(origin string) (string, error) {
 		dev = "/dev/ram0"
 	case "zram":
 		dev = "/dev/zram0"
-		if err := s.setupZram(); err != nil {
+		if err := setupZram(s); err != nil {
 			return "", err
 		}
 	}
@@ -39,7 +39,7 @@ func (s *sandbox) prepareCOW(origin string) (string, error) {
 	if err != nil {
 		return "", &bootError{Device: dev, Err: err}
 	}
-	s.chooseChunk(origin, dev) // sandbox.chunk=auto: the root file system's block
+	chooseChunk(s, origin, dev) // sandbox.chunk=auto: the root file system's block
 	if bs, err := mountutil.LogicalBlockSize(dev); err == nil && (uint64(s.cfg.Chunk)*512)%uint64(bs) != 0 {
 		return "", &bootError{Device: dev, Err: fmt.Errorf("chunk size %d sectors (%d bytes) is not a multiple of the COW device's %d-byte blocks", s.cfg.Chunk, s.cfg.Chunk*512, bs), Hint: fmt.Sprintf("use sandbox.chunk=%d or larger (a power of two)", bs/512)}
 	}
@@ -47,12 +47,12 @@ func (s *sandbox) prepareCOW(origin string) (string, error) {
 	if sectors < least {
 		return "", &bootError{Device: dev, Err: fmt.Errorf("COW device has %d sectors, fewer than 4 chunks of %d", sectors, s.cfg.Chunk), Hint: "use a larger COW device (sandbox.cowsize=) or a smaller sandbox.chunk="}
 	}
-	if err := s.checkChunk(); err != nil {
+	if err := checkChunk(s); err != nil {
 		return "", &bootError{Device: dev, Err: err, Hint: "give sandbox.chunk= a smaller power of two (or leave it out: auto)"}
 	}
 	disk := dev != "/dev/ram0" && dev != "/dev/zram0"
 	if disk {
-		if err := s.proveScratch(dev); err != nil {
+		if err := proveScratch(s, dev); err != nil {
 			return "", err
 		}
 	}
@@ -73,7 +73,7 @@ func (s *sandbox) prepareCOW(origin string) (string, error) {
 
 // setupZram sizes zram0 and picks its compressor through sysfs: the order
 // matters, the algorithm can only change before disksize is set.
-func (s *sandbox) setupZram() error {
+func setupZram(s *sandbox) error {
 	sys := "/sys/block/zram0"
 	if err := waitDevice(s.driversReady(), s.cfg.Wait, func() (bool, error) { return isBlock("/dev/zram0"), nil }); err != nil {
 		return &bootError{Device: "/dev/zram0", Err: fmt.Errorf("zram0 did not appear within %v", s.cfg.Wait), Hint: "the zram module must be in the initramfs"}
@@ -91,7 +91,7 @@ func (s *sandbox) setupZram() error {
 // makeSnapshot creates the how-to's "0 SZ snapshot ORIGIN COW N CHUNK" with
 // raw device-mapper ioctls and makes /dev/mapper/NAME, since no udev runs;
 // it returns that device.
-func (s *sandbox) makeSnapshot(origin, cow string) (string, error) {
+func makeSnapshot(s *sandbox, origin, cow string) (string, error) {
 	if err := s.need("dm_snapshot"); err != nil {
 		return "", err
 	}
@@ -129,7 +129,7 @@ var readOnlyFS = map[string]bool{"iso9660": true, "squashfs": true, "erofs": tru
 // file system to grow blocks (growBase) if not 0. The file system type is
 // read from the origin (read-only) unless sandbox.fstype names it; cow is
 // named in the hint of a mount its sectors make fail.
-func (s *sandbox) mountRoot(dev, cow string, grow uint64) error {
+func mountRoot(s *sandbox, dev, cow string, grow uint64) error {
 	fstype := s.cfg.FSType
 	if fstype == "auto" {
 		var err error
@@ -158,7 +158,7 @@ func (s *sandbox) mountRoot(dev, cow string, grow uint64) error {
 		return &bootError{Device: dev, Err: fmt.Errorf("%s mounted read-only: it cannot be written", fstype), Hint: "the root image must hold a writable file system (ext2/ext4): rebuild it with 'mklive rootfs'"}
 	}
 	s.state.FSType = fstype
-	if err := s.growRoot(dev, grow); err != nil {
+	if err := growRoot(s, dev, grow); err != nil {
 		_ = unix.Unmount(newRoot, 0)
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *sandbox) mountRoot(dev, cow string, grow uint64) error {
 
 // moveCD moves the CD's mount under the new root, as the how-to's
 // "mount --move /mnt2 /mnt/mnt2": the booted system sees its CD there.
-func (s *sandbox) moveCD() error {
+func moveCD(s *sandbox) error {
 	if s.state.CD == "" || s.state.CDReleased {
 		return nil
 	}

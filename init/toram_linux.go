@@ -22,7 +22,7 @@ const toramDir = "/run/sandbox/toram"
 // into RAM when sandbox.toram asks and the memory allows (toramDecision),
 // and returns the copy ("" for none): the snapshot then reads nothing from
 // the medium, which releaseMedium lets go of.
-func (s *sandbox) toRAM() (string, error) {
+func toRAM(s *sandbox) (string, error) {
 	src := filepath.Join(cdDir, s.cfg.Image)
 	st, err := os.Stat(src)
 	if s.cfg.ToRAM == "no" || err != nil || !st.Mode().IsRegular() {
@@ -62,9 +62,9 @@ func (s *sandbox) toRAM() (string, error) {
 		fmt.Sprintf("mode=0755,size=%d", st.Size()+tree+1<<20)); err != nil {
 		return "", &bootError{Device: toramDir, Err: err}
 	}
-	err = s.copyImage(src, dst, st.Size())
+	err = copyImage(s, src, dst, st.Size())
 	if err == nil && tree > 0 {
-		err = s.copyImage(src+".verity", dst+".verity", tree)
+		err = copyImage(s, src+".verity", dst+".verity", tree)
 	}
 	if err != nil {
 		_ = unix.Unmount(toramDir, unix.MNT_DETACH)
@@ -76,7 +76,7 @@ func (s *sandbox) toRAM() (string, error) {
 
 // copyImage copies size bytes from src to dst, saying how far it is on
 // every console each few seconds: a DVD's gigabyte takes minutes.
-func (s *sandbox) copyImage(src, dst string, size int64) error {
+func copyImage(s *sandbox, src, dst string, size int64) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func (s *sandbox) copyImage(src, dst string, size int64) error {
 // releaseMedium lets go of the CD once the image runs from RAM: unmounted,
 // so the kernel unlocks the drive's door, and the disc can be ejected while
 // the system runs.
-func (s *sandbox) releaseMedium() error {
+func releaseMedium(s *sandbox) error {
 	if s.state.ImageInRAM == "" {
 		return nil
 	}

@@ -28,7 +28,7 @@ func verityName(name string) string { return name + "-verity" }
 // that a wrong command line, a missing or foreign hash tree and a damaged
 // image each get their own message rather than an I/O error later. It
 // returns the verified device.
-func (s *sandbox) verifyImage(file, rel string, loop *mountutil.Loop) (string, error) {
+func verifyImage(s *sandbox, file, rel string, loop *mountutil.Loop) (string, error) {
 	treeFile, treeRel := file+".verity", rel+".verity"
 	root, err := hex.DecodeString(s.cfg.Verity)
 	if err != nil {
@@ -53,7 +53,7 @@ func (s *sandbox) verifyImage(file, rel string, loop *mountutil.Loop) (string, e
 	if err := s.need("dm_verity"); err != nil {
 		return "", err
 	}
-	if s.mods != nil && s.cpuHasSHA256Accel() {
+	if s.mods != nil && cpuHasSHA256Accel(s) {
 		s.mods.l.Try(sha256Accel) // started by the modules step: the fastest sha256 this CPU has
 	}
 	hash, err := mountutil.LoopAttach(treeFile)
@@ -122,7 +122,7 @@ const sha256Accel = "sha256_ssse3"
 // cpuHasSHA256Accel tells whether the CPU can run sha256Accel: on one
 // without SSSE3 (an old PC, or QEMU's TCG) its load fails after costing
 // tens of milliseconds.
-func (s *sandbox) cpuHasSHA256Accel() bool {
+func cpuHasSHA256Accel(s *sandbox) bool {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return true // let the kernel decide
@@ -204,7 +204,7 @@ func corruptBlocks(log string, seen map[string]bool) []string {
 
 // integrity adds to a failure what dm-verity found, when it found
 // something: the cause of a mount's or a read's I/O error is then named.
-func (s *sandbox) integrity(err error) error {
+func integrity(s *sandbox, err error) error {
 	if s.state.Verity == nil {
 		return err
 	}
