@@ -3,7 +3,10 @@
 // changes live only in RAM, through a device-mapper snapshot.
 //
 // The recipe is the one of the sandbox how-to, one call a step: boot()
-// lists every step a boot takes.
+// lists every step a boot takes. A step is a function of the boot (its
+// configuration, log, state.json and held fds: sandbox) and of the values
+// the steps before it made. The medium the image comes from (medium.go) is
+// one value chosen from the configuration, whose steps the table runs.
 package main
 
 import (
@@ -46,9 +49,23 @@ func main() {
 }
 
 // boot runs the steps; it returns only on failure. cfg is the configuration
-// as far as it was read, for onFailure's action. What a step makes that a
-// later one needs (the snapshot's devices) is passed on in the variables
-// below; s holds only what lives for the whole boot.
+// as far as it was read, for onFailure's action. The steps, each a phase:
+//
+//   - mounts, drivers, config: the API file systems, the host adapters'
+//     drivers started, the kernel command line read;
+//   - helpers, cowsize, modules: the shutdown helper and the COW watcher,
+//     the RAM COW store's size, the modules the configuration needs;
+//   - the medium's (media): cd or iso, toram, image, eject; origin; or
+//     net, fetch, image: the read-only origin device;
+//   - cow, grow, snapshot, release, mount: the COW device, the grown
+//     origin, the snapshot over both, mounted read-write on /newroot;
+//   - move, settle, helpers-up, bootchain, state: the CD under the new
+//     root, every module in, the watcher up, the boot chain, state.json;
+//   - switch_root: exec the real init.
+//
+// What a step makes that a later one needs (the snapshot's devices) is
+// passed on in the variables below; s holds only what lives for the whole
+// boot.
 func boot(log *logger, cfg *config.Config) error {
 	s := &sandbox{log: log}
 	err := s.run([]step{
@@ -116,7 +133,10 @@ func (s *sandbox) run(steps []step) error {
 	return nil
 }
 
-// sandbox carries one boot's configuration and what its steps found.
+// sandbox is what lives for the whole boot, which every step may use: the
+// configuration, the log, state.json's facts as the steps find them, the
+// fds held until device-mapper holds the devices, and the background work
+// (modules, helpers). What one step hands the next is not kept here.
 type sandbox struct {
 	cfg   config.Config
 	log   *logger
