@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"golang.org/x/sys/unix"
@@ -70,4 +71,23 @@ func attachContainer(s *sandbox, dev, outerLoop, said string) (string, error) {
 	s.state.Loop, s.state.Origin = loop.Path, loop.Path
 	s.log.Printf("%scontainer %s (squashfs on %s) holds %s, attached read-only to %s", said, rel, dev, inner, loop.Path)
 	return loop.Path, nil
+}
+
+func listDir(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	var names []string
+	for i, e := range ents {
+		if i == 20 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, "/"+e.Name())
+	}
+	if len(names) == 0 {
+		return "(nothing)"
+	}
+	return strings.Join(names, " ")
 }

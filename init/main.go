@@ -20,9 +20,6 @@ import (
 	"github.com/sandbox-init/sandbox-init/state"
 )
 
-// newRoot is where the snapshot is mounted before it becomes /.
-const newRoot = "/newroot"
-
 func main() {
 	if os.Getpid() != 1 {
 		os.Exit(tool(os.Args[1:]))
@@ -105,11 +102,24 @@ func boot(log *logger, cfg *config.Config) error {
 	return s.run([]step{{"switch_root", switchRoot}}) // returns only on failure
 }
 
-// step is one named, timed part of the boot. Its name is the phase a
-// failure is reported in.
-type step struct {
-	name string
-	run  func(s *sandbox) error
+// media are the kinds of medium, in the order a configuration is matched
+// against them: the first that uses it is the boot's medium. A new kind
+// is a file with its medium and a row here.
+var media = []mediumKind{
+	{"net", func(c *config.Config) bool { return c.URL != "" }, newNetMedium},
+	{"origin", func(c *config.Config) bool { return c.Origin != "" }, newOriginMedium},
+	{"iso", func(c *config.Config) bool { return c.ISO != "" }, newISOMedium},
+	{"cd", func(*config.Config) bool { return true }, newCDMedium}, // the default: search for the CD
+}
+
+// chooseMedium is the kind of medium cfg boots from.
+func chooseMedium(cfg *config.Config) mediumKind {
+	for _, k := range media {
+		if k.uses(cfg) {
+			return k
+		}
+	}
+	return media[len(media)-1]
 }
 
 // run runs steps in order, records their times, and names the phase of a
@@ -131,22 +141,6 @@ func (s *sandbox) run(steps []step) error {
 		s.state.Phases = append(s.state.Phases, state.Phase{Name: st.name, Millis: float64(time.Since(t0).Microseconds()) / 1000})
 	}
 	return nil
-}
-
-// sandbox is what lives for the whole boot, which every step may use: the
-// configuration, the log, state.json's facts as the steps find them, the
-// fds held until device-mapper holds the devices, and the background work
-// (modules, helpers). What one step hands the next is not kept here.
-type sandbox struct {
-	cfg   config.Config
-	log   *logger
-	state state.State
-	hold  []interface{ Close() error } // fds kept open until DM holds the devices
-	mods  *modules                     // modules loading in the background
-	// driversErr is a startDrivers failure, reported by the modules step
-	// (under the configured sandbox.onfail, which is not read yet then).
-	driversErr error
-	helpers    chan error // the helpers' start, once it is over
 }
 
 // mountAPI mounts /proc, /sys, /dev and /run, and from then on copies the

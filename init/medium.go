@@ -23,30 +23,10 @@ type medium interface {
 	origin() string
 }
 
-// mediumKind is one row of media: a kind of medium, the configuration
+// mediumKind is one row of media (main.go): a kind of medium, the configuration
 // that asks for it, and how it is made for a boot.
 type mediumKind struct {
 	name string                          // the kind's first step's name
 	uses func(cfg *config.Config) bool   // the configuration asks for this kind
 	make func(cfg *config.Config) medium // the medium of a boot with cfg
-}
-
-// media are the kinds of medium, in the order a configuration is matched
-// against them: the first that uses it is the boot's medium. A new kind
-// is a file with its medium and a row here.
-var media = []mediumKind{
-	{"net", func(c *config.Config) bool { return c.URL != "" }, newNetMedium},
-	{"origin", func(c *config.Config) bool { return c.Origin != "" }, newOriginMedium},
-	{"iso", func(c *config.Config) bool { return c.ISO != "" }, newISOMedium},
-	{"cd", func(*config.Config) bool { return true }, newCDMedium}, // the default: search for the CD
-}
-
-// chooseMedium is the kind of medium cfg boots from.
-func chooseMedium(cfg *config.Config) mediumKind {
-	for _, k := range media {
-		if k.uses(cfg) {
-			return k
-		}
-	}
-	return media[len(media)-1]
 }
