@@ -90,6 +90,7 @@ func (s *sandbox) startHardwareDrivers() error {
 		m.probeMore(hw, m.first)
 	})
 	s.mods = m
+	m.awaitChain(chainBound)
 	return nil
 }
 
