@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
@@ -88,7 +89,8 @@ func (o *bootOpts) run(_ string, img *images) ([]table, []string, error) {
 		}
 	}
 	if o.svg != "" {
-		title := fmt.Sprintf("\"Run /init\" → real init: the median boot of %d each (%s, QEMU TCG)", o.n, img.kernel.Version)
+		title := fmt.Sprintf("\"Run /init\" → real init: the median boot of %d each (%s, QEMU TCG%s)", o.n, img.kernel.Version,
+			strings.TrimRight(" "+strings.Join(img.qemu, " "), " "))
 		if err := writeTimeline(o.svg, title, bootTimeline(recipe, ours, live)); err != nil {
 			return nil, nil, err
 		}
