@@ -294,7 +294,7 @@ func TestBuildContainer(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unsquashfs -s: %v\n%s", err, stat)
 			}
-			if !strings.Contains(string(stat), "Compression "+tc.comp) || !strings.Contains(string(stat), "Block size 262144") {
+			if !strings.Contains(string(stat), "Compression "+tc.comp) || !strings.Contains(string(stat), "Block size 1048576") {
 				t.Errorf("unsquashfs -s:\n%s", stat)
 			}
 
