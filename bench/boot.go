@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
@@ -47,37 +48,70 @@ func (o *bootOpts) options() *common { return &o.common }
 func (o *bootOpts) check() error     { return nil }
 func (o *bootOpts) plan() plan       { return plan{rootMiB: 128, recipe: true, memMiB: 512} }
 
-// run boots our init and the recipe alternately, n times each. It returns
-// the tables and the ratio line for scripts, and with -svg draws the
+// run boots our init on the plain CD, our init on mklive's default Live
+// CD and the recipe on the plain CD, alternately, n times each. It returns
+// the tables and the ratio lines for scripts, and with -svg draws the
 // timeline.
 func (o *bootOpts) run(_ string, img *images) ([]table, []string, error) {
-	vs := []*variant{
-		{name: "ours", initrd: img.ours, samples: map[string][]float64{}, phases: map[string][]float64{}},
-		{name: "recipe", initrd: img.recipe, samples: map[string][]float64{}},
+	logf("building mklive's default Live CD (zstd container, dm-verity) of the test root")
+	liveISO, liveWords, err := buildLive(img)
+	if err != nil {
+		return nil, nil, err
+	}
+	ours := &variant{name: "ours", initrd: img.ours, samples: map[string][]float64{}, phases: map[string][]float64{}}
+	live := &variant{name: "livecd", initrd: img.ours, samples: map[string][]float64{}, phases: map[string][]float64{}}
+	recipe := &variant{name: "recipe", initrd: img.recipe, samples: map[string][]float64{}}
+	boots := []struct {
+		v    *variant
+		spec bootSpec
+	}{
+		{ours, bootSpec{cd: img.CD, cmdline: baseCmdline}},
+		{live, bootSpec{cd: liveISO, cmdline: append(append([]string{}, baseCmdline...), liveWords...)}},
+		{recipe, bootSpec{cd: img.CD, cmdline: baseCmdline}},
 	}
 	for i := 1; i <= o.n; i++ {
-		for _, v := range vs {
-			name := fmt.Sprintf("%s-%d", v.name, i)
-			c, err := img.boot(name, v.initrd.path)
+		for _, b := range boots {
+			b.spec.name, b.spec.initrd = fmt.Sprintf("%s-%d", b.v.name, i), b.v.initrd.path
+			c, err := img.bootWith(b.spec)
 			if err != nil {
 				return nil, nil, err
 			}
-			if err := v.record(name, c); err != nil {
+			if err := b.v.record(b.spec.name, c); err != nil {
 				return nil, nil, err
 			}
-			logf("boot %d/%d %-6s  init cost %.3f s, real init at %.3f s", i, o.n, v.name,
-				last(v.samples["cost"]), last(v.samples["kernel"]))
+			if b.v == live {
+				if err := checkLive(b.spec.name, c); err != nil {
+					return nil, nil, err
+				}
+			}
+			logf("boot %d/%d %-6s  init cost %.3f s, real init at %.3f s", i, o.n, b.v.name,
+				last(b.v.samples["cost"]), last(b.v.samples["kernel"]))
 		}
 	}
 	if o.svg != "" {
-		title := fmt.Sprintf("\"Run /init\" → real init: the median boot of %d each (%s, QEMU TCG)", o.n, img.kernel.Version)
-		if err := writeTimeline(o.svg, title, bootTimeline(vs[0], vs[1])); err != nil {
+		title := fmt.Sprintf("\"Run /init\" → real init: the median boot of %d each (%s, QEMU TCG%s)", o.n, img.kernel.Version,
+			strings.TrimRight(" "+strings.Join(img.qemu, " "), " "))
+		if err := writeTimeline(o.svg, title, bootTimeline(recipe, ours, live)); err != nil {
 			return nil, nil, err
 		}
 		logf("timeline written to %s", o.svg)
 	}
-	lines := []string{ratioLineMedians("init-cost", "recipe", vs[0].samples["cost"], vs[1].samples["cost"])}
-	return bootTables(img, o.n, vs[0], vs[1]), lines, nil
+	lines := []string{ratioLineMedians("init-cost", "recipe", ours.samples["cost"], recipe.samples["cost"]),
+		ratioLineMedians("init-cost-livecd", "recipe", live.samples["cost"], recipe.samples["cost"])}
+	return bootTables(img, o.n, ours, live, recipe), lines, nil
+}
+
+// checkLive checks that a Live CD boot was the one meant: the image came
+// out of the container, through dm-verity.
+func checkLive(name string, c console) error {
+	st, err := c.sandboxState(name)
+	if err != nil {
+		return err
+	}
+	if st.Verity == nil || st.Container == "" {
+		return fmt.Errorf("%s: state.json has no verity or no container: the Live CD did not boot as mklive made it%s", name, c.tail())
+	}
+	return nil
 }
 
 func last(xs []float64) float64 { return xs[len(xs)-1] }

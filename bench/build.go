@@ -19,6 +19,7 @@ type images struct {
 	ours    initramfs
 	recipe  initramfs
 	timeout time.Duration // -timeout: the limit of one boot
+	qemu    []string      // more QEMU arguments for every boot (-icount)
 }
 
 type initramfs struct {
@@ -49,6 +50,9 @@ func build(repo, work string, o *common, p plan) (*images, error) {
 		return nil, err
 	}
 	img := &images{Images: im, kernel: k, timeout: o.timeout}
+	if o.icount >= 0 {
+		img.qemu = []string{"-icount", fmt.Sprintf("shift=%d,sleep=off", o.icount)}
+	}
 	logf("building our initramfs for kernel %s", k.Version)
 	rep, err := im.Initramfs(k, filepath.Join(work, "ours.cpio.gz"), nil)
 	if err != nil {

@@ -39,6 +39,7 @@ type common struct {
 	timeout time.Duration
 	keep    bool
 	kernel  string
+	icount  int // -icount: QEMU's -icount shift (virtual time), -1 for the host's clock
 }
 
 // register adds the common options to fs, with the experiment's defaults
@@ -48,10 +49,14 @@ func (c *common) register(fs *flag.FlagSet, n int, timeout time.Duration) {
 	fs.BoolVar(&c.md, "md", false, "print the tables as Markdown")
 	fs.DurationVar(&c.timeout, "timeout", timeout, "limit for one QEMU boot")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (images and every console log)")
+	fs.IntVar(&c.icount, "icount", -1, "run the guests on a virtual clock, QEMU's -icount shift=N,sleep=off (one instruction takes 2^N ns; idle time is skipped): times independent of the host's load, for comparing changes on a busy host, but not TCG's own cost of translating new code (docs/bench.md); -1: the host's clock")
 	fs.StringVar(&c.kernel, "kernel", testvm.Cloud12, "the kernel of the cache to boot: "+strings.Join(testvm.Kernels, ", ")+" ($SANDBOX_KERNEL_ROOT, a kernel tree, overrides it)")
 }
 
 func (c *common) check() error {
+	if c.icount < -1 || c.icount > 10 {
+		return fmt.Errorf("-icount %d: want a shift of 0 to 10, or -1 for none", c.icount)
+	}
 	if c.n < 1 {
 		return fmt.Errorf("-n %d: want 1 or more", c.n)
 	}

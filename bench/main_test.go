@@ -68,8 +68,12 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("io's plan: %+v, want 32+64 MiB of root and the recipe", p)
 	}
 	e, err = parseQuiet(t, "boot", "-svg", "docs/x.svg")
-	if err != nil || e.(*bootOpts).svg != "docs/x.svg" || !e.plan().recipe {
-		t.Errorf("boot -svg: %v, %+v", err, e)
+	if err != nil || e.(*bootOpts).svg != "docs/x.svg" || !e.plan().recipe || e.options().icount != -1 {
+		t.Errorf("boot -svg: %v, %+v (want the host's clock, -icount -1)", err, e)
+	}
+	e, err = parseQuiet(t, "boot", "-icount", "1")
+	if err != nil || e.options().icount != 1 {
+		t.Errorf("boot -icount 1: %v, %+v", err, e)
 	}
 }
 
@@ -83,6 +87,7 @@ func TestParseRefuses(t *testing.T) {
 		{"media", "-svg", "x.svg"}, // -svg is boot's
 		{"boot", "-n", "0"},
 		{"boot", "-kernel", "nope"},
+		{"boot", "-icount", "11"},
 		{"io", "-chunks", "8,x"},
 		{"work", "-stores", "PO,Q"},
 		{"work", "-tree", "usr/share"},

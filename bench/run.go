@@ -38,8 +38,8 @@ func runOne(name string, args []string, out io.Writer, ratios *[]string) error {
 	// was. The prose on how to read the tables is in docs/bench.md.
 	tables[0].notes = append(tables[0].notes,
 		fmt.Sprintf("How it is measured and how to read it: docs/bench.md#%s.", name),
-		fmt.Sprintf("Host: %d CPUs, load average %s at the start, %s after the last; QEMU TCG, -m %d, -smp 1, kernel %s.",
-			runtime.NumCPU(), load0, loadavg(), p.memMiB, img.kernel.Version))
+		fmt.Sprintf("Host: %d CPUs, load average %s at the start, %s after the last; QEMU TCG%s, -m %d, -smp 1, kernel %s.",
+			runtime.NumCPU(), load0, loadavg(), strings.TrimRight(" "+strings.Join(img.qemu, " "), " "), p.memMiB, img.kernel.Version))
 	for _, t := range tables {
 		if o.md {
 			fmt.Fprint(out, t.markdown())

@@ -176,48 +176,67 @@ const (
 
 // bootTimeline is the boot benchmark's rows, from "Run /init" to the real
 // init's first line, each the variant's boot with the median init cost (a
-// real boot, whose parts add up): ours from state.json's steps (the steps
-// up to "cd" are the drivers' stage, the rest the root's), with what comes
-// before them (the exec of /init, Go's start, the API mounts and config)
-// and after them (switch_root, the real init's exec); the recipe from the
-// kernel's landmarks: sr0's registration and dm-0's mount.
-func bootTimeline(ours, recipe *variant) []timelineRow {
-	o := timelineRow{Label: "sandbox-init"}
+// real boot, whose parts add up): ours (one row per medium) from
+// state.json's steps (the steps up to "cd" are the drivers' stage, the
+// rest the root's), with what comes before them (the exec of /init, Go's
+// start, the API mounts and config) and after them (switch_root, the real
+// init's exec); the recipe from the kernel's landmarks: sr0's registration
+// and dm-0's mount.
+func bootTimeline(recipe *variant, ours ...*variant) []timelineRow {
+	var rows []timelineRow
+	for _, v := range ours {
+		rows = append(rows, ourTimelineRow(v))
+	}
 	at := func(v *variant, key string, i int) float64 {
 		if xs := v.samples[key]; i < len(xs) && len(xs) == len(v.samples["cost"]) {
 			return xs[i]
 		}
 		return math.NaN()
 	}
-	i := medianIndex(ours.samples["cost"])
-	if b := at(ours, "before", i); !math.IsNaN(b) {
-		o.Segs = append(o.Segs, timelineSeg{"start: exec, Go, API mounts", b, stageStart})
-	}
-	stage := stageCD
-	if !slices.Contains(ours.order, "cd") {
-		stage = "sandbox-init's steps"
-	}
-	for _, name := range ours.order {
-		if xs := ours.phases[name]; i < len(xs) {
-			o.Segs = append(o.Segs, timelineSeg{name, xs[i], stage})
-		}
-		if name == "cd" {
-			stage = stageRoot
-		}
-	}
-	if s := at(ours, "switch", i); !math.IsNaN(s) {
-		o.Segs = append(o.Segs, timelineSeg{"switch_root", s, stageSwitch})
-	}
 	j := medianIndex(recipe.samples["cost"])
 	cd, root, tail := at(recipe, "cd", j)*1000, at(recipe, "root", j)*1000, at(recipe, "tail", j)*1000
-	r := timelineRow{Label: "shell recipe"}
+	r := timelineRow{Label: "shell recipe, plain CD"}
 	if !math.IsNaN(cd + root + tail) {
 		mods := recipe.initrd.modules
 		n := slices.Index(mods, "sr_mod") + 1
 		r.Segs = []timelineSeg{{fmt.Sprintf("insmod × %d → [sr0]", n), cd, stageCD},
 			{fmt.Sprintf("insmod × %d, mount, losetup, dmsetup, mount", len(mods)-n), root - cd, stageRoot}, {"switch_root", tail, stageSwitch}}
 	}
-	return []timelineRow{o, r}
+	return append(rows, r)
+}
+
+// timelineLabels name our variants' rows.
+var timelineLabels = map[string]string{"ours": "sandbox-init, plain CD", "livecd": "sandbox-init, Live CD"}
+
+// ourTimelineRow is one of our variants' median boot, phase by phase.
+func ourTimelineRow(v *variant) timelineRow {
+	o := timelineRow{Label: cmp.Or(timelineLabels[v.name], v.name)}
+	i := medianIndex(v.samples["cost"])
+	at := func(key string) float64 {
+		if xs := v.samples[key]; i < len(xs) && len(xs) == len(v.samples["cost"]) {
+			return xs[i]
+		}
+		return math.NaN()
+	}
+	if b := at("before"); !math.IsNaN(b) {
+		o.Segs = append(o.Segs, timelineSeg{"start: exec, Go, API mounts", b, stageStart})
+	}
+	stage := stageCD
+	if !slices.Contains(v.order, "cd") {
+		stage = "sandbox-init's steps"
+	}
+	for _, name := range v.order {
+		if xs := v.phases[name]; i < len(xs) {
+			o.Segs = append(o.Segs, timelineSeg{name, xs[i], stage})
+		}
+		if name == "cd" {
+			stage = stageRoot
+		}
+	}
+	if s := at("switch"); !math.IsNaN(s) {
+		o.Segs = append(o.Segs, timelineSeg{"switch_root", s, stageSwitch})
+	}
+	return o
 }
 
 // medianIndex is the index of the median sample (the lower of the middle

@@ -53,6 +53,7 @@ func (img *images) bootWith(b bootSpec) (console, error) {
 		Drives:    []testvm.Drive{{File: b.cd, Bus: testvm.IDE, CD: true}},
 		MemoryMiB: b.memMiB,
 		Timeout:   img.timeout,
+		QEMU:      img.qemu,
 		// Sample QEMU's memory high-water mark right when the real init
 		// starts: the guest's pages QEMU has had to back until then.
 		Line: func(line string, p *testvm.Process) {

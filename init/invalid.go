@@ -3,6 +3,7 @@ package main
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The kernel's lines that tell why dm-snapshot invalidated a snapshot:
@@ -10,13 +11,14 @@ import (
 // store is full, "Error reading/writing." when a chunk's copy failed), and
 // the read errors under it: dm-verity's refusal of a block, a block
 // device's I/O error (a loop device over a damaged squashfs block, a
-// scratched disc).
+// scratched disc). Compiled at their first use, not at the start of the
+// boot: under emulation (QEMU TCG) the regexp compiler's first run is
+// dear, and a boot that goes well never needs them.
 var (
-	invalidatingLine = regexp.MustCompile(`Invalidating snapshot: (.*)`)
-	readErrorLines   = []*regexp.Regexp{
-		corruptLine,
-		regexp.MustCompile(`I/O error, dev ([a-z0-9]+), sector [0-9]+`),
-	}
+	invalidatingLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Invalidating snapshot: (.*)`) })
+	readErrorLines   = sync.OnceValue(func() []*regexp.Regexp {
+		return []*regexp.Regexp{corruptLine(), regexp.MustCompile(`I/O error, dev ([a-z0-9]+), sector [0-9]+`)}
+	})
 )
 
 // invalidCause reads, from kernel log lines (oldest first), why the
@@ -27,12 +29,12 @@ func invalidCause(log string) (full bool, cause string) {
 	var errs []string
 	found := false
 	for _, line := range strings.Split(log, "\n") {
-		for _, re := range readErrorLines {
+		for _, re := range readErrorLines() {
 			if m := re.FindStringSubmatch(line); m != nil {
 				errs = append(errs, readError(m))
 			}
 		}
-		m := invalidatingLine.FindStringSubmatch(line)
+		m := invalidatingLine().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}

@@ -68,6 +68,7 @@ func startHardwareDrivers(s *sandbox) error {
 		m.probeMore(hw, m.first)
 	})
 	s.mods = m
+	m.awaitChain(chainBound)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -23,14 +24,16 @@ func verityName(name string) string { return name + "-verity" }
 
 // corruptLine matches dm-verity's report of a block that failed its check,
 // "device-mapper: verity: 7:1: data block 12 is corrupted".
-var corruptLine = regexp.MustCompile(`verity: [0-9]+:[0-9]+: (data|metadata) block ([0-9]+) is corrupted`)
+var corruptLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`verity: [0-9]+:[0-9]+: (data|metadata) block ([0-9]+) is corrupted`)
+})
 
 // corruptBlocks reads, from kmsg records, the blocks dm-verity found
 // corrupted, in order, each once.
 func corruptBlocks(log string, seen map[string]bool) []string {
 	var out []string
 	for _, line := range strings.Split(log, "\n") {
-		m := corruptLine.FindStringSubmatch(line)
+		m := corruptLine().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}

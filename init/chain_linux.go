@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"time"
+)
+
+// chainBound is the longest the boot waits for the boot device's driver
+// chain to be in the kernel (awaitChain) before it goes on regardless.
+const chainBound = 2 * time.Second
+
+// awaitChain holds the caller, PID 1's main thread, until the drivers of
+// the devices found at start, and the modules they need, are in the
+// kernel: each one's file read, checked and linked, its init running
+// (/sys/module/NAME is there) or its load over. On one CPU (a small VM)
+// that work is the boot's critical path up to the controller's probe,
+// whose port resets then leave the CPU idle: the configuration, the
+// helpers and the other modules take that idle time instead of sharing the
+// CPU with the chain before it (bench boot: docs/bench.md). A load that
+// never ends holds it chainBound at most; the device waits report it.
+func (m *modules) awaitChain(bound time.Duration) {
+	chain, err := m.l.Deps.Closure(m.first...)
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(bound)
+	for _, n := range chain {
+		for !m.inKernel(n) && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+// inKernel tells whether module n is built in, in the kernel (its init
+// may still run: a driver's probe does), or no longer loading (failed).
+func (m *modules) inKernel(n string) bool {
+	if m.l.Deps.Builtin[n] || m.l.Started(n) && !slices.Contains(m.l.Pending(), n) {
+		return true
+	}
+	_, err := os.Stat("/sys/module/" + n + "/initstate")
+	return err == nil
+}
