@@ -1,7 +1,9 @@
 package nbd
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"time"
@@ -45,4 +47,24 @@ func (c *Conn) Handover() (*os.File, error) {
 		return nil, fmt.Errorf("the socket's file: %w", err)
 	}
 	return f, nil
+}
+
+// Backoff is the wait before try n+1 (n from 0): half a second doubling
+// to 10 s, the upper half of each random, so that a fleet that lost its
+// server does not come back to it in lockstep.
+func Backoff(n int) time.Duration {
+	d := 10 * time.Second
+	if n < 5 {
+		d = 500 * time.Millisecond << n
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// Retryable tells a failure another try may cure (the server down or
+// restarting, the network) from one it cannot: the server's refusal of
+// the export, or a server that is not one.
+func Retryable(err error) bool {
+	var oe *OptionError
+	var pe *ProtocolError
+	return !errors.As(err, &oe) && !errors.As(err, &pe)
 }

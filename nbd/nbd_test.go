@@ -220,3 +220,14 @@ func FuzzHandshake(f *testing.F) {
 		}
 	})
 }
+
+func TestBackoff(t *testing.T) {
+	for n, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
+		if d := Backoff(n); d < want/2 || d > want {
+			t.Errorf("Backoff(%d) = %v, want %v/2..%v", n, d, want, want)
+		}
+	}
+	if Retryable(&OptionError{Reply: RepErrUnknown}) || Retryable(protoErr("x")) || !Retryable(io.EOF) {
+		t.Error("Retryable")
+	}
+}

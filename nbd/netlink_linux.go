@@ -95,7 +95,10 @@ func Connect(fd int, d Device) (index uint32, err error) {
 }
 
 // Reconfigure hands the kernel a new connected socket for /dev/nbdINDEX,
-// in place of its dead one: the I/O held since it died goes on.
+// in place of its dead one: the I/O held since it died goes on. When no
+// connection is dead the kernel drops the socket and answers success all
+// the same (its -ENOSPC is turned into 0), so success says nothing of
+// which happened.
 func Reconfigure(index uint32, fd int) error {
 	f, err := family()
 	if err != nil {
@@ -105,17 +108,10 @@ func Reconfigure(index uint32, fd int) error {
 	req.AddData(nl.NewRtAttr(attrIndex, nl.Uint32Attr(index)))
 	req.AddData(sockets(fd))
 	if _, err := req.Execute(unix.NETLINK_GENERIC, 0); err != nil {
-		if errors.Is(err, unix.ENOSPC) {
-			return ErrAlive
-		}
 		return fmt.Errorf("NBD_CMD_RECONFIGURE of nbd%d: %w", index, err)
 	}
 	return nil
 }
-
-// ErrAlive is Reconfigure's answer when the device has no dead
-// connection to replace.
-var ErrAlive = errors.New("the connection is alive: nothing to replace")
 
 // indexOf reads NBD_ATTR_INDEX from a generic netlink message's payload.
 func indexOf(m []byte) (uint32, bool) {
