@@ -73,6 +73,9 @@ func (c Config) Modules() (required, optional []string) {
 	}
 	if c.URL != "" {
 		optional = append(optional, NetDrivers...)
+		if c.NBD() {
+			required = append(required, "nbd")
+		}
 	}
 	switch c.COW {
 	case "ram0":

@@ -136,6 +136,7 @@ func cmdInitramfs(args []string) error {
 	req, opt := mklive.DefaultModules(d)
 	if *c.net {
 		opt = append(opt, config.NetDrivers...)
+		opt = append(opt, "nbd") // sandbox.url=nbd://
 	}
 	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, Out: *out})
 	if err != nil {
