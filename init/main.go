@@ -63,6 +63,10 @@ func boot(log *logger, cfg *config.Config) error {
 		{"modules", s.loadModules},  // start loading: loop, isofs, brd, device-mapper
 	}
 	switch {
+	case s.cfg.NBD():
+		steps = append(steps,
+			step{"net", s.netUp},     // NIC drivers by modalias, link up, DHCP or ip=
+			step{"nbd", s.attachNBD}) // the export read on demand: /dev/nbdN, dm-verity over it
 	case s.cfg.URL != "":
 		steps = append(steps,
 			step{"net", s.netUp},         // NIC drivers by modalias, link up, DHCP or ip=

@@ -271,6 +271,9 @@ func listDir(dir string) string {
 // from: the CD mounted read-only, or, for a network boot (no CD), the
 // download into RAM.
 func (s *sandbox) mediumSaid() string {
+	if s.state.NBD != nil {
+		return fmt.Sprintf("the image read on demand from %s (%s); ", s.state.NBD.URL, s.state.NBD.Device)
+	}
 	if s.state.CD == "" && s.cfg.URL != "" {
 		return "the image fetched into RAM (sandbox.url); "
 	}
