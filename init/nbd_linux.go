@@ -85,7 +85,7 @@ func (s *sandbox) netBudget() time.Duration {
 // server is down, until deadline. A refusal of the export fails at once.
 func (s *sandbox) dialNBD(addr string, u nbd.URL, export string, deadline time.Time) (*nbd.Conn, error) {
 	for try := 0; ; try++ {
-		c, err := nbd.Dial(addr, export, nbdDial)
+		c, err := nbd.Dial(addr, export, max(min(nbdDial, time.Until(deadline)), time.Second))
 		if err == nil {
 			return c, nil
 		}
@@ -173,6 +173,10 @@ func (s *sandbox) attachNBDImage(dev, tree string, u nbd.URL) error {
 	if tree != "" {
 		var err error
 		if top, err = s.verifyDevice(dev, dev, tree, u.String(), u.String()+".verity"); err != nil {
+			var be *bootError
+			if errors.As(err, &be) {
+				be.Hint = "serve the image and its .verity of one mklive build, the one whose root hash the command line gives (mklive prints it); an image that does not match is never booted"
+			}
 			return err
 		}
 	}

@@ -148,7 +148,7 @@ func Handshake(rw io.ReadWriter, export string) (Export, error) {
 		return Export{}, fmt.Errorf("reading the server's greeting: %w", err)
 	}
 	if binary.BigEndian.Uint64(hello[0:]) != magicInit {
-		return Export{}, protoErr("the greeting does not start with NBDMAGIC")
+		return Export{}, protoErr("the greeting does not start with NBDMAGIC: %q", strings.ToValidUTF8(string(hello[:]), "?"))
 	}
 	if binary.BigEndian.Uint64(hello[8:]) != magicOpt {
 		return Export{}, protoErr("the server speaks the old style handshake, which has no export names (use a newstyle server: nbd-server 3.x, qemu-nbd, nbdkit)")

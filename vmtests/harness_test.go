@@ -194,6 +194,7 @@ nbd)
 	after=$(sha256sum </canary)
 	echo "GUEST canary_before=${before%% *}"
 	echo "GUEST canary_after=${after%% *}"
+	/bin/sandbox-init status | sed -n 's/^nbd: /GUEST nbdstatus=/p'
 	test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d '\n' </run/sandbox/state.json)"
 	echo "GUEST done"
 	off
