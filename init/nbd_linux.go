@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path"
@@ -13,6 +15,7 @@ import (
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/nbd"
 	"github.com/sandbox-init/sandbox-init/state"
+	"github.com/sandbox-init/sandbox-init/verity"
 	"golang.org/x/sys/unix"
 )
 
@@ -129,6 +132,15 @@ func (s *sandbox) readNBDTree(addr string, u nbd.URL, deadline time.Time) (strin
 		return "", &bootError{Device: name, Err: err, Hint: "the server dropped the connection while the hash tree came: boot again"}
 	}
 	_ = nbd.Disconnect(c)
+	// The whole tree against the root hash, before anything is handed to
+	// the kernel: a wrong command line or another build's tree is said
+	// here, naming the tree's export.
+	root, _ := hex.DecodeString(s.cfg.Verity)
+	if _, err := verity.NewStream(b, root, io.Discard); err != nil {
+		be := treeMismatch(err, name, s.cfg.Verity).(*bootError)
+		be.Phase = "nbd"
+		return "", be
+	}
 	if err := mountutil.Mount("tmpfs", toramDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("mode=0755,size=%d", size+1<<20)); err != nil {
 		return "", &bootError{Device: toramDir, Err: err}
 	}

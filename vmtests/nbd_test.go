@@ -181,6 +181,6 @@ func TestNBDFailures(t *testing.T) {
 			wrong[5] = '1'
 		}
 		expectFailure(t, nbdVM([]testvm.Net{srv.net()}, "sandbox.url="+nbdURL, "sandbox.verity="+string(wrong)), "nbd",
-			"the root hash on the command line (sandbox.verity="+string(wrong[:16])+"…) is not the one of the hash tree nbd://10.0.2.100:10809/squashfs.img.verity")
+			"device: nbd://10.0.2.100:10809/squashfs.img.verity", "is not the one of the root hash on the command line (sandbox.verity="+string(wrong[:16])+"…)")
 	})
 }
