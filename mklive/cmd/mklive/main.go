@@ -86,7 +86,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
 		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
-		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), for a network boot (sandbox.url)"),
+		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…) and nbd, for a network boot (sandbox.url)"),
 	}
 }
 
