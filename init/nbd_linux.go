@@ -28,56 +28,85 @@ const (
 	nbdDial = 10 * time.Second
 )
 
-// attachNBD is the NBD medium (sandbox.url=nbd://HOST[:PORT]/EXPORT): the
-// image is read on demand, never copied, so it may be larger than RAM.
-// The export is asked for first (an unknown one fails at once), then the
-// hash tree (EXPORT.verity) is read whole into RAM; the image's socket is
-// handed to the kernel's nbd driver (no process has to stay for the
-// device to work), and dm-verity goes over /dev/nbdN as over a loop
-// device. The watcher reconnects when the connection dies.
-func (s *sandbox) attachNBD() error {
-	if err := s.need("nbd", "loop"); err != nil {
+// nbdMedium is sandbox.url=nbd://HOST[:PORT]/EXPORT: the image read on
+// demand from an NBD export, never copied, so it may be larger than RAM.
+// find brings the network up and connects (connectNBD): the export is
+// asked for first (an unknown one fails at once), the hash tree
+// (EXPORT.verity) is read whole into RAM and checked against the root
+// hash, and the image's socket is handed to the kernel's nbd driver (no
+// process has to stay for the device to work); attach puts dm-verity over
+// /dev/nbdN as over a loop device (attachNBDImage). The watcher reconnects
+// when the connection dies (nbdwatch_linux.go); nothing to let go of.
+type nbdMedium struct {
+	dev, tree string // /dev/nbdN and the hash tree's file in RAM, once connected
+	org       string // the origin attach made
+}
+
+func newNBDMedium(*config.Config) medium { return &nbdMedium{} }
+
+func (m *nbdMedium) find() []step {
+	return []step{
+		{"net", netUp}, // NIC drivers by modalias, link up, DHCP or ip=
+		{"nbd", func(s *sandbox) (err error) { // the export connected: /dev/nbdN, its hash tree in RAM
+			m.dev, m.tree, err = connectNBD(s)
+			return err
+		}},
+	}
+}
+
+func (m *nbdMedium) attach() []step {
+	return []step{{"image", func(s *sandbox) (err error) { // dm-verity over /dev/nbdN, the container's image attached
+		m.org, err = attachNBDImage(s, m.dev, m.tree)
 		return err
+	}}}
+}
+
+func (*nbdMedium) release() []step  { return nil }
+func (m *nbdMedium) origin() string { return m.org }
+
+// connectNBD connects the export (see nbdMedium) and returns its device
+// and the hash tree's file ("" without sandbox.verity).
+func connectNBD(s *sandbox) (dev, tree string, err error) {
+	if err := s.need("nbd", "loop"); err != nil {
+		return "", "", err
 	}
 	u, err := nbd.ParseURL(s.cfg.URL)
 	if err != nil {
-		return &bootError{Device: s.cfg.URL, Err: err}
+		return "", "", &bootError{Device: s.cfg.URL, Err: err}
 	}
 	s.cfg.Image = "/" + path.Base(u.Export)
 	addr, err := net.ResolveTCPAddr("tcp", u.Addr())
 	if err != nil {
-		return &bootError{Device: s.cfg.URL, Err: err, Hint: "give the server's address (nbd://10.0.0.1/EXPORT), or check the DHCP lease's DNS server"}
+		return "", "", &bootError{Device: s.cfg.URL, Err: err, Hint: "give the server's address (nbd://10.0.0.1/EXPORT), or check the DHCP lease's DNS server"}
 	}
-	deadline := time.Now().Add(s.netBudget())
-	c, err := s.dialNBD(addr.String(), u, u.Export, deadline)
+	deadline := time.Now().Add(netBudget(s))
+	c, err := dialNBD(s, addr.String(), u, u.Export, deadline)
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	tree := ""
 	if s.cfg.Verity != "" {
-		if tree, err = s.readNBDTree(addr.String(), u, deadline); err != nil {
+		if tree, err = readNBDTree(s, addr.String(), u, deadline); err != nil {
 			c.Close()
-			return err
+			return "", "", err
 		}
 	} else {
 		s.log.Warnf("WARNING: nbd: sandbox.url without sandbox.verity: nothing checks the image read from %s; anyone on the way can change it (give the root hash mklive printed)", u)
 	}
-	dev, err := s.handOver(c, u)
-	if err != nil {
-		return err
+	if dev, err = handOver(s, c, u); err != nil {
+		return "", "", err
 	}
-	s.state.NBD = &state.NBD{URL: s.cfg.URL, Server: addr.String(), Export: u.Export, Device: dev, Size: c.Export.Size, DeadConn: int(s.netBudget() / time.Second)}
+	s.state.NBD = &state.NBD{URL: s.cfg.URL, Server: addr.String(), Export: u.Export, Device: dev, Size: c.Export.Size, DeadConn: int(netBudget(s) / time.Second)}
 	if s.state.Net != nil {
 		s.state.Net.URL = s.cfg.URL
 	}
-	s.noteNBD()
+	noteNBD(s)
 	s.log.Printf("nbd: %s: %s read on demand through %s (read-only; the kernel holds reads up to %v for a reconnect when the connection is lost)",
-		u, config.HumanBytes(c.Export.Size), dev, s.netBudget())
-	return s.attachNBDImage(dev, tree, u)
+		u, config.HumanBytes(c.Export.Size), dev, netBudget(s))
+	return dev, tree, nil
 }
 
 // netBudget is sandbox.netwait, or its default.
-func (s *sandbox) netBudget() time.Duration {
+func netBudget(s *sandbox) time.Duration {
 	if s.cfg.NetWait == 0 {
 		return config.DefaultNetWait
 	}
@@ -86,7 +115,7 @@ func (s *sandbox) netBudget() time.Duration {
 
 // dialNBD connects and asks for export, again with backoff while the
 // server is down, until deadline. A refusal of the export fails at once.
-func (s *sandbox) dialNBD(addr string, u nbd.URL, export string, deadline time.Time) (*nbd.Conn, error) {
+func dialNBD(s *sandbox, addr string, u nbd.URL, export string, deadline time.Time) (*nbd.Conn, error) {
 	for try := 0; ; try++ {
 		c, err := nbd.Dial(addr, export, max(min(nbdDial, time.Until(deadline)), time.Second))
 		if err == nil {
@@ -103,7 +132,7 @@ func (s *sandbox) dialNBD(addr string, u nbd.URL, export string, deadline time.T
 		}
 		wait := nbd.Backoff(try)
 		if time.Now().Add(wait).After(deadline) {
-			return nil, &bootError{Device: name, Err: fmt.Errorf("no NBD server answered at %s: gave up after %d tries (last: %v) (our address %s)", addr, try+1, err, s.ourAddress()),
+			return nil, &bootError{Device: name, Err: fmt.Errorf("no NBD server answered at %s: gave up after %d tries (last: %v) (our address %s)", addr, try+1, err, ourAddress(s)),
 				Hint: "is the NBD server up, and reachable from this address? sandbox.netwait= gives it longer"}
 		}
 		s.log.Warnf("WARNING: nbd: try %d failed: %v; again in %v", try+1, err, wait.Round(time.Millisecond))
@@ -114,9 +143,9 @@ func (s *sandbox) dialNBD(addr string, u nbd.URL, export string, deadline time.T
 // readNBDTree reads the hash tree (the export EXPORT.verity) whole into a
 // tmpfs of its own: dm-verity reads it from RAM, and only the image is
 // read from the network on demand. It returns the tree's file.
-func (s *sandbox) readNBDTree(addr string, u nbd.URL, deadline time.Time) (string, error) {
+func readNBDTree(s *sandbox, addr string, u nbd.URL, deadline time.Time) (string, error) {
 	export := u.Export + ".verity"
-	c, err := s.dialNBD(addr, u, export, deadline)
+	c, err := dialNBD(s, addr, u, export, deadline)
 	if err != nil {
 		return "", err
 	}
@@ -154,7 +183,7 @@ func (s *sandbox) readNBDTree(addr string, u nbd.URL, deadline time.Time) (strin
 
 // handOver gives the image's connection to the kernel and returns the
 // device it made.
-func (s *sandbox) handOver(c *nbd.Conn, u nbd.URL) (string, error) {
+func handOver(s *sandbox, c *nbd.Conn, u nbd.URL) (string, error) {
 	f, err := c.Handover()
 	if err != nil {
 		return "", &bootError{Device: u.String(), Err: err}
@@ -164,7 +193,7 @@ func (s *sandbox) handOver(c *nbd.Conn, u nbd.URL) (string, error) {
 	if c.Export.Size%bs != 0 {
 		bs = 512
 	}
-	idx, err := nbd.Connect(int(f.Fd()), nbd.Device{Size: c.Export.Size, BlockSize: bs, Flags: c.Export.Flags, Timeout: nbdTimeout, DeadConn: s.netBudget()})
+	idx, err := nbd.Connect(int(f.Fd()), nbd.Device{Size: c.Export.Size, BlockSize: bs, Flags: c.Export.Flags, Timeout: nbdTimeout, DeadConn: netBudget(s)})
 	if err != nil {
 		return "", &bootError{Device: u.String(), Err: err, Hint: "the kernel's nbd driver refused the connection: dmesg says why"}
 	}
@@ -179,23 +208,25 @@ func (s *sandbox) handOver(c *nbd.Conn, u nbd.URL) (string, error) {
 
 // attachNBDImage puts dm-verity (with the tree from RAM) over the NBD
 // device, then attaches the image inside the container as over a loop
-// device.
-func (s *sandbox) attachNBDImage(dev, tree string, u nbd.URL) error {
+// device. It returns the snapshot's origin.
+func attachNBDImage(s *sandbox, dev, tree string) (string, error) {
+	name := s.state.NBD.URL
+	said := fmt.Sprintf("the image read on demand from %s (%s); ", name, dev)
 	top := dev
 	if tree != "" {
 		var err error
-		if top, err = s.verifyDevice(dev, dev, tree, u.String(), u.String()+".verity"); err != nil {
+		if top, err = verifyDevice(s, dev, dev, tree, name, name+".verity"); err != nil {
 			var be *bootError
 			if errors.As(err, &be) {
 				be.Hint = "serve the image and its .verity of one mklive build, the one whose root hash the command line gives (mklive prints it); an image that does not match is never booted"
 			}
-			return err
+			return "", err
 		}
 	}
 	if isSquashfs(dev) {
-		return s.attachContainer(top, dev)
+		return attachContainer(s, top, dev, said)
 	}
 	s.state.Origin = top
-	s.log.Printf("%s%s is the base", s.mediumSaid(), top)
-	return nil
+	s.log.Printf("%s%s is the base", said, top)
+	return top, nil
 }

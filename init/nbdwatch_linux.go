@@ -22,9 +22,9 @@ import (
 const nbdNote = "nbd.json"
 
 // noteNBD writes nbdNote, and warns when nothing will reconnect.
-func (s *sandbox) noteNBD() {
+func noteNBD(s *sandbox) {
 	if s.cfg.Watch == 0 {
-		s.log.Warnf("WARNING: nbd: sandbox.watch=0: no watcher, so nothing reconnects a lost connection to %s: the root's reads fail %v after it is lost", s.cfg.URL, s.netBudget())
+		s.log.Warnf("WARNING: nbd: sandbox.watch=0: no watcher, so nothing reconnects a lost connection to %s: the root's reads fail %v after it is lost", s.cfg.URL, netBudget(s))
 		return
 	}
 	b, _ := json.Marshal(s.state.NBD)
