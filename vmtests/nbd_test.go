@@ -120,7 +120,7 @@ func TestNBDBoot(t *testing.T) {
 		for _, want := range []string{
 			"sandbox-init: nbd: nbd://10.0.2.100:10809/root.img.verity: hash tree (",
 			"sandbox-init: nbd: nbd://10.0.2.100:10809/root.img: 512 MiB read on demand through /dev/nbd0 (read-only",
-			"sandbox-init: verity: nbd://10.0.2.100:10809/root.img (131072 blocks of 4096 bytes)",
+			"sandbox-init: verity: " + url + " (131072 blocks of 4096 bytes) checked against " + url + ".verity",
 			"the image read on demand from " + url + " (/dev/nbd0); /dev/mapper/sandbox-verity is the base",
 			"realinit: first line",
 			"WARNING: nbd: the connection to " + url + " (/dev/nbd0) is lost",
