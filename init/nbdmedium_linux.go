@@ -132,7 +132,7 @@ func dialNBD(s *sandbox, addr string, u nbd.URL, export string, deadline time.Ti
 		}
 		wait := nbd.Backoff(try)
 		if time.Now().Add(wait).After(deadline) {
-			return nil, &bootError{Device: name, Err: fmt.Errorf("no NBD server answered at %s: gave up after %d tries (last: %v) (our address %s)", addr, try+1, err, ourAddress(s)),
+			return nil, &bootError{Device: name, Err: fmt.Errorf("no NBD server answered at %s: gave up after %s (last: %v) (our address %s)", addr, triesSaid(try+1), err, ourAddress(s)),
 				Hint: "is the NBD server up, and reachable from this address? sandbox.netwait= gives it longer"}
 		}
 		s.log.Warnf("WARNING: nbd: try %d failed: %v; again in %v", try+1, err, wait.Round(time.Millisecond))

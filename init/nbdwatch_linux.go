@@ -101,7 +101,7 @@ func (k *nbdKeeper) reconnect() {
 	for try := 0; ; try++ {
 		err := k.handOver()
 		if err == nil {
-			k.say(levelInfo, "nbd: %s: reconnected to %s after %v (%d tries): reads go on", k.n.Device, k.n.Server, time.Since(t0).Round(time.Millisecond), try+1)
+			k.say(levelInfo, "nbd: %s: reconnected to %s after %v (%s): reads go on", k.n.Device, k.n.Server, time.Since(t0).Round(time.Millisecond), triesSaid(try+1))
 			return
 		}
 		if try == 0 || try%10 == 9 {
@@ -128,6 +128,14 @@ func (k *nbdKeeper) handOver() error {
 	}
 	defer f.Close()
 	return nbd.Reconfigure(k.index, int(f.Fd()))
+}
+
+// triesSaid is "1 try" or "N tries".
+func triesSaid(n int) string {
+	if n == 1 {
+		return "1 try"
+	}
+	return fmt.Sprintf("%d tries", n)
 }
 
 // readRunFile reads a file of /run/sandbox through the watcher's fd.
