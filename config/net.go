@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sandbox-init/sandbox-init/nbd"
 )
 
 // DefaultNetWait is the download's whole budget when sandbox.netwait is
@@ -18,7 +20,7 @@ const DefaultNetWait = 2 * time.Minute
 // netParams are the network boot's sandbox.* keys, after the others in
 // the README's table.
 var netParams = []param{
-	{"url", "http://host/path/image, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree", setURL},
+	{"url", "http://host/path/image, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree; or nbd://HOST[:PORT]/EXPORT (read on demand, EXPORT.verity its hash tree)", setURL},
 	{"net", "auto (every Ethernet link at once), an interface name (eth0, enp0s3) or a MAC address (52:54:00:12:34:56)", setNet},
 	{"netwait", "the download's whole budget, retries included: a duration from 1s to 1h (2m when not given)", func(c *Config, v string) error {
 		return setDuration(&c.NetWait, v, func(d time.Duration) bool { return d >= time.Second })
@@ -31,6 +33,13 @@ func setURL(c *Config, v string) error {
 	c.URL = v
 	if v == "" {
 		return errors.New("is empty")
+	}
+	if strings.HasPrefix(v, "nbd:") {
+		if strings.Contains(v, ",") {
+			return errors.New("has several URLs: mirrors are for http://; give one nbd://HOST[:PORT]/EXPORT")
+		}
+		_, err := nbd.ParseURL(v)
+		return err
 	}
 	for _, u := range strings.Split(v, ",") {
 		p, err := url.Parse(u)
@@ -60,6 +69,10 @@ func setNet(c *Config, v string) error {
 	}
 	return nil
 }
+
+// NBD tells a network boot whose image is read on demand from an NBD
+// export (sandbox.url=nbd://…) rather than fetched into RAM.
+func (c Config) NBD() bool { return strings.HasPrefix(c.URL, "nbd:") }
 
 // BootIF reads PXELINUX's BOOTIF=01-52-54-00-12-34-56 (ARP type 1, then
 // the MAC): the NIC the firmware booted from.

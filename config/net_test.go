@@ -24,10 +24,23 @@ func TestNetParams(t *testing.T) {
 		"BOOTIF=52-54-00-12-34-56":                       "01-",
 		"ip=10.0.0.2::10.0.0.1:255.0.255.0::eth0:off":    "not one",
 		"ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:dhcp": "autoconf",
+		"sandbox.url=nbd://10.0.2.100":                   "names no export",
+		"sandbox.url=nbd://a/x,nbd://b/x":                "mirrors are for http://",
 	} {
 		if _, err := Parse(line); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want %q", line, err, want)
 		}
+	}
+}
+
+func TestNBDParams(t *testing.T) {
+	c, err := Parse("sandbox.url=nbd://10.0.2.100/squashfs.img sandbox.netwait=30s")
+	if err != nil || !c.NBD() || c.URL != "nbd://10.0.2.100/squashfs.img" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	c, _ = Parse("sandbox.url=http://a/b")
+	if c.NBD() {
+		t.Errorf("an HTTP boot is taken for NBD: %+v", c)
 	}
 }
 

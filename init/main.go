@@ -53,7 +53,7 @@ func main() {
 //   - helpers, cowsize, modules: the shutdown helper and the COW watcher,
 //     the RAM COW store's size, the modules the configuration needs;
 //   - the medium's (media): cd or iso, toram, image, eject; origin; or
-//     net, fetch, image: the read-only origin device;
+//     net, fetch, image; or net, nbd, image: the read-only origin device;
 //   - cow, grow, snapshot, release, mount: the COW device, the grown
 //     origin, the snapshot over both, mounted read-write on /newroot;
 //   - move, settle, helpers-up, bootchain, state: the CD under the new
@@ -73,13 +73,13 @@ func boot(log *logger, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	m := chooseMedium(&s.cfg).make(&s.cfg) // where the image comes from: cd, iso, origin or net (media)
+	m := chooseMedium(&s.cfg).make(&s.cfg) // where the image comes from: cd, iso, origin, net or nbd (media)
 	steps := []step{
 		{"helpers", startHelpers}, // SCHED_IDLE: /run/initramfs/shutdown, and the COW watcher
 		{"cowsize", sizeCOW},      // a RAM COW store's size, from sandbox.cowsize and the RAM
 		{"modules", loadModules},  // start loading: loop, isofs, brd, device-mapper
 	}
-	steps = append(steps, m.find()...)    // cd+toram, iso+toram, origin, or net+fetch: the medium found, or the image fetched
+	steps = append(steps, m.find()...)    // cd+toram, iso+toram, origin, net+fetch or net+nbd: the medium found, the image fetched or connected
 	steps = append(steps, m.attach()...)  // image: the root image loop-attached read-only (and verified): the origin
 	steps = append(steps, m.release()...) // eject: after toram, the CD let go of
 	var origin, cow, root string          // the snapshot's devices, as the steps make them
@@ -106,6 +106,7 @@ func boot(log *logger, cfg *config.Config) error {
 // against them: the first that uses it is the boot's medium. A new kind
 // is a file with its medium and a row here.
 var media = []mediumKind{
+	{"nbd", func(c *config.Config) bool { return c.NBD() }, newNBDMedium},
 	{"net", func(c *config.Config) bool { return c.URL != "" }, newNetMedium},
 	{"origin", func(c *config.Config) bool { return !c.Origin.IsZero() }, newOriginMedium},
 	{"iso", func(c *config.Config) bool { return !c.ISO.IsZero() }, newISOMedium},

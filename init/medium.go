@@ -26,7 +26,7 @@ type medium interface {
 // mediumKind is one row of media (main.go): a kind of medium, the configuration
 // that asks for it, and how it is made for a boot.
 type mediumKind struct {
-	name string                          // the kind's first step's name
+	name string                          // the kind's name: one of its steps' (net's first, nbd's second)
 	uses func(cfg *config.Config) bool   // the configuration asks for this kind
 	make func(cfg *config.Config) medium // the medium of a boot with cfg
 }

@@ -70,6 +70,7 @@ func tool(args []string) int {
 		}
 	}
 	verityStatus(c, name)
+	nbdStatus()
 	bootChainStatus()
 	return 0
 }

@@ -25,7 +25,13 @@ import (
 // image each get their own message rather than an I/O error later. It
 // returns the verified device.
 func verifyImage(s *sandbox, file, rel string, loop *mountutil.Loop) (string, error) {
-	treeFile, treeRel := file+".verity", rel+".verity"
+	return verifyDevice(s, loop.Path, file, file+".verity", rel, rel+".verity")
+}
+
+// verifyDevice is verifyImage over data, the device that holds file (a
+// loop device over it, or file itself: an NBD device), with the hash tree
+// in treeFile; rel and treeRel name them in messages.
+func verifyDevice(s *sandbox, data, file, treeFile, rel, treeRel string) (string, error) {
 	root, err := hex.DecodeString(s.cfg.Verity)
 	if err != nil {
 		return "", &bootError{Device: "sandbox.verity", Err: err}
@@ -35,12 +41,12 @@ func verifyImage(s *sandbox, file, rel string, loop *mountutil.Loop) (string, er
 		return "", &bootError{Device: treeRel, Err: err,
 			Hint: "the Live CD lacks its hash tree or it is damaged: make the medium again from the ISO, or rebuild it with mklive (which writes IMAGE.verity); sandbox.verity=off boots it unchecked"}
 	}
-	st, err := os.Stat(file)
+	size, err := fileSize(file)
 	if err != nil {
 		return "", &bootError{Device: rel, Err: err}
 	}
-	if !p.Covers(st.Size()) { // p.Check bounds the product: it does not wrap
-		return "", &bootError{Device: treeRel, Err: fmt.Errorf("the hash tree covers %d bytes, but %s has %d: it is the tree of another image", p.DataBlocks*uint64(p.DataBlockSize), rel, st.Size()),
+	if !p.Covers(size) { // p.Check bounds the product: it does not wrap
+		return "", &bootError{Device: treeRel, Err: fmt.Errorf("the hash tree covers %d bytes, but %s has %d: it is the tree of another image", p.DataBlocks*uint64(p.DataBlockSize), rel, size),
 			Hint: "the image and its hash tree come from different builds: make the medium again from one ISO"}
 	}
 	if err := checkFirst(file, treeFile, p, root); err != nil {
@@ -57,7 +63,7 @@ func verifyImage(s *sandbox, file, rel string, loop *mountutil.Loop) (string, er
 		return "", &bootError{Device: treeRel, Err: err}
 	}
 	s.hold = append(s.hold, hash)
-	t, err := dm.Verity(dm.VerityTable{Data: loop.Path, Hash: hash.Path, DataBlockSize: p.DataBlockSize, HashBlockSize: p.HashBlockSize,
+	t, err := dm.Verity(dm.VerityTable{Data: data, Hash: hash.Path, DataBlockSize: p.DataBlockSize, HashBlockSize: p.HashBlockSize,
 		DataBlocks: p.DataBlocks, HashStartBlock: p.HashStart(), Algorithm: p.Algorithm, Root: root, Salt: p.Salt, OnCorrupt: s.cfg.OnCorrupt})
 	if err != nil {
 		return "", &bootError{Device: treeRel, Err: err}
@@ -88,6 +94,19 @@ func onCorruptSays(action string) string {
 		return "the kernel panics"
 	}
 	return "its read fails"
+}
+
+// fileSize is a file's size, or a block device's.
+func fileSize(file string) (int64, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return 0, err
+	}
+	if st.Mode()&os.ModeDevice == 0 {
+		return st.Size(), nil
+	}
+	n, err := mountutil.Sectors(file)
+	return int64(n * 512), err
 }
 
 // readTree reads a hash tree file's superblock.

@@ -147,6 +147,7 @@ func watch(args []string) int {
 	log.attach(fdDev, fdProc, consoles)
 	log.learnClock()
 	w := &watcher{name: args[0], every: every, say: log.logf}
+	goSafe(log, "the NBD reconnect", func() { keepNBD(log.logf) }) // sandbox.url=nbd://: a lost connection
 	for {
 		sleep, done := w.look()
 		if done {

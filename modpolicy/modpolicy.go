@@ -68,6 +68,14 @@ func For(c config.Config) (required, optional []string) {
 	}
 	if c.URL != "" {
 		optional = append(optional, NetDrivers...)
+		// nbd (tens of KiB, loaded only when asked for) rides along on
+		// every network boot's initramfs: a netboot tree's boots from
+		// sandbox.url=nbd:// too, its LiveOS served by an NBD server.
+		if c.NBD() {
+			required = append(required, "nbd")
+		} else {
+			optional = append(optional, "nbd")
+		}
 	}
 	switch c.COW.Kind {
 	case config.COWRam0:

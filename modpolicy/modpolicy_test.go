@@ -133,3 +133,17 @@ kernel/fs/ext4/ext4.ko:
 		t.Errorf("a kernel without squashfs: %v", err)
 	}
 }
+
+func TestNBDModules(t *testing.T) {
+	c, err := config.Parse("sandbox.url=nbd://10.0.2.100/squashfs.img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req, opt := For(c); !slices.Contains(req, "nbd") || !slices.Contains(opt, "virtio_net") {
+		t.Errorf("an NBD boot's modules lack nbd or the NIC drivers: %v %v", req, opt)
+	}
+	c, _ = config.Parse("sandbox.url=http://a/b")
+	if req, opt := For(c); slices.Contains(req, "nbd") || !slices.Contains(opt, "nbd") {
+		t.Errorf("an HTTP boot needs nbd, or its initramfs cannot boot NBD: %v %v", req, opt)
+	}
+}

@@ -40,6 +40,8 @@
 //     Verity); verity_off: why the image is not verified although the medium
 //     has its hash tree.
 //   - net (sandbox.url): the network boot's link, address and mirror (see Net).
+//   - nbd (sandbox.url=nbd://…): the export the image is read from on
+//     demand, and its device (see NBD).
 //   - boot_chain: what verified the boot before sandbox-init ran (see
 //     BootChain); sandbox-init writes it on every boot (what it could not
 //     read, secure_boot says), but a reader must allow for its absence.
@@ -53,6 +55,11 @@
 //
 // net holds iface, mac, address (CIDR), url (the mirror), and when known
 // gateway (the default route's) and dhcp_server.
+//
+// nbd holds url (as given), server (ADDRESS:PORT as dialled at boot: the
+// watcher reconnects there), export, device (/dev/nbdN), size_bytes (the
+// export's), and dead_conn_s (how long reads wait for a reconnect when the
+// connection is lost, before they fail).
 //
 // boot_chain holds uefi (booted by UEFI firmware), secure_boot ("on",
 // "off", "setup mode", or "unknown: …why"), lockdown (the kernel's: none,

@@ -41,7 +41,10 @@ type State struct {
 	// has its hash tree (no sandbox.verity= on the command line).
 	VerityOff string `json:"verity_off,omitempty"`
 	// Net is a network boot's link, address and server (sandbox.url).
-	Net      *Net   `json:"net,omitempty"`
+	Net *Net `json:"net,omitempty"`
+	// NBD is the export the image is read from on demand
+	// (sandbox.url=nbd://…), and its device.
+	NBD      *NBD   `json:"nbd,omitempty"`
 	Origin   string `json:"origin"` // the snapshot's origin device
 	COW      string `json:"cow"`    // the COW device
 	COWBytes uint64 `json:"cow_bytes"`
@@ -90,6 +93,18 @@ type Net struct {
 	Gateway string `json:"gateway,omitempty"` // the default route's
 	Server  string `json:"dhcp_server,omitempty"`
 	URL     string `json:"url,omitempty"` // the mirror that served the image
+}
+
+// NBD is what state.json says of an NBD boot: the export, the server's
+// address as dialled (the watcher reconnects to it), the device, and how
+// long reads wait for the server when the connection is lost.
+type NBD struct {
+	URL      string `json:"url"`
+	Server   string `json:"server"` // ADDRESS:PORT, resolved at boot
+	Export   string `json:"export"`
+	Device   string `json:"device"` // /dev/nbdN
+	Size     uint64 `json:"size_bytes"`
+	DeadConn int    `json:"dead_conn_s"` // seconds I/O waits for a reconnect
 }
 
 // BootChain is what state.json says of what verified this boot before

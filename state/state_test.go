@@ -18,6 +18,7 @@ var full = State{
 	Verity: &Verity{RootHash: "ab", HashTree: "/x.verity", Device: "/dev/mapper/sandbox-verity", DataBlocks: 3, BlockSize: 4096,
 		OnCorrupt: "eio", Unverified: "the persistent COW store /dev/sda"},
 	VerityOff: "why", Net: &Net{Iface: "eth0", MAC: "52:54:00:12:34:56", Address: "10.0.2.15/24", Gateway: "10.0.2.2", Server: "10.0.2.2", URL: "http://x/"},
+	NBD:    &NBD{URL: "nbd://x/y", Server: "10.0.2.100:10809", Export: "y", Device: "/dev/nbd0", Size: 4096, DeadConn: 120},
 	Origin: "/dev/loop1", COW: "/dev/ram0", COWBytes: 1 << 30, Device: "/dev/mapper/sandbox", DMMinor: 1,
 	Table: "0 100 snapshot 7:1 1:0 N 8", FSType: "ext4", RootFreeBytes: 5,
 	BootChain: &BootChain{UEFI: true, SecureBoot: "on", Lockdown: "integrity", Stub: "systemd-stub 252", CmdlineSigned: true},
@@ -30,10 +31,11 @@ var fullUsage = Usage{UsedSectors: 1, TotalSectors: 2, MetadataSectors: 3, Perce
 // The documented names: changing one breaks every reader of the files.
 var (
 	stateNames = []string{"params", "cd", "cd_mount", "loop", "container", "container_loop", "iso_disk", "iso_loop",
-		"image_in_ram", "grown_base", "cd_released", "verity", "verity_off", "net", "origin", "cow", "cow_bytes",
+		"image_in_ram", "grown_base", "cd_released", "verity", "verity_off", "net", "nbd", "origin", "cow", "cow_bytes",
 		"device", "dm_minor", "table", "fstype", "root_free_bytes", "boot_chain", "watcher_pid", "phases"}
 	verityNames = []string{"root_hash", "hash_tree", "device", "data_blocks", "block_size", "on_corrupt", "unverified"}
 	netNames    = []string{"iface", "mac", "address", "gateway", "dhcp_server", "url"}
+	nbdNames    = []string{"url", "server", "export", "device", "size_bytes", "dead_conn_s"}
 	chainNames  = []string{"uefi", "secure_boot", "lockdown", "stub", "cmdline_signed"}
 	phaseNames  = []string{"name", "ms"}
 	usageNames  = []string{"used_sectors", "total_sectors", "metadata_sectors", "percent", "invalid", "invalid_cause",
@@ -73,7 +75,7 @@ func TestNames(t *testing.T) {
 		v    any
 		want []string
 	}{
-		{"State", full, stateNames}, {"Verity", full.Verity, verityNames}, {"Net", full.Net, netNames},
+		{"State", full, stateNames}, {"Verity", full.Verity, verityNames}, {"Net", full.Net, netNames}, {"NBD", full.NBD, nbdNames},
 		{"BootChain", full.BootChain, chainNames}, {"Phase", full.Phases[0], phaseNames}, {"Usage", fullUsage, usageNames},
 		{"empty State", State{}, alwaysNames}, {"empty Usage", Usage{}, alwaysUsage},
 	} {
@@ -89,7 +91,7 @@ func TestDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, names := range [][]string{stateNames, verityNames, netNames, chainNames, phaseNames, usageNames} {
+	for _, names := range [][]string{stateNames, verityNames, netNames, nbdNames, chainNames, phaseNames, usageNames} {
 		for _, n := range names {
 			if !strings.Contains(string(doc), n) {
 				t.Errorf("doc.go does not document %q", n)

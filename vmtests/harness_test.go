@@ -181,6 +181,24 @@ verity)
 	echo "GUEST done"
 	off
 	;;
+nbd)
+	# sandbox.url=nbd://: the test kills the NBD server once told, and
+	# starts it again seconds later; the reads made meanwhile (the page
+	# cache dropped) wait for the watcher's reconnect and must read the
+	# same bytes as before.
+	echo 3 >/proc/sys/vm/drop_caches
+	before=$(sha256sum </canary)
+	echo "GUEST nbd-kill-now"
+	read -r answer # the test types a line once the server is dead
+	echo 3 >/proc/sys/vm/drop_caches
+	after=$(sha256sum </canary)
+	echo "GUEST canary_before=${before%% *}"
+	echo "GUEST canary_after=${after%% *}"
+	/bin/sandbox-init status | sed -n 's/^nbd: /GUEST nbdstatus=/p'
+	test -r /run/sandbox/state.json && echo "GUEST state=$(tr -d '\n' </run/sandbox/state.json)"
+	echo "GUEST done"
+	off
+	;;
 hold)
 	# Stay up and quiet, so the test can read the screen as boot left it.
 	echo "GUEST hold"

@@ -33,6 +33,7 @@ var netInitramfs = sync.OnceValue(func() map[string]string {
 		path := filepath.Join(built.dir, "initramfs-net-"+name+".img")
 		_, err := defaultInitramfs(built.kernels[name].kernel, path, func(s *mklive.InitramfsSpec) {
 			s.Optional = append(s.Optional, modpolicy.NetDrivers...)
+			s.Optional = append(s.Optional, "nbd") // as mklive -net: sandbox.url=nbd://
 		})
 		if err != nil {
 			panic(err)

@@ -87,7 +87,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
 		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
-		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), for a network boot (sandbox.url)"),
+		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…) and nbd, for a network boot (sandbox.url)"),
 	}
 }
 
@@ -133,6 +133,7 @@ func cmdInitramfs(args []string) error {
 	req, opt := modpolicy.Default()
 	if *c.net {
 		opt = append(opt, modpolicy.NetDrivers...)
+		opt = append(opt, "nbd") // sandbox.url=nbd://
 	}
 	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, Out: *out})
 	if err != nil {
