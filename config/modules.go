@@ -73,6 +73,9 @@ func (c Config) Modules() (required, optional []string) {
 	}
 	if c.URL != "" {
 		optional = append(optional, NetDrivers...)
+		if c.HTTPS() {
+			optional = append(optional, RNGDrivers...)
+		}
 	}
 	switch c.COW {
 	case "ram0":

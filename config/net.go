@@ -21,10 +21,26 @@ const DefaultNetWait = 2 * time.Minute
 // virtio_net and ena), and loaded only when a device's modalias asks.
 var NetDrivers = []string{"virtio_net", "e1000", "e1000e", "igb", "igc", "ixgbe", "r8169", "tg3", "bnxt_en", "ena"}
 
+// RNGDrivers feed the kernel's random pool from a hardware RNG: TLS needs
+// random numbers, and on a machine whose CPU the kernel does not take
+// them from (a VM without RDRAND) the pool may take minutes to fill
+// without one. virtio_rng is a VM's (QEMU's -device virtio-rng-pci).
+var RNGDrivers = []string{"virtio_rng"}
+
+// HTTPS tells whether a sandbox.url has an https:// mirror.
+func (c Config) HTTPS() bool {
+	for _, u := range strings.Split(c.URL, ",") {
+		if strings.HasPrefix(strings.TrimSpace(u), "https://") {
+			return true
+		}
+	}
+	return false
+}
+
 // netParams are the network boot's sandbox.* keys, after the others in
 // the README's table.
 var netParams = []param{
-	{"url", "http://host/path/image, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree", setURL},
+	{"url", "http://host/path/image or https://…, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree; https:// needs an initramfs built with mklive -ca", setURL},
 	{"net", "auto (every Ethernet link at once), an interface name (eth0, enp0s3) or a MAC address (52:54:00:12:34:56)", setNet},
 	{"netwait", "the download's whole budget, retries included: a duration from 1s to 1h (2m when not given)", func(c *Config, v string) error {
 		return setDuration(&c.NetWait, v, func(d time.Duration) bool { return d >= time.Second })
@@ -43,10 +59,8 @@ func setURL(c *Config, v string) error {
 		switch {
 		case err != nil:
 			return fmt.Errorf("has a URL that does not parse: %v", err)
-		case p.Scheme == "https":
-			return errors.New("is https, which this version does not do yet: serve the image over http:// with sandbox.verity (every byte is checked against the root hash)")
-		case p.Scheme != "http" || p.Host == "" || p.Path == "" || strings.HasSuffix(p.Path, "/"):
-			return fmt.Errorf("has %q, not an http:// URL of a file", u)
+		case p.Scheme != "http" && p.Scheme != "https" || p.Host == "" || p.Path == "" || strings.HasSuffix(p.Path, "/"):
+			return fmt.Errorf("has %q, not an http:// or https:// URL of a file", u)
 		}
 	}
 	return nil

@@ -20,10 +20,16 @@ func TestNetParams(t *testing.T) {
 	if _, opt := Default().Modules(); slices.Contains(opt, "virtio_net") {
 		t.Error("a CD boot takes NIC drivers")
 	}
+	if _, opt := c.Modules(); slices.Contains(opt, "virtio_rng") || c.HTTPS() {
+		t.Error("an http:// boot takes the RNG drivers TLS needs, or counts as https")
+	}
+	s, err := Parse("sandbox.url=http://a/b,https://m/x.img")
+	if _, opt := s.Modules(); err != nil || !s.HTTPS() || !slices.Contains(opt, "virtio_rng") {
+		t.Errorf("an https:// mirror: %v, HTTPS %v, modules %v", err, s.HTTPS(), opt)
+	}
 	for line, want := range map[string]string{
-		"sandbox.url=https://a/b":                        "https",
-		"sandbox.url=ftp://a/b":                          "not an http:// URL",
-		"sandbox.url=http://a/":                          "not an http:// URL",
+		"sandbox.url=ftp://a/b":                          "not an http:// or https:// URL",
+		"sandbox.url=http://a/":                          "not an http:// or https:// URL",
 		"sandbox.net=eth0":                               "only applies with sandbox.url",
 		"sandbox.url=http://a/b sandbox.cd=/dev/sr0":     "sandbox.cd cannot be given",
 		"sandbox.url=http://a/b sandbox.netwait=100ms":   "out of range",

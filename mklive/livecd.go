@@ -40,6 +40,9 @@ type LiveCDSpec struct {
 	Extra       []string // extra required modules
 	RescueShell string   // static busybox for the rescue shell, optional
 	Compression string   // of the initramfs: zstd (default), xz, gzip
+	// CA is a PEM bundle of CAs for https:// (InitramfsSpec.CA): an
+	// https:// sandbox.url needs it, and an Init built with TLSTag.
+	CA string
 	// SecureBoot is how the ISO boots on UEFI: "auto" (the default):
 	// through Debian's signed shim and GRUB when the kernel image is
 	// signed and both are found below SignedRoots, else an unsigned
@@ -168,6 +171,9 @@ func (s LiveCDSpec) plan(url string) (*liveCDBuild, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTLS(b.cfg.HTTPS(), s.CA, s.Init); err != nil {
+		return nil, err
+	}
 	if b.cfg.Verity != "" {
 		return nil, fmt.Errorf("-append says sandbox.verity=: mklive computes the root hash itself; leave it out (mklive -verity=false builds a CD without)")
 	}
@@ -213,7 +219,7 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	}
 	start := time.Now()
 	rep, err := BuildInitramfs(InitramfsSpec{Init: s.Init, Kernel: s.Kernel, Required: append(req, s.Extra...), Optional: opt,
-		Shell: s.RescueShell, Compression: s.Compression, Out: filepath.Join(b.work, "initrd.img")})
+		Shell: s.RescueShell, Compression: s.Compression, CA: s.CA, Out: filepath.Join(b.work, "initrd.img")})
 	if err != nil {
 		return "", err
 	}

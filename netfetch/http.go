@@ -28,7 +28,7 @@ type response struct {
 // 0) on its own connection, over TLS (secure) for https://. It is the whole HTTP client of a network
 // boot: net/http with its TLS stack would more than double the size of
 // an init that every boot loads, and a file server's answer to a GET is
-// a status line, headers and the bytes. TLS, which adds 2.6 MB more,
+// a status line, headers and the bytes. TLS, which adds 2.1 MB more,
 // comes from the caller (secure) so that only the programs that do
 // https:// link it.
 func get(ctx context.Context, u string, from int64, dialTimeout time.Duration, secure TLSClient) (*response, error) {

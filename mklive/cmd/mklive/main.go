@@ -3,7 +3,7 @@
 //	mklive initramfs -kernel DIR -o initramfs.img
 //	mklive rootfs    -tree DIR -o root.img
 //	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none] [-secureboot auto|yes|no] [-uki -keys KEYDIR]
-//	mklive netboot   -kernel DIR -root DIR|IMAGE -o DIR [-url http://SERVER/PATH] [-container zstd|xz|none]
+//	mklive netboot   -kernel DIR -root DIR|IMAGE -o DIR [-url http(s)://SERVER/PATH] [-ca FILE|system] [-container zstd|xz|none]
 //	mklive demo      -kernel DIR -o DIR [-shell] [-boot] [-container zstd|xz|none] [-secureboot auto|yes|no]
 //
 // DIR for -kernel is a kernel package unpacked with dpkg -x (boot/vmlinuz-V
@@ -29,6 +29,11 @@
 // hash tree (LiveOS/squashfs.img{,.verity}) and boot.ipxe, whose kernel line
 // has sandbox.url under -url (default http://${next-server}, which iPXE
 // fills in) and sandbox.verity.
+//
+// -ca FILE|system (initramfs, iso, netboot) is for https:// URLs: the PEM
+// bundle of CAs (system: this host's /etc/ssl/certs/ca-certificates.crt)
+// goes into the initramfs, and sandbox-init is built with TLS (-tags
+// tls), which no other initramfs carries. An https:// -url needs it.
 //
 // -uki (iso) boots UEFI through a unified kernel image instead: systemd's
 // stub with the kernel, the initramfs and the command line (the root hash
@@ -73,9 +78,9 @@ func step(format string, args ...any) { fmt.Printf("mklive: "+format+"\n", args.
 
 // common are the flags of the commands that build an initramfs.
 type common struct {
-	kernel, kver, init, shell, modules, compress *string
-	net                                          *bool
-	work                                         string
+	kernel, kver, init, shell, modules, compress, ca *string
+	net                                              *bool
+	work                                             string
 }
 
 func commonFlags(fs *flag.FlagSet) *common {
@@ -87,7 +92,16 @@ func commonFlags(fs *flag.FlagSet) *common {
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
 		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
 		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), for a network boot (sandbox.url)"),
+		ca:       fs.String("ca", "", "for https:// (sandbox.url): a PEM bundle of the CAs that may sign the server's certificate, put into the initramfs, or system (this host's "+mklive.SystemCA+"); sandbox-init is then built with TLS (2.1 MB more)"),
 	}
+}
+
+// caBundle is -ca's file ("" when not given).
+func (c *common) caBundle() string {
+	if *c.ca == "system" {
+		return mklive.SystemCA
+	}
+	return *c.ca
 }
 
 // setup finds the kernel and builds sandbox-init unless -init names it.
@@ -104,8 +118,12 @@ func (c *common) setup() (mklive.Kernel, func(), error) {
 	cleanup := func() { os.RemoveAll(work) }
 	if *c.init == "" {
 		*c.init = filepath.Join(work, "sandbox-init")
-		step("building sandbox-init (static)")
-		if err := mklive.BuildInit(repoRoot(), *c.init); err != nil {
+		var tags []string
+		if *c.ca != "" {
+			tags = append(tags, mklive.TLSTag)
+		}
+		step("building sandbox-init (static%s)", map[bool]string{true: ", with TLS for https://"}[len(tags) > 0])
+		if err := mklive.BuildInit(repoRoot(), *c.init, tags...); err != nil {
 			return k, cleanup, err
 		}
 	}
@@ -134,10 +152,13 @@ func cmdInitramfs(args []string) error {
 		return err
 	}
 	req, opt := mklive.DefaultModules(d)
-	if *c.net {
+	if *c.net || *c.ca != "" {
 		opt = append(opt, config.NetDrivers...)
 	}
-	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, Out: *out})
+	if *c.ca != "" {
+		opt = append(opt, config.RNGDrivers...)
+	}
+	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, CA: c.caBundle(), Out: *out})
 	if err != nil {
 		return err
 	}
@@ -195,7 +216,7 @@ func (l *live) spec(fs *flag.FlagSet, args []string, out *string) (mklive.LiveCD
 	}
 	k, cleanup, err := l.c.setup()
 	return mklive.LiveCDSpec{Kernel: k, Init: *l.c.init, Root: *l.root, FSType: *l.img.fstype, Size: bytes, Append: *l.append, Container: *l.container,
-		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, Out: *out, Log: step}, cleanup, err
+		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, CA: l.c.caBundle(), Out: *out, Log: step}, cleanup, err
 }
 
 func cmdISO(args []string) error {

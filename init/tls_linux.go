@@ -1,0 +1,63 @@
+//go:build tls
+
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/sandbox-init/sandbox-init/netfetch"
+	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
+	"golang.org/x/sys/unix"
+)
+
+// This file is in the init that mklive builds for an https:// network
+// boot (go build -tags tls, with -ca): crypto/tls makes /init 2.1 MB
+// larger, which no CD or http:// boot pays (notls_linux.go).
+
+// tlsFor is the TLS client of sandbox.url's https:// mirrors (nil when it
+// has none): the CA bundle mklive -ca put into the initramfs.
+func (s *sandbox) tlsFor() (netfetch.TLSClient, error) {
+	if !s.cfg.HTTPS() {
+		return nil, nil
+	}
+	c, err := tlsclient.Load(tlsclient.BundlePath)
+	if err != nil {
+		return nil, &bootError{Phase: "net", Device: tlsclient.BundlePath, Err: errors.Join(errors.New("no CA bundle to check https:// servers with"), err),
+			Hint: "build the initramfs with mklive -ca FILE (a PEM bundle with the server's CA), or -ca system for this host's bundle"}
+	}
+	s.log.Printf("net: TLS: %d CAs from %s (mklive -ca) check the server's certificate", c.CAs, tlsclient.BundlePath)
+	var once sync.Once
+	return func(ctx context.Context, conn net.Conn, host string) (net.Conn, error) {
+		once.Do(s.awaitRandom)
+		return c.Handshake(ctx, conn, host)
+	}, nil
+}
+
+// awaitRandom waits, before the first handshake, for the kernel's random
+// pool that TLS's keys come from, and says so when it is not ready: early
+// in a boot of a machine that gives the kernel no random numbers it
+// trusts (a VM without RDRAND or virtio-rng), the kernel may take long to
+// fill it from timer jitter alone.
+func (s *sandbox) awaitRandom() {
+	var b [16]byte
+	if _, err := unix.Getrandom(b[:], unix.GRND_NONBLOCK); err != unix.EAGAIN {
+		return
+	}
+	s.log.Printf("net: TLS waits for the kernel's random pool (not ready yet)")
+	t0 := time.Now()
+	for {
+		if _, err := unix.Getrandom(b[:], 0); err != unix.EINTR {
+			break
+		}
+	}
+	took := time.Since(t0).Round(time.Millisecond)
+	if took > 2*time.Second {
+		s.log.Warnf("WARNING: net: TLS waited %v for the kernel's random pool: give the machine a hardware RNG the kernel trusts (a CPU with RDRAND; a VM: virtio-rng, QEMU's -device virtio-rng-pci, which mklive's https initramfs has the driver of)", took)
+		return
+	}
+	s.log.Printf("net: the random pool was ready after %v", took)
+}

@@ -1,0 +1,44 @@
+package mklive
+
+import (
+	"debug/buildinfo"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// TLSTag is the build tag of an init that fetches https:// URLs: only it
+// links crypto/tls (2.1 MB), so a CD's init and an http:// network boot's
+// stay small.
+const TLSTag = "tls"
+
+// SystemCA is the host's CA bundle (Debian's ca-certificates), what -ca
+// system takes.
+const SystemCA = "/etc/ssl/certs/ca-certificates.crt"
+
+// InitHasTLS tells whether the init binary at path was built with TLSTag
+// (its build information says; a binary without any is taken to lack it).
+func InitHasTLS(path string) bool {
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), TLSTag) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkTLS refuses an https:// sandbox.url without a CA bundle, and a CA
+// bundle with an init that has no TLS: either would fail only at boot.
+func checkTLS(https bool, ca, init string) error {
+	if https && ca == "" {
+		return fmt.Errorf("sandbox.url is https://: give -ca FILE (a PEM bundle with the CA of the server's certificate) or -ca system (this host's %s)", SystemCA)
+	}
+	if ca != "" && !InitHasTLS(init) {
+		return fmt.Errorf("-ca: the init %s was built without TLS (go build -tags %s): leave -init out and mklive builds one with it", init, TLSTag)
+	}
+	return nil
+}
