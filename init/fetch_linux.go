@@ -42,7 +42,7 @@ func (s *sandbox) fetchImage() (err error) {
 	mirrors := netfetch.Mirrors(s.cfg.URL)
 	s.cfg.Image = "/" + path.Base(urlPath(mirrors[0]))
 	dst := filepath.Join(toramDir, path.Base(s.cfg.Image))
-	secure, err := s.tlsFor()
+	secure, err := tlsFor(s)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (s *sandbox) fetchImage() (err error) {
 			return err
 		}
 	} else {
-		s.unchecked(mirrors)
+		unchecked(s.log, mirrors)
 	}
 	sink := &ramFile{s: s, dst: dst, tree: tree}
 	var w io.Writer = sink
@@ -144,14 +144,14 @@ func (s *sandbox) fetchTree(mirrors []string, secure netfetch.TLSClient) ([]byte
 // unchecked says what vouches for an image without sandbox.verity: over
 // plain HTTP nothing (a warning on every console), over HTTPS the
 // server's certificate.
-func (s *sandbox) unchecked(mirrors []string) {
+func unchecked(log *logger, mirrors []string) {
 	for _, m := range mirrors {
 		if !strings.HasPrefix(m, "https://") {
-			s.log.Warnf("WARNING: net: sandbox.url without sandbox.verity over plain HTTP: nothing checks the image from %s; anyone on the way can change it (give the root hash mklive printed, or use https://)", m)
+			log.Warnf("WARNING: net: sandbox.url without sandbox.verity over plain HTTP: nothing checks the image from %s; anyone on the way can change it (give the root hash mklive printed, or use https://)", m)
 			return
 		}
 	}
-	s.log.Printf("net: no sandbox.verity: the image is as trustworthy as the server whose TLS certificate the CA bundle vouches for; a root hash would check every block too")
+	log.Printf("net: no sandbox.verity: the image is as trustworthy as the server whose TLS certificate the CA bundle vouches for; a root hash would check every block too")
 }
 
 // urlPath is a URL's path ("/" when it does not parse: config checked it).

@@ -12,7 +12,7 @@ import (
 // certificate. The init of a CD or an http:// network boot is built
 // without crypto/tls, which would make it 2.1 MB larger (tls_linux.go is
 // the other one).
-func (s *sandbox) tlsFor() (netfetch.TLSClient, error) {
+func tlsFor(s *sandbox) (netfetch.TLSClient, error) {
 	if !s.cfg.HTTPS() {
 		return nil, nil
 	}

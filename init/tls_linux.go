@@ -20,7 +20,7 @@ import (
 
 // tlsFor is the TLS client of sandbox.url's https:// mirrors (nil when it
 // has none): the CA bundle mklive -ca put into the initramfs.
-func (s *sandbox) tlsFor() (netfetch.TLSClient, error) {
+func tlsFor(s *sandbox) (netfetch.TLSClient, error) {
 	if !s.cfg.HTTPS() {
 		return nil, nil
 	}
@@ -32,7 +32,7 @@ func (s *sandbox) tlsFor() (netfetch.TLSClient, error) {
 	s.log.Printf("net: TLS: %d CAs from %s (mklive -ca) check the server's certificate", c.CAs, tlsclient.BundlePath)
 	var once sync.Once
 	return func(ctx context.Context, conn net.Conn, host string) (net.Conn, error) {
-		once.Do(s.awaitRandom)
+		once.Do(func() { awaitRandom(s.log) })
 		return c.Handshake(ctx, conn, host)
 	}, nil
 }
@@ -42,12 +42,12 @@ func (s *sandbox) tlsFor() (netfetch.TLSClient, error) {
 // in a boot of a machine that gives the kernel no random numbers it
 // trusts (a VM without RDRAND or virtio-rng), the kernel may take long to
 // fill it from timer jitter alone.
-func (s *sandbox) awaitRandom() {
+func awaitRandom(log *logger) {
 	var b [16]byte
 	if _, err := unix.Getrandom(b[:], unix.GRND_NONBLOCK); err != unix.EAGAIN {
 		return
 	}
-	s.log.Printf("net: TLS waits for the kernel's random pool (not ready yet)")
+	log.Printf("net: TLS waits for the kernel's random pool (not ready yet)")
 	t0 := time.Now()
 	for {
 		if _, err := unix.Getrandom(b[:], 0); err != unix.EINTR {
@@ -56,8 +56,8 @@ func (s *sandbox) awaitRandom() {
 	}
 	took := time.Since(t0).Round(time.Millisecond)
 	if took > 2*time.Second {
-		s.log.Warnf("WARNING: net: TLS waited %v for the kernel's random pool: give the machine a hardware RNG the kernel trusts (a CPU with RDRAND; a VM: virtio-rng, QEMU's -device virtio-rng-pci, which mklive's https initramfs has the driver of)", took)
+		log.Warnf("WARNING: net: TLS waited %v for the kernel's random pool: give the machine a hardware RNG the kernel trusts (a CPU with RDRAND; a VM: virtio-rng, QEMU's -device virtio-rng-pci, which mklive's https initramfs has the driver of)", took)
 		return
 	}
-	s.log.Printf("net: the random pool was ready after %v", took)
+	log.Printf("net: the random pool was ready after %v", took)
 }

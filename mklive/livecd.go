@@ -223,7 +223,7 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), hostcmd.Took(start), strings.Join(rep.Modules, " "))
+	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s%s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), hostcmd.Took(start), strings.Join(rep.Modules, " "), CANote(s.CA))
 	return rep.Path, nil
 }
 

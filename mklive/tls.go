@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
 )
 
 // TLSTag is the build tag of an init that fetches https:// URLs: only it
@@ -41,4 +43,13 @@ func checkTLS(https bool, ca, init string) error {
 		return fmt.Errorf("-ca: the init %s was built without TLS (go build -tags %s): leave -init out and mklive builds one with it", init, TLSTag)
 	}
 	return nil
+}
+
+// CANote is what a build's log says of its CA bundle: nothing without
+// one.
+func CANote(ca string) string {
+	if ca == "" {
+		return ""
+	}
+	return "; the CA bundle " + ca + " as " + tlsclient.BundlePath + " for https://, sandbox-init with TLS"
 }

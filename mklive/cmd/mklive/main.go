@@ -162,7 +162,7 @@ func cmdInitramfs(args []string) error {
 	if err != nil {
 		return err
 	}
-	step("initramfs %s: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", *out, config.HumanBytes(uint64(rep.Compressed)), *c.compress, config.HumanBytes(uint64(rep.Unpacked)), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
+	step("initramfs %s: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s%s", *out, config.HumanBytes(uint64(rep.Compressed)), *c.compress, config.HumanBytes(uint64(rep.Unpacked)), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "), mklive.CANote(c.caBundle()))
 	return nil
 }
 
