@@ -40,7 +40,7 @@ func (c Config) HTTPS() bool {
 // netParams are the network boot's sandbox.* keys, after the others in
 // the README's table.
 var netParams = []param{
-	{"url", "http://host/path/image or https://…, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree; https:// needs an initramfs built with mklive -ca", setURL},
+	{"url", "dhcp (the DHCP answer's boot file or boot server), http://host/path/image or https://…, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree; https:// needs an initramfs built with mklive -ca", setURL},
 	{"net", "auto (every Ethernet link at once), an interface name (eth0, enp0s3) or a MAC address (52:54:00:12:34:56)", setNet},
 	{"netwait", "the download's whole budget, retries included: a duration from 1s to 1h (2m when not given)", func(c *Config, v string) error {
 		return setDuration(&c.NetWait, v, func(d time.Duration) bool { return d >= time.Second })
@@ -49,10 +49,19 @@ var netParams = []param{
 
 func init() { params = append(params, netParams...) }
 
+// DHCPURL is sandbox.url's value that takes the URL from the DHCP answer:
+// its boot file's directory when that is an http(s):// URL, else the web
+// root of its boot server (next-server), with LiveOS/squashfs.img, the
+// path mklive netboot serves the image at.
+const DHCPURL = "dhcp"
+
 func setURL(c *Config, v string) error {
 	c.URL = v
 	if v == "" {
 		return errors.New("is empty")
+	}
+	if v == DHCPURL {
+		return nil
 	}
 	for _, u := range strings.Split(v, ",") {
 		p, err := url.Parse(u)
@@ -169,6 +178,10 @@ func (c *Config) checkNet(seen map[string]bool) error {
 			}
 		}
 		return nil
+	}
+	if ip, _ := ParseIP(c.KernelIP); c.URL == DHCPURL && ip.Static.IsValid() {
+		return &ParamError{Key: Prefix + "url", Value: c.URL, Problem: "takes the URL from the DHCP answer, and ip= gives a static address (no DHCP)",
+			Accepts: "sandbox.url=http://… with a static ip=, or ip=dhcp"}
 	}
 	for _, k := range []string{"cd", "iso", "origin", "image"} {
 		if seen[Prefix+k] {

@@ -23,6 +23,9 @@ func TestNetParams(t *testing.T) {
 	if _, opt := c.Modules(); slices.Contains(opt, "virtio_rng") || c.HTTPS() {
 		t.Error("an http:// boot takes the RNG drivers TLS needs, or counts as https")
 	}
+	if d, err := Parse("sandbox.url=dhcp ip=eth0:dhcp"); err != nil || d.URL != DHCPURL {
+		t.Errorf("sandbox.url=dhcp: %+v, %v", d, err)
+	}
 	s, err := Parse("sandbox.url=http://a/b,https://m/x.img")
 	if _, opt := s.Modules(); err != nil || !s.HTTPS() || !slices.Contains(opt, "virtio_rng") {
 		t.Errorf("an https:// mirror: %v, HTTPS %v, modules %v", err, s.HTTPS(), opt)
@@ -34,6 +37,7 @@ func TestNetParams(t *testing.T) {
 		"sandbox.url=http://a/b sandbox.cd=/dev/sr0":     "sandbox.cd cannot be given",
 		"sandbox.url=http://a/b sandbox.netwait=100ms":   "out of range",
 		"sandbox.url=http://a/b sandbox.net=a/b":         "not auto",
+		"sandbox.url=dhcp ip=10.0.0.2:::255.255.255.0":   "static address (no DHCP)",
 		"BOOTIF=52-54-00-12-34-56":                       "01-",
 		"ip=10.0.0.2::10.0.0.1:255.0.255.0::eth0:off":    "not one",
 		"ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:dhcp": "autoconf",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -64,5 +65,28 @@ func TestNICsWithoutDriver(t *testing.T) {
 	want := []string{"network controller at PCI 0000:00:03.0 (8086:10d3)", "virtio network device virtio0 at PCI 0000:00:06.0"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestDHCPBootURL: sandbox.url=dhcp's image beside an http(s):// boot
+// file, else on the boot server's web root, else none.
+func TestDHCPBootURL(t *testing.T) {
+	next := netip.MustParseAddr("10.0.2.2")
+	for _, tc := range []struct {
+		file string
+		next netip.Addr
+		want string
+	}{
+		{"http://10.0.2.100/live/boot.ipxe", next, "http://10.0.2.100/live/LiveOS/squashfs.img"},
+		{"https://boot.lan:8443/boot.ipxe?x=1", netip.Addr{}, "https://boot.lan:8443/LiveOS/squashfs.img"},
+		{"pxelinux.0", next, "http://10.0.2.2/LiveOS/squashfs.img"},
+		{"", next, "http://10.0.2.2/LiveOS/squashfs.img"},
+		{"pxelinux.0", netip.IPv4Unspecified(), ""},
+		{"", netip.Addr{}, ""},
+	} {
+		got, err := dhcpBootURL(tc.file, tc.next)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("dhcpBootURL(%q, %v) = %q, %v; want %q", tc.file, tc.next, got, err, tc.want)
+		}
 	}
 }

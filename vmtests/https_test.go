@@ -115,3 +115,23 @@ func TestNetHTTPS(t *testing.T) {
 		expectFailure(t, boot(netInitramfs()[testvm.Cloud12]), "net", "device: "+url, "error: sandbox.url is https://, and this initramfs's sandbox-init was built without TLS", "mklive -ca FILE")
 	})
 }
+
+// TestNetDHCPURL: sandbox.url=dhcp takes the image from beside the DHCP
+// answer's boot file (QEMU's bootfile=, an iPXE script's URL), checked
+// against the root hash, to the real init.
+func TestNetDHCPURL(t *testing.T) {
+	site := makeNetSite(t)
+	n := site.busybox()
+	n.BootFile = netServer + "/boot.ipxe"
+	c := bootVM(t, netVM("", []testvm.Net{n}, "sandbox.url=dhcp", "sandbox.verity="+site.root))
+	url := netServer + "/LiveOS/squashfs.img"
+	for _, want := range []string{`net: sandbox.url=dhcp: the DHCP answer's boot file "` + netServer + `/boot.ipxe", boot server 10.0.2.2: the image is ` + url,
+		"sandbox-init: net: " + url + ": ", "every block checked against its hash tree as it came", "realinit: first line"} {
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	if st := c.guestState(t); st.Net == nil || st.Net.URL != url {
+		t.Errorf("state.json: net %+v", st.Net)
+	}
+}
