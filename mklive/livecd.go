@@ -174,6 +174,9 @@ func (s LiveCDSpec) plan(url string) (*liveCDBuild, error) {
 	if err := checkTLS(b.cfg.HTTPS(), s.CA, s.Init); err != nil {
 		return nil, err
 	}
+	if err := checkNetwork(b.cfg.URL, s.Init); err != nil {
+		return nil, err
+	}
 	if b.cfg.Verity != "" {
 		return nil, fmt.Errorf("-append says sandbox.verity=: mklive computes the root hash itself; leave it out (mklive -verity=false builds a CD without)")
 	}

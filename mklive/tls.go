@@ -18,19 +18,38 @@ const TLSTag = "tls"
 // system takes.
 const SystemCA = "/etc/ssl/certs/ca-certificates.crt"
 
+// NoNetTag is the build tag of an init without the network (links, DHCP,
+// HTTP): 1.1 MB less, for a CD that does not boot from the network.
+const NoNetTag = "nonet"
+
 // InitHasTLS tells whether the init binary at path was built with TLSTag
 // (its build information says; a binary without any is taken to lack it).
-func InitHasTLS(path string) bool {
+func InitHasTLS(path string) bool { return initTagged(path, TLSTag) }
+
+// initTagged tells whether the Go binary at path was built with tag.
+func initTagged(path, tag string) bool {
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
 		return false
 	}
 	for _, s := range bi.Settings {
-		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), TLSTag) {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), tag) {
 			return true
 		}
 	}
 	return false
+}
+
+// InitTags are the build tags of the init for a build: TLSTag when it
+// has a CA bundle, NoNetTag when it does not boot from the network.
+func InitTags(network bool, ca string) []string {
+	switch {
+	case ca != "":
+		return []string{TLSTag}
+	case !network:
+		return []string{NoNetTag}
+	}
+	return nil
 }
 
 // checkTLS refuses an https:// sandbox.url without a CA bundle, and a CA
@@ -41,6 +60,15 @@ func checkTLS(https bool, ca, init string) error {
 	}
 	if ca != "" && !InitHasTLS(init) {
 		return fmt.Errorf("-ca: the init %s was built without TLS (go build -tags %s): leave -init out and mklive builds one with it", init, TLSTag)
+	}
+	return nil
+}
+
+// checkNetwork refuses sandbox.url with an init built without the
+// network.
+func checkNetwork(url, init string) error {
+	if url != "" && initTagged(init, NoNetTag) {
+		return fmt.Errorf("sandbox.url: the init %s was built without the network (-tags %s): leave -init out and mklive builds one with it", init, NoNetTag)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package mklive
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,5 +46,18 @@ func TestTLSChecks(t *testing.T) {
 	}
 	if _, err := (InitramfsSpec{Init: script, CA: empty}).programs(); err == nil || !strings.Contains(err.Error(), "CA bundle: no PEM certificate") {
 		t.Errorf("a bundle without a certificate: %v", err)
+	}
+}
+
+// TestInitTags: a CD's init goes without the network, a network boot's
+// has it, and -ca adds TLS.
+func TestInitTags(t *testing.T) {
+	for _, tc := range []struct {
+		network  bool
+		ca, want string
+	}{{false, "", "[nonet]"}, {true, "", "[]"}, {true, "ca.pem", "[tls]"}, {false, "ca.pem", "[tls]"}} {
+		if got := fmt.Sprint(InitTags(tc.network, tc.ca)); got != tc.want {
+			t.Errorf("InitTags(%v, %q) = %s, want %s", tc.network, tc.ca, got, tc.want)
+		}
 	}
 }

@@ -91,7 +91,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
 		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
-		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), for a network boot (sandbox.url)"),
+		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), and the network to sandbox-init, for a network boot (sandbox.url; without it, -ca or sandbox.url in -append, a CD's init has no network code: 1.1 MB less)"),
 		ca:       fs.String("ca", "", "for https:// (sandbox.url): a PEM bundle of the CAs that may sign the server's certificate, put into the initramfs, or system (this host's "+mklive.SystemCA+"); sandbox-init is then built with TLS (2.1 MB more)"),
 	}
 }
@@ -104,9 +104,10 @@ func (c *common) caBundle() string {
 	return *c.ca
 }
 
-// setup finds the kernel and builds sandbox-init unless -init names it.
-// Call cleanup when done.
-func (c *common) setup() (mklive.Kernel, func(), error) {
+// setup finds the kernel and builds sandbox-init unless -init names it:
+// with the network when network, with TLS with -ca. Call cleanup when
+// done.
+func (c *common) setup(network bool) (mklive.Kernel, func(), error) {
 	k, err := mklive.FindKernel(*c.kernel, *c.kver)
 	if err != nil {
 		return k, func() {}, err
@@ -118,11 +119,15 @@ func (c *common) setup() (mklive.Kernel, func(), error) {
 	cleanup := func() { os.RemoveAll(work) }
 	if *c.init == "" {
 		*c.init = filepath.Join(work, "sandbox-init")
-		var tags []string
-		if *c.ca != "" {
-			tags = append(tags, mklive.TLSTag)
+		tags := mklive.InitTags(network, *c.ca)
+		what := "without the network (a CD's: -net adds it)"
+		switch {
+		case *c.ca != "":
+			what = "with the network and TLS for https://"
+		case network:
+			what = "with the network, http:// (-ca adds https://)"
 		}
-		step("building sandbox-init (static%s)", map[bool]string{true: ", with TLS for https://"}[len(tags) > 0])
+		step("building sandbox-init (static, %s)", what)
 		if err := mklive.BuildInit(repoRoot(), *c.init, tags...); err != nil {
 			return k, cleanup, err
 		}
@@ -142,7 +147,7 @@ func cmdInitramfs(args []string) error {
 	c := commonFlags(fs)
 	out := fs.String("o", "initramfs.img", "output file")
 	fs.Parse(args)
-	k, cleanup, err := c.setup()
+	k, cleanup, err := c.setup(*c.net || *c.ca != "")
 	defer cleanup()
 	if err != nil {
 		return err
@@ -206,7 +211,7 @@ func liveFlags(fs *flag.FlagSet) *live {
 
 // spec parses args and finds the kernel (and builds sandbox-init): the
 // spec of what -root makes, with -o (out, read once parsed). Call cleanup when done.
-func (l *live) spec(fs *flag.FlagSet, args []string, out *string) (mklive.LiveCDSpec, func(), error) {
+func (l *live) spec(fs *flag.FlagSet, args []string, out *string, netboot bool) (mklive.LiveCDSpec, func(), error) {
 	bytes, err := l.img.parse(fs, args, "root")
 	if err == nil {
 		err = mklive.CheckContainer(*l.container)
@@ -214,7 +219,9 @@ func (l *live) spec(fs *flag.FlagSet, args []string, out *string) (mklive.LiveCD
 	if err != nil {
 		return mklive.LiveCDSpec{}, func() {}, err
 	}
-	k, cleanup, err := l.c.setup()
+	// The init has the network for a netboot tree, or when -net, -ca or
+	// the command line's sandbox.url asks for it.
+	k, cleanup, err := l.c.setup(netboot || *l.c.net || *l.c.ca != "" || strings.Contains(*l.append, "sandbox.url="))
 	return mklive.LiveCDSpec{Kernel: k, Init: *l.c.init, Root: *l.root, FSType: *l.img.fstype, Size: bytes, Append: *l.append, Container: *l.container,
 		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, CA: l.c.caBundle(), Out: *out, Log: step}, cleanup, err
 }
@@ -234,7 +241,7 @@ func cmdISO(args []string) error {
 	if *keys != "" && !*uki {
 		return fmt.Errorf("-keys signs a unified kernel image: add -uki")
 	}
-	s, cleanup, err := l.spec(fs, args, out)
+	s, cleanup, err := l.spec(fs, args, out, false)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -248,7 +255,7 @@ func cmdNetboot(args []string) error {
 	l := liveFlags(fs)
 	out := fs.String("o", "netboot", "output directory: what the web server serves at -url")
 	url := fs.String("url", mklive.NetbootURL, "the URL the web server serves the directory at (boot.ipxe's kernel, initrd and sandbox.url are under it); iPXE settings such as ${next-server} are filled in by iPXE")
-	s, cleanup, err := l.spec(fs, args, out)
+	s, cleanup, err := l.spec(fs, args, out, true)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -275,7 +282,7 @@ func cmdDemo(args []string) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	k, cleanup, err := c.setup()
+	k, cleanup, err := c.setup(false)
 	defer cleanup()
 	if err != nil {
 		return err
