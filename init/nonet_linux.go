@@ -11,10 +11,10 @@ import "errors"
 // does their 1.1 MB.
 
 // netUp refuses sandbox.url typed at the boot prompt of such a CD.
-func (s *sandbox) netUp() error {
+func netUp(s *sandbox) error {
 	return &bootError{Phase: "net", Device: s.cfg.URL, Err: errors.New("sandbox.url asks for a network boot, and this initramfs's sandbox-init was built without the network (a CD's)"),
 		Hint: "build the initramfs with mklive -net (or with sandbox.url in mklive iso's -append; mklive netboot always has it), or boot from the CD without sandbox.url"}
 }
 
 // fetchImage is never reached: netUp fails first.
-func (s *sandbox) fetchImage() error { return s.netUp() }
+func fetchImage(s *sandbox) (string, error) { return "", netUp(s) }
