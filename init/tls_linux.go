@@ -3,10 +3,7 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"net"
-	"sync"
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/netfetch"
@@ -30,11 +27,10 @@ func tlsFor(s *sandbox) (netfetch.TLSClient, error) {
 			Hint: "build the initramfs with mklive -ca FILE (a PEM bundle with the server's CA), or -ca system for this host's bundle"}
 	}
 	s.log.Printf("net: TLS: %d CAs from %s (mklive -ca) check the server's certificate", c.CAs, tlsclient.BundlePath)
-	var once sync.Once
-	return func(ctx context.Context, conn net.Conn, host string) (net.Conn, error) {
-		once.Do(func() { awaitRandom(s.log) })
-		return c.Handshake(ctx, conn, host)
-	}, nil
+	// Before the first connection: a handshake that waited for the pool
+	// would meet its connection's deadline.
+	awaitRandom(s.log)
+	return c.Handshake, nil
 }
 
 // awaitRandom waits, before the first handshake, for the kernel's random

@@ -217,6 +217,9 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	// variables through efivarfs, and leaves it mounted for the booted
 	// system (enrolling keys, as sbctl does, needs it).
 	opt = append(opt, "efivarfs")
+	if s.CA != "" { // https://, perhaps from sandbox.url=dhcp: TLS needs the random pool
+		opt = append(opt, config.RNGDrivers...)
+	}
 	if b.container {
 		req = append(req, ContainerModules(d, s.Container)...)
 	}
