@@ -26,7 +26,7 @@ func tlsFor(s *sandbox) (netfetch.TLSClient, error) {
 		return nil, &bootError{Phase: "net", Device: tlsclient.BundlePath, Err: errors.Join(errors.New("no CA bundle to check https:// servers with"), err),
 			Hint: "build the initramfs with mklive -ca FILE (a PEM bundle with the server's CA), or -ca system for this host's bundle"}
 	}
-	s.log.Printf("net: TLS: %d CAs from %s (mklive -ca) check the server's certificate", c.CAs, tlsclient.BundlePath)
+	s.log.Printf("net: TLS: the server's certificate must come from %s of %s (mklive -ca)", c.Count(), tlsclient.BundlePath)
 	// Before the first connection: a handshake that waited for the pool
 	// would meet its connection's deadline.
 	awaitRandom(s.log)

@@ -105,8 +105,8 @@ func (c *Client) explain(err error, host string, now time.Time) error {
 	case errors.As(err, &inv) && inv.Reason == x509.Expired:
 		return clockError(inv.Cert, host, now)
 	case errors.As(err, &ua) && ua.Cert != nil:
-		return &netfetch.TrustError{Err: fmt.Errorf("TLS: the certificate of %s (%s) was issued by %q, which is none of the %d CAs of %s",
-			host, ua.Cert.Subject, ua.Cert.Issuer.String(), c.CAs, c.bundle()),
+		return &netfetch.TrustError{Err: fmt.Errorf("TLS: the certificate of %s (%s) was issued by %q, which is not %s of %s",
+			host, ua.Cert.Subject, ua.Cert.Issuer.String(), c.Count(), c.bundle()),
 			Hint: "build the initramfs with mklive -ca FILE where FILE holds the CA that signed the server's certificate (and have the server send its intermediate certificates), or give the server a certificate from a CA of the bundle"}
 	case errors.As(err, &he) && he.Certificate != nil:
 		return &netfetch.TrustError{Err: fmt.Errorf("TLS: the certificate the server sent is for %s, not %s", certNames(he.Certificate), host),
@@ -147,6 +147,15 @@ func certNames(c *x509.Certificate) string {
 		return c.Subject.CommonName + " (its common name only, which TLS clients no longer accept)"
 	}
 	return strings.Join(names, ", ")
+}
+
+// Count says how many CAs the bundle holds: "the one CA", "any of the 144
+// CAs".
+func (c *Client) Count() string {
+	if c.CAs == 1 {
+		return "the one CA"
+	}
+	return fmt.Sprintf("any of the %d CAs", c.CAs)
 }
 
 func (c *Client) bundle() string {

@@ -130,7 +130,7 @@ func TestRefused(t *testing.T) {
 		want   []string
 	}{
 		{"WrongCA", func() *site { return serve(t, newCA(t, "Other CA"), "localhost", "localhost") }, time.Time{},
-			[]string{`issued by "CN=Other CA,O=sandbox-init tests", which is none of the 1 CAs of the bundle`, "mklive -ca FILE"}},
+			[]string{`issued by "CN=Other CA,O=sandbox-init tests", which is not the one CA of the bundle`, "mklive -ca FILE"}},
 		{"Clock2000", func() *site { return serve(t, ca, "localhost", "localhost") }, time.Date(2000, 1, 1, 0, 0, 5, 0, time.UTC),
 			[]string{"TLS: the clock says 2000-01-01 00:00:05 UTC; the certificate of localhost (CN=localhost) is valid from ", "this machine's clock is wrong", "set the clock (the RTC"}},
 		{"Expired", func() *site { return serve(t, ca, "localhost", "localhost") }, time.Now().Add(2 * 365 * 24 * time.Hour),
@@ -179,7 +179,7 @@ func TestNotTLS(t *testing.T) {
 func TestParse(t *testing.T) {
 	a, b := newCA(t, "A"), newCA(t, "B")
 	c, err := Parse(append(append([]byte("# a comment\n"), a.PEM...), b.PEM...))
-	if err != nil || c.CAs != 2 {
+	if err != nil || c.CAs != 2 || c.Count() != "any of the 2 CAs" {
 		t.Errorf("two CAs: %+v, %v", c, err)
 	}
 	if _, err := Parse([]byte("nothing")); err == nil {
