@@ -17,10 +17,20 @@ import (
 // that a machine with no server says so within minutes.
 const DefaultNetWait = 2 * time.Minute
 
+// HTTPS tells whether a sandbox.url has an https:// mirror.
+func (c Config) HTTPS() bool {
+	for _, u := range strings.Split(c.URL, ",") {
+		if strings.HasPrefix(strings.TrimSpace(u), "https://") {
+			return true
+		}
+	}
+	return false
+}
+
 // netParams are the network boot's sandbox.* keys, after the others in
 // the README's table.
 var netParams = []param{
-	{"url", "http://host/path/image, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree; or nbd://HOST[:PORT]/EXPORT (read on demand, EXPORT.verity its hash tree)", setURL},
+	{"url", "dhcp (the DHCP answer's boot file or boot server), http://host/path/image or https://…, or several such URLs separated by commas (mirrors, tried in order); IMAGE.verity beside each is its hash tree; https:// needs an initramfs built with mklive -ca; or nbd://HOST[:PORT]/EXPORT (read on demand, EXPORT.verity its hash tree)", setURL},
 	{"net", "auto (every Ethernet link at once), an interface name (eth0, enp0s3) or a MAC address (52:54:00:12:34:56)", setNet},
 	{"netwait", "the download's whole budget, retries included: a duration from 1s to 1h (2m when not given)", func(c *Config, v string) error {
 		return setDuration(&c.NetWait, v, func(d time.Duration) bool { return d >= time.Second })
@@ -29,10 +39,19 @@ var netParams = []param{
 
 func init() { params = append(params, netParams...) }
 
+// DHCPURL is sandbox.url's value that takes the URL from the DHCP answer:
+// its boot file's directory when that is an http(s):// URL, else the web
+// root of its boot server (next-server), with LiveOS/squashfs.img, the
+// path mklive netboot serves the image at.
+const DHCPURL = "dhcp"
+
 func setURL(c *Config, v string) error {
 	c.URL = v
 	if v == "" {
 		return errors.New("is empty")
+	}
+	if v == DHCPURL {
+		return nil
 	}
 	if strings.HasPrefix(v, "nbd:") {
 		if strings.Contains(v, ",") {
@@ -46,10 +65,8 @@ func setURL(c *Config, v string) error {
 		switch {
 		case err != nil:
 			return fmt.Errorf("has a URL that does not parse: %v", err)
-		case p.Scheme == "https":
-			return errors.New("is https, which this version does not do yet: serve the image over http:// with sandbox.verity (every byte is checked against the root hash)")
-		case p.Scheme != "http" || p.Host == "" || p.Path == "" || strings.HasSuffix(p.Path, "/"):
-			return fmt.Errorf("has %q, not an http:// URL of a file", u)
+		case p.Scheme != "http" && p.Scheme != "https" || p.Host == "" || p.Path == "" || strings.HasSuffix(p.Path, "/"):
+			return fmt.Errorf("has %q, not an http:// or https:// URL of a file", u)
 		}
 	}
 	return nil
@@ -162,6 +179,10 @@ func (c *Config) checkNet(seen map[string]bool) error {
 			}
 		}
 		return nil
+	}
+	if ip, _ := ParseIP(c.KernelIP); c.URL == DHCPURL && ip.Static.IsValid() {
+		return &ParamError{Key: Prefix + "url", Value: c.URL, Problem: "takes the URL from the DHCP answer, and ip= gives a static address (no DHCP)",
+			Accepts: "sandbox.url=http://… with a static ip=, or ip=dhcp"}
 	}
 	for _, k := range []string{"cd", "iso", "origin", "image"} {
 		if seen[Prefix+k] {

@@ -13,14 +13,20 @@ func TestNetParams(t *testing.T) {
 		c.BootIF != "52:54:00:12:34:56" || c.KernelIP != "eth0:dhcp" {
 		t.Fatalf("%+v %v", c, err)
 	}
+	if d, err := Parse("sandbox.url=dhcp ip=eth0:dhcp"); err != nil || d.URL != DHCPURL {
+		t.Errorf("sandbox.url=dhcp: %+v, %v", d, err)
+	}
+	if s, err := Parse("sandbox.url=http://a/b,https://m/x.img"); err != nil || !s.HTTPS() || c.HTTPS() {
+		t.Errorf("an https:// mirror: %v, HTTPS %v; http:// counted as https %v", err, s.HTTPS(), c.HTTPS())
+	}
 	for line, want := range map[string]string{
-		"sandbox.url=https://a/b":                        "https",
-		"sandbox.url=ftp://a/b":                          "not an http:// URL",
-		"sandbox.url=http://a/":                          "not an http:// URL",
+		"sandbox.url=ftp://a/b":                          "not an http:// or https:// URL",
+		"sandbox.url=http://a/":                          "not an http:// or https:// URL",
 		"sandbox.net=eth0":                               "only applies with sandbox.url",
 		"sandbox.url=http://a/b sandbox.cd=/dev/sr0":     "sandbox.cd cannot be given",
 		"sandbox.url=http://a/b sandbox.netwait=100ms":   "out of range",
 		"sandbox.url=http://a/b sandbox.net=a/b":         "not auto",
+		"sandbox.url=dhcp ip=10.0.0.2:::255.255.255.0":   "static address (no DHCP)",
 		"BOOTIF=52-54-00-12-34-56":                       "01-",
 		"ip=10.0.0.2::10.0.0.1:255.0.255.0::eth0:off":    "not one",
 		"ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:dhcp": "autoconf",

@@ -1,3 +1,5 @@
+//go:build !nonet
+
 package main
 
 import (
@@ -42,13 +44,17 @@ func fetchImage(s *sandbox) (file string, err error) {
 	mirrors := netfetch.Mirrors(s.cfg.URL)
 	s.cfg.Image = "/" + path.Base(urlPath(mirrors[0]))
 	dst := filepath.Join(toramDir, path.Base(s.cfg.Image))
+	secure, err := tlsFor(s)
+	if err != nil {
+		return "", err
+	}
 	var tree []byte
 	if s.cfg.Verity != "" {
-		if tree, err = fetchTree(s, mirrors); err != nil {
+		if tree, err = fetchTree(s, mirrors, secure); err != nil {
 			return "", err
 		}
 	} else {
-		s.log.Warnf("WARNING: net: sandbox.url without sandbox.verity: nothing checks the image from %s; anyone on the way can change it (give the root hash mklive printed)", mirrors[0])
+		unchecked(s.log, mirrors)
 	}
 	sink := &ramFile{s: s, dst: dst, tree: tree}
 	var w io.Writer = sink
@@ -60,7 +66,7 @@ func fetchImage(s *sandbox) (file string, err error) {
 		}
 		w, sink.want = stream, stream.Size()
 	}
-	f := fetcher(s)
+	f := fetcher(s, secure)
 	f.Start = sink.start
 	res, err := f.Get(context.Background(), mirrors, w)
 	if cerr := sink.close(); err == nil && cerr != nil {
@@ -92,12 +98,13 @@ func fetchImage(s *sandbox) (file string, err error) {
 
 // fetcher is the download policy: sandbox.netwait's budget, progress on
 // every console each few seconds, each failed try said.
-func fetcher(s *sandbox) *netfetch.Fetcher {
+func fetcher(s *sandbox, secure netfetch.TLSClient) *netfetch.Fetcher {
 	budget := s.cfg.NetWait
 	if budget == 0 {
 		budget = config.DefaultNetWait
 	}
 	return &netfetch.Fetcher{
+		TLS:    secure,
 		Budget: budget,
 		Every:  2 * time.Second,
 		Progress: func(p netfetch.Progress) {
@@ -114,13 +121,13 @@ func fetcher(s *sandbox) *netfetch.Fetcher {
 
 // fetchTree downloads the hash tree (URL.verity of each mirror) into
 // memory.
-func fetchTree(s *sandbox, mirrors []string) ([]byte, error) {
+func fetchTree(s *sandbox, mirrors []string, secure netfetch.TLSClient) ([]byte, error) {
 	trees := make([]string, len(mirrors))
 	for i, m := range mirrors {
 		trees[i] = m + ".verity"
 	}
 	var buf bytes.Buffer
-	f := fetcher(s)
+	f := fetcher(s, secure)
 	f.Progress = nil // small: its end is said below
 	f.Start = func(total int64) error {
 		if total > maxTree {
@@ -134,6 +141,19 @@ func fetchTree(s *sandbox, mirrors []string) ([]byte, error) {
 	}
 	s.log.Printf("net: %s: hash tree (%s) in %v", res.URL, config.HumanBytes(uint64(res.Bytes)), res.Took.Round(time.Millisecond))
 	return buf.Bytes(), nil
+}
+
+// unchecked says what vouches for an image without sandbox.verity: over
+// plain HTTP nothing (a warning on every console), over HTTPS the
+// server's certificate.
+func unchecked(log *logger, mirrors []string) {
+	for _, m := range mirrors {
+		if !strings.HasPrefix(m, "https://") {
+			log.Warnf("WARNING: net: sandbox.url without sandbox.verity over plain HTTP: nothing checks the image from %s; anyone on the way can change it (give the root hash mklive printed, or use https://)", m)
+			return
+		}
+	}
+	log.Printf("net: no sandbox.verity: the image is as trustworthy as the server whose TLS certificate the CA bundle vouches for; a root hash would check every block too")
 }
 
 // urlPath is a URL's path ("/" when it does not parse: config checked it).
@@ -236,7 +256,10 @@ func fetchFailure(s *sandbox, err error, urls []string) error {
 	var sink *netfetch.SinkError
 	var me *verity.MismatchError
 	var be *netfetch.BudgetError
+	var te *netfetch.TrustError
 	switch {
+	case errors.As(err, &te):
+		return &bootError{Device: te.URL, Err: te.Err, Hint: te.Hint}
 	case errors.As(err, &me):
 		return &bootError{Device: sink0(err), Err: fmt.Errorf("INTEGRITY: block %d of the image from %s does not match its hash tree (sandbox.verity): the server's file is corrupted or altered, or another build's; the boot stops before using any of it", me.Block, sink0(err)),
 			Hint: "put the image and its .verity file of one mklive build on the server (and check its copy), or boot with that build's root hash"}

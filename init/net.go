@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
+	"net/url"
+	"path"
 	"sort"
 	"strings"
 
@@ -66,4 +69,22 @@ func progressLine(done, total int64, rate float64, left string) string {
 	}
 	return fmt.Sprintf("net: %d%% (%s of %s) at %s/s, %s left", done*100/total, config.HumanBytes(uint64(done)),
 		config.HumanBytes(uint64(total)), config.HumanBytes(uint64(rate)), left)
+}
+
+// dhcpBootURL is the image's URL that sandbox.url=dhcp takes from a DHCP
+// answer: beside its boot file when that is an http(s):// URL (the
+// boot.ipxe of a mklive netboot tree, as iPXE clients are pointed at it),
+// else at the web root of its boot server (next-server), where mklive
+// netboot's default boot.ipxe looks too; the image at the tree's path.
+func dhcpBootURL(bootfile string, next netip.Addr) (string, error) {
+	const image = "/LiveOS/squashfs.img"
+	if u, err := url.Parse(bootfile); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		u.Path = strings.TrimSuffix(path.Dir(u.Path), "/") + image
+		u.RawQuery, u.Fragment = "", ""
+		return u.String(), nil
+	}
+	if next.IsValid() && !next.IsUnspecified() {
+		return "http://" + next.String() + image, nil
+	}
+	return "", fmt.Errorf("names no http(s):// boot file (it says %q) and no boot server (next-server)", bootfile)
 }

@@ -1,3 +1,5 @@
+//go:build !nonet
+
 package main
 
 import (
@@ -5,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,5 +266,30 @@ func takeLease(s *sandbox, lease *dhclient.Packet4, links []netLink, took time.D
 	}
 	s.state.Net = st
 	s.log.Printf("net: %s: %s by DHCP from %s in %v%s", l, st.Address, st.Server, took.Round(time.Millisecond), gatewaySays(st.Gateway))
+	if s.cfg.URL == config.DHCPURL {
+		return urlFromDHCP(s, lease.P)
+	}
+	return nil
+}
+
+// urlFromDHCP sets sandbox.url=dhcp's URL from the lease's boot file or
+// boot server (dhcpBootURL).
+func urlFromDHCP(s *sandbox, p *dhcpv4.DHCPv4) error {
+	file := p.BootFileNameOption()
+	if file == "" {
+		file = p.BootFileName
+	}
+	next, _ := netip.AddrFromSlice(p.ServerIPAddr.To4())
+	u, err := dhcpBootURL(file, next)
+	if err != nil {
+		return &bootError{Device: "DHCP server " + p.ServerIdentifier().String(), Err: fmt.Errorf("sandbox.url=dhcp: the DHCP answer %w", err),
+			Hint: "point the DHCP server's boot file at the tree's http://…/boot.ipxe (dnsmasq: dhcp-boot=), or set its next-server to the web server; or give sandbox.url=http://…"}
+	}
+	s.cfg.URL = u
+	server := "none"
+	if next.IsValid() && !next.IsUnspecified() {
+		server = next.String()
+	}
+	s.log.Printf("net: sandbox.url=dhcp: the DHCP answer's boot file %q, boot server %s: the image is %s", file, server, u)
 	return nil
 }

@@ -1,8 +1,7 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
+	"net/netip"
 	"reflect"
 	"testing"
 
@@ -39,30 +38,25 @@ func TestPickLinks(t *testing.T) {
 	}
 }
 
-// TestNICsWithoutDriver: a fixture sysfs with a PCI NIC and a virtio NIC
-// without drivers, a bound NIC and a disk controller.
-func TestNICsWithoutDriver(t *testing.T) {
-	sys := t.TempDir()
-	dev := func(path string, files map[string]string, driver bool) {
-		d := filepath.Join(sys, path)
-		os.MkdirAll(d, 0o755)
-		for k, v := range files {
-			os.WriteFile(filepath.Join(d, k), []byte(v+"\n"), 0o644)
+// TestDHCPBootURL: sandbox.url=dhcp's image beside an http(s):// boot
+// file, else on the boot server's web root, else none.
+func TestDHCPBootURL(t *testing.T) {
+	next := netip.MustParseAddr("10.0.2.2")
+	for _, tc := range []struct {
+		file string
+		next netip.Addr
+		want string
+	}{
+		{"http://10.0.2.100/live/boot.ipxe", next, "http://10.0.2.100/live/LiveOS/squashfs.img"},
+		{"https://boot.lan:8443/boot.ipxe?x=1", netip.Addr{}, "https://boot.lan:8443/LiveOS/squashfs.img"},
+		{"pxelinux.0", next, "http://10.0.2.2/LiveOS/squashfs.img"},
+		{"", next, "http://10.0.2.2/LiveOS/squashfs.img"},
+		{"pxelinux.0", netip.IPv4Unspecified(), ""},
+		{"", netip.Addr{}, ""},
+	} {
+		got, err := dhcpBootURL(tc.file, tc.next)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("dhcpBootURL(%q, %v) = %q, %v; want %q", tc.file, tc.next, got, err, tc.want)
 		}
-		if driver {
-			os.Symlink("/sys/bus/x/drivers/y", filepath.Join(d, "driver"))
-		}
-	}
-	dev("bus/pci/devices/0000:00:03.0", map[string]string{"class": "0x020000", "vendor": "0x8086", "device": "0x10d3"}, false)
-	dev("bus/pci/devices/0000:00:04.0", map[string]string{"class": "0x020000", "vendor": "0x8086", "device": "0x100e"}, true)
-	dev("bus/pci/devices/0000:00:05.0", map[string]string{"class": "0x010601", "vendor": "0x8086", "device": "0x2922"}, false)
-	dev("devices/pci0000:00/0000:00:06.0/virtio0", map[string]string{"device": "0x0001"}, false)
-	os.MkdirAll(filepath.Join(sys, "bus/virtio/devices"), 0o755)
-	os.Symlink("../../../devices/pci0000:00/0000:00:06.0/virtio0", filepath.Join(sys, "bus/virtio/devices/virtio0"))
-	dev("bus/virtio/devices/virtio1", map[string]string{"device": "0x0002"}, false)
-	got := nicsWithoutDriver(sys)
-	want := []string{"network controller at PCI 0000:00:03.0 (8086:10d3)", "virtio network device virtio0 at PCI 0000:00:06.0"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/sandbox-init/sandbox-init/kmod"
+	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
 	"github.com/u-root/u-root/pkg/cpio"
 )
 
@@ -18,7 +20,10 @@ type InitramfsSpec struct {
 	Required []string // modules that must be there (error if the kernel lacks one)
 	Optional []string // modules taken when the kernel has them
 	Shell    string   // optional static busybox, installed as /bin/sh for the rescue shell
-	Out      string   // the compressed cpio to write
+	// CA is a PEM bundle of CA certificates, put where the init reads
+	// it (tlsclient.BundlePath) to check https:// servers; optional.
+	CA  string
+	Out string // the compressed cpio to write
 	// Compression is zstd (default: smallest that unpacks fast), xz
 	// (smallest, slowest to unpack) or gzip (any kernel has it).
 	Compression string
@@ -38,6 +43,9 @@ type InitramfsReport struct {
 // the ones asked for and their closure, soft dependencies included.
 func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 	rep := InitramfsReport{Path: s.Out}
+	if err := checkTLS(false, s.CA, s.Init); err != nil {
+		return rep, err
+	}
 	d, aliases, err := s.Kernel.index()
 	if err != nil {
 		return rep, err
@@ -84,7 +92,7 @@ func (s InitramfsSpec) closure(d *kmod.Deps) ([]string, error) {
 }
 
 // programs is the initramfs without its modules: /dev/console, /init and,
-// when asked for, the rescue shell.
+// when asked for, the rescue shell and the CA bundle.
 func (s InitramfsSpec) programs() ([]cpio.Record, error) {
 	initBin, err := os.ReadFile(s.Init)
 	if err != nil {
@@ -101,6 +109,16 @@ func (s InitramfsSpec) programs() ([]cpio.Record, error) {
 			return nil, fmt.Errorf("shell: %w", err)
 		}
 		recs = append(recs, cpio.StaticFile("bin/busybox", string(b), 0o755), cpio.Symlink("bin/sh", "busybox"))
+	}
+	if s.CA != "" {
+		b, err := os.ReadFile(s.CA)
+		if err == nil {
+			_, err = tlsclient.Parse(b) // a bundle the init cannot read fails now, not at boot
+		}
+		if err != nil {
+			return nil, fmt.Errorf("CA bundle: %w", err)
+		}
+		recs = append(recs, cpio.StaticFile(strings.TrimPrefix(tlsclient.BundlePath, "/"), string(b), 0o644))
 	}
 	return recs, nil
 }

@@ -41,6 +41,7 @@ type LiveCDSpec struct {
 	Extra       []string // extra required modules
 	RescueShell string   // static busybox for the rescue shell, optional
 	Compression string   // of the initramfs: zstd (default), xz, gzip
+	CA          string   // PEM CA bundle for https:// (InitramfsSpec.CA; Init built with TLSTag)
 	// SecureBoot is how the ISO boots on UEFI: "auto" (the default):
 	// through Debian's signed shim and GRUB when the kernel image is
 	// signed and both are found below SignedRoots, else an unsigned
@@ -169,6 +170,9 @@ func (s LiveCDSpec) plan(url string) (*liveCDBuild, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkInit(b.cfg, s.CA, s.Init); err != nil {
+		return nil, err
+	}
 	if b.cfg.Verity != "" {
 		return nil, fmt.Errorf("-append says sandbox.verity=: mklive computes the root hash itself; leave it out (mklive -verity=false builds a CD without)")
 	}
@@ -209,16 +213,19 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	// variables through efivarfs, and leaves it mounted for the booted
 	// system (enrolling keys, as sbctl does, needs it).
 	opt = append(opt, "efivarfs")
+	if s.CA != "" { // https://, perhaps from sandbox.url=dhcp: TLS needs the random pool
+		opt = append(opt, modpolicy.RNGDrivers...)
+	}
 	if b.container {
 		req = append(req, modpolicy.Container(d, s.Container)...)
 	}
 	start := time.Now()
 	rep, err := BuildInitramfs(InitramfsSpec{Init: s.Init, Kernel: s.Kernel, Required: append(req, s.Extra...), Optional: opt,
-		Shell: s.RescueShell, Compression: s.Compression, Out: filepath.Join(b.work, "initrd.img")})
+		Shell: s.RescueShell, Compression: s.Compression, CA: s.CA, Out: filepath.Join(b.work, "initrd.img")})
 	if err != nil {
 		return "", err
 	}
-	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), hostcmd.Took(start), strings.Join(rep.Modules, " "))
+	s.Log("initramfs: %s compressed (%s), %s unpacked, kernel %s, %d modules, %s: %s%s", config.HumanBytes(uint64(rep.Compressed)), compression(s.Compression), config.HumanBytes(uint64(rep.Unpacked)), s.Kernel.Version, len(rep.Modules), hostcmd.Took(start), strings.Join(rep.Modules, " "), CANote(s.CA))
 	return rep.Path, nil
 }
 

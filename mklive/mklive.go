@@ -10,16 +10,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 )
 
-// BuildInit compiles sandbox-init as a static binary. repo is the module root.
-func BuildInit(repo, out string) error {
+// BuildInit compiles sandbox-init as a static binary. repo is the module
+// root. tags are build tags: TLSTag for an init that does https://.
+func BuildInit(repo, out string, tags ...string) error {
 	if _, err := hostcmd.Need("go"); err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./init")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-tags="+strings.Join(tags, ","), "-o", out, "./init")
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {

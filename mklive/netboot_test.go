@@ -103,7 +103,7 @@ func TestNetbootCmdline(t *testing.T) {
 			t.Errorf("-append %s: %v", extra, err)
 		}
 	}
-	if _, _, _, err := NetbootCmdline("ftp://h", "zstd", ""); err == nil || !strings.Contains(err.Error(), "not an http:// URL") {
+	if _, _, _, err := NetbootCmdline("ftp://h", "zstd", ""); err == nil || !strings.Contains(err.Error(), "not an http:// or https:// URL") {
 		t.Errorf("an ftp base: %v", err)
 	}
 }

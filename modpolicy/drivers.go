@@ -55,3 +55,9 @@ func Followers(driver string) []string {
 	}
 	return nil
 }
+
+// RNGDrivers feed the kernel's random pool from a hardware RNG: TLS needs
+// random numbers, and on a machine whose CPU the kernel does not take
+// them from (a VM without RDRAND) the pool may take minutes to fill
+// without one. virtio_rng is a VM's (QEMU's -device virtio-rng-pci).
+var RNGDrivers = []string{"virtio_rng"}

@@ -68,6 +68,9 @@ func For(c config.Config) (required, optional []string) {
 	}
 	if c.URL != "" {
 		optional = append(optional, NetDrivers...)
+		if c.HTTPS() {
+			optional = append(optional, RNGDrivers...)
+		}
 		// nbd (tens of KiB, loaded only when asked for) rides along on
 		// every network boot's initramfs: a netboot tree's boots from
 		// sandbox.url=nbd:// too, its LiveOS served by an NBD server.

@@ -147,3 +147,20 @@ func TestNBDModules(t *testing.T) {
 		t.Errorf("an HTTP boot needs nbd, or its initramfs cannot boot NBD: %v %v", req, opt)
 	}
 }
+
+func TestNetModules(t *testing.T) {
+	c, err := config.Parse("sandbox.url=http://a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, opt := For(c); !slices.Contains(opt, "virtio_net") || !slices.Contains(opt, "e1000e") || slices.Contains(opt, "virtio_rng") {
+		t.Errorf("an http:// boot's modules lack the NIC drivers or take TLS's RNG: %v", opt)
+	}
+	if _, opt := For(config.Default()); slices.Contains(opt, "virtio_net") {
+		t.Error("a CD boot takes NIC drivers")
+	}
+	c, _ = config.Parse("sandbox.url=http://a/b,https://m/x.img")
+	if _, opt := For(c); !slices.Contains(opt, "virtio_rng") {
+		t.Errorf("an https:// mirror's boot lacks the RNG drivers: %v", opt)
+	}
+}

@@ -1,4 +1,5 @@
-// Package netfetch downloads one file over HTTP from a list of mirrors into
+// Package netfetch downloads one file over HTTP (or HTTPS, with a
+// TLSClient such as package tlsclient's) from a list of mirrors into
 // a writer, the way a network boot needs it: a dropped or stalled
 // connection resumes where it stopped (Range), retries back off
 // exponentially with jitter (a fleet booting at once must not hammer a
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"time"
 )
@@ -42,6 +44,9 @@ type Fetcher struct {
 	// Retry, when set, hears of each failed try before the wait, with
 	// the bytes in so far (where the next try resumes).
 	Retry func(try int, url string, err error, wait time.Duration, done int64)
+	// TLS makes the connections of https:// URLs TLS ones; nil: such
+	// URLs fail (TrustError).
+	TLS TLSClient
 	// Jitter returns a number in [0, 1): the share of each wait that is
 	// random. Default math/rand/v2.
 	Jitter func() float64
@@ -71,6 +76,34 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string { return e.URL + ": HTTP " + e.Status }
+
+// TLSClient makes conn, a TCP connection to the server of an https://
+// URL, a TLS one: the handshake with serverName (the URL's host, for SNI
+// and the certificate's check). A server that cannot be trusted (its
+// certificate does not verify) is a *TrustError: its mirror is dropped.
+// Any other error is the network's and is retried.
+type TLSClient func(ctx context.Context, conn net.Conn, serverName string) (net.Conn, error)
+
+// TrustError is a server refused for what it is, not for how the network
+// behaved (a certificate that does not verify, no TLS to talk to an
+// https:// URL): asking it again will not help. Hint, when set, says the
+// fix.
+type TrustError struct {
+	URL  string
+	Err  error
+	Hint string
+}
+
+func (e *TrustError) Error() string { return e.URL + ": " + e.Err.Error() }
+
+func (e *TrustError) Unwrap() error { return e.Err }
+
+// permanent tells the failures that drop a mirror for good.
+func permanent(err error) bool {
+	var se *StatusError
+	var te *TrustError
+	return errors.As(err, &se) || errors.As(err, &te)
+}
 
 // SinkError is the writer's refusal of the bytes at Offset (of URL): the
 // download stops at once.
@@ -122,8 +155,9 @@ func (f *Fetcher) defaults() {
 // Get writes the file the mirrors serve to w, from its first byte to its
 // last, each byte once. Mirrors are tried in order; a try that fails moves
 // on to the next, and after a round of them the fetcher waits (backoff).
-// A mirror that answers 404, 403, 410 or 401 is dropped; when none is
-// left, Get fails at once with that StatusError.
+// A mirror that answers 404, 403, 410 or 401, or whose TLS certificate
+// does not verify, is dropped; when none is left, Get fails at once with
+// that StatusError (or TrustError).
 func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Result, error) {
 	f.defaults()
 	d := &download{f: f, w: w, start: time.Now(), live: append([]string(nil), mirrors...)}
@@ -144,12 +178,11 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 			// A try cut by the budget's end says less than the one before.
 			d.last = err
 		}
-		var se *StatusError
 		var sink *SinkError
 		switch {
 		case errors.As(err, &sink):
 			return d.result(), err
-		case errors.As(err, &se):
+		case permanent(err):
 			d.live = append(d.live[:m], d.live[m+1:]...)
 			if f.Dropped != nil && len(d.live) > 0 {
 				f.Dropped(url, err)

@@ -308,3 +308,27 @@ func TestChunkedRefused(t *testing.T) {
 		t.Fatalf("Get = %v", err)
 	}
 }
+
+// TestHTTPSWithoutTLS: a Fetcher without a TLSClient refuses an https://
+// URL at once (a TrustError, no retry), and moves on to the next mirror.
+func TestHTTPSWithoutTLS(t *testing.T) {
+	s := &server{}
+	ts := s.start(t)
+	var out bytes.Buffer
+	f := fast()
+	var dropped []string
+	f.Dropped = func(url string, err error) { dropped = append(dropped, err.Error()) }
+	secure := strings.Replace(ts.URL, "http:", "https:", 1) + "/img"
+	r, err := f.Get(context.Background(), []string{secure, ts.URL + "/img"}, &out)
+	if err != nil || !bytes.Equal(out.Bytes(), payload) || r.Tries != 2 || len(s.reqs) != 1 {
+		t.Fatalf("Get = %+v, %v; %d requests", r, err, len(s.reqs))
+	}
+	if len(dropped) != 1 || !strings.Contains(dropped[0], secure+": https:// needs TLS, and this program was built without it") {
+		t.Errorf("dropped: %q", dropped)
+	}
+	_, err = f.Get(context.Background(), []string{secure}, &out)
+	var te *TrustError
+	if !errors.As(err, &te) {
+		t.Errorf("alone: %v (%T), want a TrustError", err, err)
+	}
+}

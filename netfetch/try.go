@@ -21,10 +21,9 @@ var errStalled = errors.New("stalled")
 func (d *download) try(ctx context.Context, url string) (bool, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	resp, err := get(ctx, url, d.done, d.f.Stall)
+	resp, err := get(ctx, url, d.done, d.f.Stall, d.f.TLS)
 	if err != nil {
-		var se *StatusError
-		if errors.As(err, &se) {
+		if permanent(err) {
 			return false, err
 		}
 		return false, fmt.Errorf("%s: %w", url, err)

@@ -347,17 +347,22 @@ func relayConn(c net.Conn, upstream, rate int) {
 }
 
 // nginx is Debian's nginx (unpacked by scripts/setup.sh) serving dir on
-// 127.0.0.1:port, its log in its own directory.
+// 127.0.0.1:port, its log in its own directory; over HTTPS only when
+// startNginx is given a certificate and its key.
 type nginx struct {
 	cmd       *exec.Cmd
 	port      int
 	dir, logs string
 }
 
-func startNginx(t *testing.T, www string) *nginx {
+func startNginx(t *testing.T, www string, certKey ...string) *nginx {
 	t.Helper()
 	n := &nginx{port: freePort(t), dir: t.TempDir()}
 	n.logs = filepath.Join(n.dir, "access.log")
+	ssl := "" // with a certificate and its key: HTTPS only
+	if len(certKey) == 2 {
+		ssl = fmt.Sprintf(" ssl; ssl_certificate %s; ssl_certificate_key %s", certKey[0], certKey[1])
+	}
 	// user root: the test's directories are the test's own (0700);
 	// ignored when the test does not run as root.
 	conf := fmt.Sprintf(`daemon off;
@@ -370,9 +375,9 @@ http {
 	client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fastcgi;
 	uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
 	default_type application/octet-stream;
-	server { listen 127.0.0.1:%[3]d; root %[4]s; sendfile on; }
+	server { listen 127.0.0.1:%[3]d%[5]s; root %[4]s; sendfile on; }
 }
-`, n.dir, n.logs, n.port, www)
+`, n.dir, n.logs, n.port, www, ssl)
 	if err := os.WriteFile(filepath.Join(n.dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

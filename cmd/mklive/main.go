@@ -3,7 +3,7 @@
 //	mklive initramfs -kernel DIR -o initramfs.img
 //	mklive rootfs    -tree DIR -o root.img
 //	mklive iso       -kernel DIR -root DIR|IMAGE -o live.iso [-container zstd|xz|none] [-secureboot auto|yes|no] [-uki -keys KEYDIR]
-//	mklive netboot   -kernel DIR -root DIR|IMAGE -o DIR [-url http://SERVER/PATH] [-container zstd|xz|none]
+//	mklive netboot   -kernel DIR -root DIR|IMAGE -o DIR [-url http(s)://SERVER/PATH] [-ca FILE|system] [-container zstd|xz|none]
 //	mklive demo      -kernel DIR -o DIR [-shell] [-boot] [-container zstd|xz|none] [-secureboot auto|yes|no]
 //
 // DIR for -kernel is a kernel package unpacked with dpkg -x (boot/vmlinuz-V
@@ -29,6 +29,11 @@
 // hash tree (LiveOS/squashfs.img{,.verity}) and boot.ipxe, whose kernel line
 // has sandbox.url under -url (default http://${next-server}, which iPXE
 // fills in) and sandbox.verity.
+//
+// -ca FILE|system (initramfs, iso, netboot) is for https:// URLs: the PEM
+// bundle of CAs (system: this host's /etc/ssl/certs/ca-certificates.crt)
+// goes into the initramfs, and sandbox-init is built with TLS (-tags
+// tls), which no other initramfs carries. An https:// -url needs it.
 //
 // -uki (iso) boots UEFI through a unified kernel image instead: systemd's
 // stub with the kernel, the initramfs and the command line (the root hash
@@ -74,9 +79,9 @@ func step(format string, args ...any) { fmt.Printf("mklive: "+format+"\n", args.
 
 // common are the flags of the commands that build an initramfs.
 type common struct {
-	kernel, kver, init, shell, modules, compress *string
-	net                                          *bool
-	work                                         string
+	kernel, kver, init, shell, modules, compress, ca *string
+	net                                              *bool
+	work                                             string
 }
 
 func commonFlags(fs *flag.FlagSet) *common {
@@ -87,13 +92,23 @@ func commonFlags(fs *flag.FlagSet) *common {
 		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
 		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
-		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…) and nbd, for a network boot (sandbox.url)"),
+		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), and the network to sandbox-init, and nbd, for a network boot (sandbox.url; without it, -ca or sandbox.url in -append, a CD's init has no network code: 1.1 MB less)"),
+		ca:       fs.String("ca", "", "for https:// (sandbox.url): a PEM bundle of the CAs that may sign the server's certificate, put into the initramfs, or system (this host's "+mklive.SystemCA+"); sandbox-init is then built with TLS (2.1 MB more)"),
 	}
 }
 
-// setup finds the kernel and builds sandbox-init unless -init names it.
-// Call cleanup when done.
-func (c *common) setup() (mklive.Kernel, func(), error) {
+// caBundle is -ca's file ("" when not given).
+func (c *common) caBundle() string {
+	if *c.ca == "system" {
+		return mklive.SystemCA
+	}
+	return *c.ca
+}
+
+// setup finds the kernel and builds sandbox-init unless -init names it:
+// with the network when network, with TLS with -ca. Call cleanup when
+// done.
+func (c *common) setup(network bool) (mklive.Kernel, func(), error) {
 	k, err := mklive.FindKernel(*c.kernel, *c.kver)
 	if err != nil {
 		return k, func() {}, err
@@ -105,8 +120,16 @@ func (c *common) setup() (mklive.Kernel, func(), error) {
 	cleanup := func() { os.RemoveAll(work) }
 	if *c.init == "" {
 		*c.init = filepath.Join(work, "sandbox-init")
-		step("building sandbox-init (static)")
-		if err := mklive.BuildInit(repoRoot(), *c.init); err != nil {
+		tags := mklive.InitTags(network, *c.ca)
+		what := "without the network (a CD's: -net adds it)"
+		switch {
+		case *c.ca != "":
+			what = "with the network and TLS for https://"
+		case network:
+			what = "with the network, http:// (-ca adds https://)"
+		}
+		step("building sandbox-init (static, %s)", what)
+		if err := mklive.BuildInit(repoRoot(), *c.init, tags...); err != nil {
 			return k, cleanup, err
 		}
 	}
@@ -125,21 +148,24 @@ func cmdInitramfs(args []string) error {
 	c := commonFlags(fs)
 	out := fs.String("o", "initramfs.img", "output file")
 	fs.Parse(args)
-	k, cleanup, err := c.setup()
+	k, cleanup, err := c.setup(*c.net || *c.ca != "")
 	defer cleanup()
 	if err != nil {
 		return err
 	}
 	req, opt := modpolicy.Default()
-	if *c.net {
+	if *c.net || *c.ca != "" {
 		opt = append(opt, modpolicy.NetDrivers...)
 		opt = append(opt, "nbd") // sandbox.url=nbd://
 	}
-	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, Out: *out})
+	if *c.ca != "" {
+		opt = append(opt, modpolicy.RNGDrivers...)
+	}
+	rep, err := mklive.BuildInitramfs(mklive.InitramfsSpec{Init: *c.init, Kernel: k, Required: append(req, c.extra()...), Optional: opt, Shell: *c.shell, Compression: *c.compress, CA: c.caBundle(), Out: *out})
 	if err != nil {
 		return err
 	}
-	step("initramfs %s: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s", *out, config.HumanBytes(uint64(rep.Compressed)), *c.compress, config.HumanBytes(uint64(rep.Unpacked)), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "))
+	step("initramfs %s: %s compressed (%s), %s unpacked, kernel %s, %d modules: %s%s", *out, config.HumanBytes(uint64(rep.Compressed)), *c.compress, config.HumanBytes(uint64(rep.Unpacked)), k.Version, len(rep.Modules), strings.Join(rep.Modules, " "), mklive.CANote(c.caBundle()))
 	return nil
 }
 
@@ -183,7 +209,7 @@ func liveFlags(fs *flag.FlagSet) *live {
 
 // spec parses args and finds the kernel (and builds sandbox-init): the
 // spec of what -root makes, with -o (out, read once parsed). Call cleanup when done.
-func (l *live) spec(fs *flag.FlagSet, args []string, out *string) (mklive.LiveCDSpec, func(), error) {
+func (l *live) spec(fs *flag.FlagSet, args []string, out *string, netboot bool) (mklive.LiveCDSpec, func(), error) {
 	bytes, err := l.img.parse(fs, args, "root")
 	if err == nil {
 		err = mklive.CheckContainer(*l.container)
@@ -191,9 +217,11 @@ func (l *live) spec(fs *flag.FlagSet, args []string, out *string) (mklive.LiveCD
 	if err != nil {
 		return mklive.LiveCDSpec{}, func() {}, err
 	}
-	k, cleanup, err := l.c.setup()
+	// The init has the network for a netboot tree, or when -net, -ca or
+	// the command line's sandbox.url asks for it.
+	k, cleanup, err := l.c.setup(netboot || *l.c.net || *l.c.ca != "" || strings.Contains(*l.append, "sandbox.url="))
 	return mklive.LiveCDSpec{Kernel: k, Init: *l.c.init, Root: *l.root, FSType: *l.img.fstype, Size: bytes, Append: *l.append, Container: *l.container,
-		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, Out: *out, Log: step}, cleanup, err
+		NoVerity: !*l.verity, Extra: l.c.extra(), RescueShell: *l.c.shell, Compression: *l.c.compress, CA: l.c.caBundle(), Out: *out, Log: step}, cleanup, err
 }
 
 func cmdISO(args []string) error {
@@ -211,7 +239,7 @@ func cmdISO(args []string) error {
 	if *keys != "" && !*uki {
 		return fmt.Errorf("-keys signs a unified kernel image: add -uki")
 	}
-	s, cleanup, err := l.spec(fs, args, out)
+	s, cleanup, err := l.spec(fs, args, out, false)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -225,7 +253,7 @@ func cmdNetboot(args []string) error {
 	l := liveFlags(fs)
 	out := fs.String("o", "netboot", "output directory: what the web server serves at -url")
 	url := fs.String("url", mklive.NetbootURL, "the URL the web server serves the directory at (boot.ipxe's kernel, initrd and sandbox.url are under it); iPXE settings such as ${next-server} are filled in by iPXE")
-	s, cleanup, err := l.spec(fs, args, out)
+	s, cleanup, err := l.spec(fs, args, out, true)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -252,7 +280,7 @@ func cmdDemo(args []string) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	k, cleanup, err := c.setup()
+	k, cleanup, err := c.setup(false)
 	defer cleanup()
 	if err != nil {
 		return err

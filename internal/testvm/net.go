@@ -20,7 +20,8 @@ type Net struct {
 	// 127.0.0.1:DeadPort instead: a link with carrier on which nothing
 	// answers (no DHCP).
 	DeadPort int
-	// Boot adds QEMU's TFTP (dir) and boot file for a PXE boot.
+	// TFTP serves a directory by QEMU's TFTP for a PXE boot; BootFile is
+	// the DHCP answer's boot file (a name on the TFTP server, or a URL).
 	TFTP, BootFile string
 }
 
@@ -35,7 +36,10 @@ func (n Net) args(i int) []string {
 		backend += ",guestfwd=" + strings.ReplaceAll(f, ",", ",,")
 	}
 	if n.TFTP != "" {
-		backend += ",tftp=" + n.TFTP + ",bootfile=" + n.BootFile
+		backend += ",tftp=" + n.TFTP
+	}
+	if n.BootFile != "" { // the DHCP answer's boot file: a TFTP name, or a URL
+		backend += ",bootfile=" + n.BootFile
 	}
 	model := n.Model
 	if model == "" {

@@ -1,0 +1,87 @@
+package mklive
+
+import (
+	"debug/buildinfo"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
+)
+
+// TLSTag is the build tag of an init that fetches https:// URLs: only it
+// links crypto/tls (2.1 MB), so a CD's init and an http:// network boot's
+// stay small.
+const TLSTag = "tls"
+
+// SystemCA is the host's CA bundle (Debian's ca-certificates), what -ca
+// system takes.
+const SystemCA = "/etc/ssl/certs/ca-certificates.crt"
+
+// NoNetTag is the build tag of an init without the network (links, DHCP,
+// HTTP): 1.1 MB less, for a CD that does not boot from the network.
+const NoNetTag = "nonet"
+
+// InitHasTLS tells whether the init binary at path was built with TLSTag
+// (its build information says; a binary without any is taken to lack it).
+func InitHasTLS(path string) bool { return initTagged(path, TLSTag) }
+
+// initTagged tells whether the Go binary at path was built with tag.
+func initTagged(path, tag string) bool {
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), tag) {
+			return true
+		}
+	}
+	return false
+}
+
+// InitTags are the build tags of the init for a build: TLSTag when it
+// has a CA bundle, NoNetTag when it does not boot from the network.
+func InitTags(network bool, ca string) []string {
+	switch {
+	case ca != "":
+		return []string{TLSTag}
+	case !network:
+		return []string{NoNetTag}
+	}
+	return nil
+}
+
+// checkTLS refuses an https:// sandbox.url without a CA bundle, and a CA
+// bundle with an init that has no TLS: either would fail only at boot.
+func checkTLS(https bool, ca, init string) error {
+	if https && ca == "" {
+		return fmt.Errorf("sandbox.url is https://: give -ca FILE (a PEM bundle with the CA of the server's certificate) or -ca system (this host's %s)", SystemCA)
+	}
+	if ca != "" && !InitHasTLS(init) {
+		return fmt.Errorf("-ca: the init %s was built without TLS (go build -tags %s): leave -init out and mklive builds one with it", init, TLSTag)
+	}
+	return nil
+}
+
+// checkInit refuses a configuration the init would fail only at boot:
+// checkTLS's cases, and sandbox.url with an init built without the network.
+func checkInit(cfg config.Config, ca, init string) error {
+	if err := checkTLS(cfg.HTTPS(), ca, init); err != nil {
+		return err
+	}
+	if cfg.URL != "" && initTagged(init, NoNetTag) {
+		return fmt.Errorf("sandbox.url: the init %s was built without the network (-tags %s): leave -init out and mklive builds one with it", init, NoNetTag)
+	}
+	return nil
+}
+
+// CANote is what a build's log says of its CA bundle: nothing without
+// one.
+func CANote(ca string) string {
+	if ca == "" {
+		return ""
+	}
+	return "; the CA bundle " + ca + " as " + tlsclient.BundlePath + " for https://, sandbox-init with TLS"
+}
