@@ -29,7 +29,7 @@ const netServer = "http://10.0.2.100"
 // mklive -net makes it.
 var netInitramfs = sync.OnceValue(func() map[string]string {
 	out := map[string]string{}
-	for _, name := range []string{testvm.Cloud12, testvm.Std12} {
+	for _, name := range testvm.Kernels {
 		path := filepath.Join(built.dir, "initramfs-net-"+name+".img")
 		_, err := defaultInitramfs(built.kernels[name].kernel, path, func(s *mklive.InitramfsSpec) {
 			s.Optional = append(s.Optional, config.NetDrivers...)
@@ -93,15 +93,16 @@ func netVM(kernel string, nets []testvm.Net, params ...string) vm {
 }
 
 // TestNetBoot: the container and its hash tree from a web server, into
-// RAM, each block checked as it comes, booted to the real init; on the
-// cloud kernel with virtio-net and on Debian 12's standard kernel with an
-// e1000e card.
+// RAM, each block checked as it comes, booted to the real init; with
+// virtio-net on Debian 12's cloud kernel and on Debian 13's (its modules
+// .ko.xz), and with an e1000e card on Debian 12's standard kernel.
 func TestNetBoot(t *testing.T) {
 	site := makeNetSite(t)
 	url := netServer + "/LiveOS/squashfs.img"
 	for _, tc := range []struct{ kernel, model, driver string }{
 		{testvm.Cloud12, "virtio-net-pci", "virtio_net"},
 		{testvm.Std12, "e1000e", "e1000e"},
+		{testvm.Std13, "virtio-net-pci", "virtio_net"},
 	} {
 		t.Run(tc.kernel, func(t *testing.T) {
 			n := site.busybox()
