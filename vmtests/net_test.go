@@ -26,21 +26,24 @@ import (
 const netServer = "http://10.0.2.100"
 
 // netInitramfs is the kernel's default initramfs with the NIC drivers, as
-// mklive -net makes it.
-var netInitramfs = sync.OnceValue(func() map[string]string {
-	out := map[string]string{}
+// mklive -net makes it: each built once, when a test first boots that
+// kernel (a build takes half a minute on a loaded host).
+var netInitramfs = func() map[string]func() string {
+	out := map[string]func() string{}
 	for _, name := range testvm.Kernels {
-		path := filepath.Join(built.dir, "initramfs-net-"+name+".img")
-		_, err := defaultInitramfs(built.kernels[name].kernel, path, func(s *mklive.InitramfsSpec) {
-			s.Optional = append(s.Optional, config.NetDrivers...)
+		out[name] = sync.OnceValue(func() string {
+			path := filepath.Join(built.dir, "initramfs-net-"+name+".img")
+			_, err := defaultInitramfs(built.kernels[name].kernel, path, func(s *mklive.InitramfsSpec) {
+				s.Optional = append(s.Optional, config.NetDrivers...)
+			})
+			if err != nil {
+				panic(err)
+			}
+			return path
 		})
-		if err != nil {
-			panic(err)
-		}
-		out[name] = path
 	}
 	return out
-})
+}()
 
 // netSite is a web server's directory: the canary root's container and its
 // hash tree as LiveOS/squashfs.img{,.verity}, and the root hash.
@@ -89,7 +92,7 @@ func netVM(kernel string, nets []testvm.Net, params ...string) vm {
 	if kernel == "" {
 		kernel = testvm.Cloud12
 	}
-	return vm{kernel: kernel, initramfs: netInitramfs()[kernel], nets: nets, memoryMiB: 1024, append: append([]string{"sandbox.cowsize=64M"}, params...)}
+	return vm{kernel: kernel, initramfs: netInitramfs[kernel](), nets: nets, memoryMiB: 1024, append: append([]string{"sandbox.cowsize=64M"}, params...)}
 }
 
 // TestNetBoot: the container and its hash tree from a web server, into
@@ -305,6 +308,12 @@ func TestNetResume(t *testing.T) {
 // connection the server drops (or refuses) is dropped. It lives as long as
 // the test.
 func throttle(t *testing.T, upstream, rate int) (port int) {
+	return listen(t, func(c net.Conn) { relayConn(c, upstream, rate) })
+}
+
+// listen serves each connection to 127.0.0.1:port with serve, in its own
+// goroutine, as long as the test lives.
+func listen(t *testing.T, serve func(net.Conn)) (port int) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -317,7 +326,7 @@ func throttle(t *testing.T, upstream, rate int) (port int) {
 			if err != nil {
 				return
 			}
-			go relayConn(c, upstream, rate)
+			go serve(c)
 		}
 	}()
 	return l.Addr().(*net.TCPAddr).Port
