@@ -30,7 +30,9 @@ type NetbootSpec struct {
 // vmlinuz, initrd.img (with the NIC drivers, as sandbox.url asks), the
 // image or container at its CD path with its hash tree beside it, and
 // boot.ipxe, the iPXE script whose kernel line carries the command line
-// with sandbox.url and sandbox.verity. It logs each step with its sizes.
+// with sandbox.url and sandbox.verity, and the same command line in
+// pxelinux.cfg/default and grub/grub.cfg (writeLoaderEntries). It logs
+// each step with its sizes.
 func Netboot(s NetbootSpec) error {
 	if s.URL == "" {
 		s.URL = NetbootURL
@@ -57,8 +59,12 @@ func Netboot(s NetbootSpec) error {
 	if err := os.WriteFile(filepath.Join(s.Out, "boot.ipxe"), []byte(script), 0o644); err != nil {
 		return err
 	}
-	s.Log("netboot tree %s (%s): vmlinuz, initrd.img, %s%s, boot.ipxe; serve it at %s; kernel command line: %s", s.Out, config.HumanBytes(treeBytes(s.Out)),
-		strings.TrimPrefix(b.imagePath, "/"), map[bool]string{true: " with its .verity"}[parts.tree != ""], s.URL, b.cmdline)
+	loaders, err := writeLoaderEntries(s.Out, s.URL, b.cmdline, s.Kernel.Version, s.Log)
+	if err != nil {
+		return err
+	}
+	s.Log("netboot tree %s (%s): vmlinuz, initrd.img, %s%s, boot.ipxe%s; serve it at %s; kernel command line: %s", s.Out, config.HumanBytes(treeBytes(s.Out)),
+		strings.TrimPrefix(b.imagePath, "/"), map[bool]string{true: " with its .verity"}[parts.tree != ""], strings.Join(append([]string{""}, loaders...), ", "), s.URL, b.cmdline)
 	return nil
 }
 

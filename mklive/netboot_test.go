@@ -7,8 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-init/sandbox-init/config"
 )
 
 // A netboot tree with a fake kernel that has virtio_net: its files, the
@@ -29,9 +32,11 @@ func TestNetbootTree(t *testing.T) {
 	initBin := filepath.Join(t.TempDir(), "init")
 	writeFile(t, initBin, []byte("#!/bin/sh\n"))
 	tree := smallTree(t)
-	for _, tc := range []struct{ url, base string }{
-		{"http://10.0.2.100/live/", "http://10.0.2.100/live"},
-		{"", "http://${next-server}"},
+	for _, tc := range []struct{ url, base, loaders string }{
+		// PXELINUX's entry and programs with a server's address only:
+		// it fills in no ${next-server}.
+		{"http://10.0.2.100/live/", "http://10.0.2.100/live", " grub/grub.cfg ldlinux.c32 lpxelinux.0 pxelinux.0 pxelinux.cfg/default"},
+		{"", "http://${next-server}", " grub/grub.cfg"},
 	} {
 		t.Run(tc.base, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "www")
@@ -41,7 +46,7 @@ func TestNetbootTree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkNetbootFiles(t, k, out)
+			checkNetbootFiles(t, k, out, tc.loaders)
 			script, err := os.ReadFile(filepath.Join(out, "boot.ipxe"))
 			if err != nil {
 				t.Fatal(err)
@@ -64,8 +69,9 @@ func TestNetbootTree(t *testing.T) {
 }
 
 // checkNetbootFiles checks a tree's files: the kernel as it is, the
-// initramfs with the NIC driver and dm-verity, nothing else.
-func checkNetbootFiles(t *testing.T, k Kernel, out string) {
+// initramfs with the NIC driver and dm-verity, the boot loaders' files
+// (loaders), nothing else.
+func checkNetbootFiles(t *testing.T, k Kernel, out, loaders string) {
 	t.Helper()
 	var files []string
 	filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
@@ -74,7 +80,8 @@ func checkNetbootFiles(t *testing.T, k Kernel, out string) {
 		}
 		return nil
 	})
-	if want := "LiveOS/squashfs.img LiveOS/squashfs.img.verity boot.ipxe initrd.img vmlinuz"; strings.Join(files, " ") != want {
+	want := strings.Fields("LiveOS/squashfs.img LiveOS/squashfs.img.verity boot.ipxe initrd.img vmlinuz" + loaders)
+	if slices.Sort(want); !slices.Equal(files, want) {
 		t.Errorf("the tree holds %v, want %s", files, want)
 	}
 	a, _ := os.ReadFile(k.Vmlinuz())
@@ -106,4 +113,106 @@ func TestNetbootCmdline(t *testing.T) {
 	if _, _, _, err := NetbootCmdline("ftp://h", "zstd", ""); err == nil || !strings.Contains(err.Error(), "not an http:// URL") {
 		t.Errorf("an ftp base: %v", err)
 	}
+}
+
+// TestLoaderEntries: pxelinux.cfg/default and grub/grub.cfg carry the
+// command line boot.ipxe carries, word for word (the root hash, a quoted
+// value with a space, a $ of the user's), from a server's URL and from
+// iPXE's ${next-server} (GRUB's ${net_default_server}; PXELINUX has none
+// and says so); grub-script-check takes the GRUB file.
+func TestLoaderEntries(t *testing.T) {
+	needTools(t, "grub-script-check")
+	root := strings.Repeat("5a", 32)
+	for _, base := range []string{"http://10.0.2.100:8080/live/", "http://${next-server}"} {
+		t.Run(base, func(t *testing.T) {
+			cmdline, _, _, err := NetbootCmdline(base, "zstd", `quiet sandbox.cowsize=64M note="two words" cost=$5`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmdline += " sandbox.verity=" + root
+			m := regexp.MustCompile(`(?m)^kernel \S+/vmlinuz initrd=initrd.img (.*)$`).FindStringSubmatch(IPXEScript(base, cmdline, "6.1.0-test"))
+			if m == nil || !strings.Contains(m[1], "sandbox.verity="+root) {
+				t.Fatalf("boot.ipxe's kernel line: %v", m)
+			}
+			want := m[1]
+			pxe, err := PXELinuxConfig(base, cmdline, "6.1.0-test")
+			if strings.Contains(base, "${") {
+				if err == nil || !strings.Contains(err.Error(), "${next-server}") || !strings.Contains(err.Error(), "-url") {
+					t.Errorf("PXELINUX with ${next-server}: %v", err)
+				}
+			} else if got := cfgLine(t, pxe, "APPEND"); err != nil || got != want || cfgLine(t, pxe, "KERNEL") != "http://10.0.2.100:8080/live/vmlinuz" ||
+				cfgLine(t, pxe, "INITRD") != "http://10.0.2.100:8080/live/initrd.img" || cfgLine(t, pxe, "SYSAPPEND") != "2" {
+				t.Errorf("pxelinux.cfg/default (%v), APPEND %q, want %q:\n%s", err, got, want, pxe)
+			}
+			grub, err := GRUBConfig(base, cmdline, "6.1.0-test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(t.TempDir(), "grub.cfg")
+			if err := os.WriteFile(f, []byte(grub), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command("grub-script-check", f).CombinedOutput(); err != nil {
+				t.Errorf("grub-script-check: %v: %s\n%s", err, out, grub)
+			}
+			words := grubWords(t, cfgLine(t, grub, "linux"))
+			dev := map[bool]string{true: "(http,${net_default_server})", false: "(http,10.0.2.100:8080)/live"}[strings.Contains(base, "${")]
+			for i := 1; i < len(words); i++ { // the command line's words, in iPXE's setting
+				words[i] = strings.ReplaceAll(words[i], "${net_default_server}", "${next-server}")
+			}
+			if len(words) == 0 || words[0] != dev+"/vmlinuz" || !slices.Equal(words[1:], config.Fields(want)) || cfgLine(t, grub, "initrd") != dev+"/initrd.img" {
+				t.Errorf("grub.cfg's linux line is %q, want %s/vmlinuz and %q:\n%s", words, dev, config.Fields(want), grub)
+			}
+		})
+	}
+	if _, err := GRUBConfig("http://${cwduri}", "x", "v"); err == nil || !strings.Contains(err.Error(), "${cwduri}") {
+		t.Errorf("GRUB with iPXE's ${cwduri}: %v", err)
+	}
+}
+
+// cfgLine is the rest of the first line of a config that starts with key.
+func cfgLine(t *testing.T, cfg, key string) string {
+	t.Helper()
+	for _, l := range strings.Split(cfg, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), key+" "); ok {
+			return rest
+		}
+	}
+	t.Errorf("no %s line in:\n%s", key, cfg)
+	return ""
+}
+
+// grubWords splits a GRUB script line into its words as GRUB passes them
+// (double quotes removed, \ escapes in them undone); a $ that GRUB would
+// expand, but for ${net_default_server}, is an error.
+func grubWords(t *testing.T, line string) []string {
+	var out []string
+	var b strings.Builder
+	in, quoted := false, false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '"':
+			quoted, in = !quoted, true
+		case quoted && c == '\\' && i+1 < len(line):
+			i++
+			b.WriteByte(line[i])
+		case c == '$' && !strings.HasPrefix(line[i:], "${net_default_server}"):
+			t.Errorf("GRUB would expand the $ at %d of %q", i, line)
+		case !quoted && c == ' ':
+			if in {
+				out, in = append(out, b.String()), false
+				b.Reset()
+			}
+		default:
+			b.WriteByte(c)
+			in = true
+		}
+	}
+	if quoted {
+		t.Errorf("an open quote in %q", line)
+	}
+	if in {
+		out = append(out, b.String())
+	}
+	return out
 }

@@ -438,13 +438,7 @@ func TestNetNginx(t *testing.T) {
 // container from the same server, checked against the root hash the
 // script carries, to the real init.
 func TestNetPXE(t *testing.T) {
-	img, err := canaryRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "www")
-	err = mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: built.kernels[testvm.Cloud12].kernel, Init: filepath.Join(built.dir, "init"),
-		Root: img, Container: "zstd", Out: out, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M", Log: t.Logf}})
+	out, err := netbootTree()
 	if err != nil {
 		t.Fatal(err)
 	}

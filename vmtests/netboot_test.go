@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
+	"github.com/sandbox-init/sandbox-init/mklive"
 )
 
 // TestNetStall: a server that stops sending without closing the
@@ -115,4 +120,58 @@ func (r *stallRelay) serve(c net.Conn) {
 			}
 		}
 	}
+}
+
+// TestNetPXELINUX: from power-on to the real init through PXELINUX, from
+// the tree mklive netboot writes: the firmware's PXE (QEMU's iPXE ROM)
+// gets the tree's lpxelinux.0 by TFTP, which reads ldlinux.c32 and
+// pxelinux.cfg/default by TFTP and fetches the kernel and the initramfs by
+// HTTP; the kernel gets the entry's command line (the root hash on it)
+// and PXELINUX's BOOTIF=, which the init's DHCP keeps to.
+func TestNetPXELINUX(t *testing.T) {
+	out, err := netbootTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(out, "pxelinux.cfg", "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := netSite{dir: out}.busybox()
+	n.TFTP, n.BootFile = out, "lpxelinux.0"
+	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, memoryMiB: 1024, qemu: []string{"-boot", "n"}})
+	url := netServer + "/LiveOS/squashfs.img"
+	for _, want := range []string{"PXELINUX", "Command line: BOOT_IMAGE=" + netServer + "/vmlinuz " + appendLine(string(cfg)) + " initrd=" + netServer + "/initrd.img BOOTIF=01-52-54-00-12-34-56",
+		"net: DHCP on eth0 (52:54:00:12:34:56, virtio_net)", "sandbox-init: net: " + url + ".verity: hash tree",
+		"every block checked against its hash tree as it came", "realinit: first line"} {
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	if st := c.guestState(t); st.Net == nil || st.Net.URL != url || st.Verity == nil {
+		t.Errorf("state.json: net %+v, verity %+v", st.Net, st.Verity)
+	}
+}
+
+// netbootTree is the tree mklive netboot -url http://10.0.2.100 writes
+// for the canary root on the cloud kernel, built once for the PXE tests.
+var netbootTree = sync.OnceValues(func() (string, error) {
+	img, err := canaryRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(built.dir, "netboot-tree")
+	return out, mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: built.kernels[testvm.Cloud12].kernel, Init: filepath.Join(built.dir, "init"),
+		Root: img, Container: "zstd", Out: out, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M",
+		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "vmtests: "+f+"\n", a...) }}})
+})
+
+// appendLine is the APPEND line of a PXELINUX entry.
+func appendLine(cfg string) string {
+	for _, l := range strings.Split(cfg, "\n") {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(l), "APPEND "); ok {
+			return a
+		}
+	}
+	return "(no APPEND line)"
 }
