@@ -2,6 +2,7 @@ package mklive
 
 import (
 	"bytes"
+	"debug/pe"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,19 +20,7 @@ import (
 // under -url (or iPXE's ${next-server}), and the root hash on it, which
 // veritysetup checks against the served image and tree.
 func TestNetbootTree(t *testing.T) {
-	needTools(t, "mke2fs", "mksquashfs", "veritysetup")
-	k := liveKernel(t)
-	nic := "kernel/drivers/net/virtio_net.ko"
-	mods := filepath.Join(k.Root, "lib/modules", k.Version)
-	writeFile(t, filepath.Join(mods, nic), moduleBytes(nic))
-	dep, err := os.ReadFile(filepath.Join(mods, "modules.dep"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(mods, "modules.dep"), append(dep, nic+":\n"...))
-	initBin := filepath.Join(t.TempDir(), "init")
-	writeFile(t, initBin, []byte("#!/bin/sh\n"))
-	tree := smallTree(t)
+	k, initBin, tree := netbootInputs(t)
 	for _, tc := range []struct{ url, base, loaders string }{
 		// PXELINUX's entry and programs with a server's address only:
 		// it fills in no ${next-server}.
@@ -66,6 +55,84 @@ func TestNetbootTree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// netbootInputs are a fake kernel that has virtio_net, an init and a
+// small root tree.
+func netbootInputs(t *testing.T) (k Kernel, initBin, tree string) {
+	t.Helper()
+	needTools(t, "mke2fs", "mksquashfs", "veritysetup")
+	k = liveKernel(t)
+	nic := "kernel/drivers/net/virtio_net.ko"
+	mods := filepath.Join(k.Root, "lib/modules", k.Version)
+	writeFile(t, filepath.Join(mods, nic), moduleBytes(nic))
+	dep, err := os.ReadFile(filepath.Join(mods, "modules.dep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(mods, "modules.dep"), append(dep, nic+":\n"...))
+	initBin = filepath.Join(t.TempDir(), "init")
+	writeFile(t, initBin, []byte("#!/bin/sh\n"))
+	return k, initBin, smallTree(t)
+}
+
+// TestNetbootUKI: mklive netboot -uki -keys (an empty directory: mklive
+// makes the keys) adds uki.efi, signed with the db key (sbverify), whose
+// sections are the tree's kernel and initramfs and boot.ipxe's command
+// line with the root hash; boot.ipxe chains it on UEFI with that command
+// line and loads the kernel on BIOS as before.
+func TestNetbootUKI(t *testing.T) {
+	needTools(t, "objcopy", "sbsign", "sbverify", "openssl")
+	k, initBin, tree := netbootInputs(t)
+	out, keys := filepath.Join(t.TempDir(), "www"), filepath.Join(t.TempDir(), "keys")
+	base := "http://10.0.2.100/live"
+	var log []string
+	err := Netboot(NetbootSpec{URL: base, LiveCDSpec: LiveCDSpec{Kernel: k, Init: initBin, Root: tree, Container: "zstd", Size: 64 << 20, Out: out,
+		UKI: true, Keys: keys, Log: func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNetbootFiles(t, k, out, " grub/grub.cfg ldlinux.c32 lpxelinux.0 pxelinux.0 pxelinux.cfg/default uki.efi")
+	uki := filepath.Join(out, UKIName)
+	if b, err := exec.Command("sbverify", "--cert", filepath.Join(keys, "db.crt"), uki).CombinedOutput(); err != nil {
+		t.Errorf("sbverify uki.efi with the db certificate: %v: %s", err, b)
+	}
+	script, _ := os.ReadFile(filepath.Join(out, "boot.ipxe"))
+	m := regexp.MustCompile(`(?s)^#!ipxe\niseq \$\{platform\} efi && goto uki \|\|\n.*\nkernel ` + regexp.QuoteMeta(base) + `/vmlinuz initrd=initrd.img (.*sandbox.verity=[0-9a-f]{64})\ninitrd .*\nboot\n:uki\n#.*\nchain --name BOOT_IMAGE=uki.efi ` +
+		regexp.QuoteMeta(base) + `/uki.efi (.*)\n$`).FindSubmatch(script)
+	if m == nil || string(m[1]) != string(m[2]) {
+		t.Fatalf("boot.ipxe does not chain uki.efi on UEFI with the BIOS entry's command line:\n%s", script)
+	}
+	vmlinuz, _ := os.ReadFile(filepath.Join(out, "vmlinuz"))
+	initrd, _ := os.ReadFile(filepath.Join(out, "initrd.img"))
+	for name, want := range map[string][]byte{".cmdline": m[1], ".linux": vmlinuz, ".initrd": initrd} {
+		if got := peSection(t, uki, name); !bytes.Equal(got, want) {
+			t.Errorf("uki.efi's %s section (%d bytes) is not the tree's (%d bytes)", name, len(got), len(want))
+		}
+	}
+	if all := strings.Join(log, "\n"); !strings.Contains(all, "uki.efi (signed with "+filepath.Join(keys, "db.crt")) {
+		t.Errorf("the log does not name the signed image:\n%s", all)
+	}
+}
+
+// peSection is a PE image's section's bytes (its size in the file may
+// be padded: cut to its size in memory).
+func peSection(t *testing.T, path, name string) []byte {
+	t.Helper()
+	f, err := pe.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := f.Section(name)
+	if s == nil {
+		t.Fatalf("%s has no section %s", path, name)
+	}
+	b, err := s.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b[:min(len(b), int(s.VirtualSize))]
 }
 
 // checkNetbootFiles checks a tree's files: the kernel as it is, the
