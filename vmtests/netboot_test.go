@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/internal/hostcmd"
 	"github.com/sandbox-init/sandbox-init/internal/testvm"
 	"github.com/sandbox-init/sandbox-init/mklive"
 )
@@ -199,12 +200,9 @@ func TestNetUKI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := filepath.Join(dir, "vars.fd")
-	copyFile(t, testvm.OVMFSetupVars, vars)
 	n := netSite{dir: out}.busybox()
 	n.TFTP, n.BootFile = out, "boot.ipxe"
-	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, memoryMiB: 1024, timeout: 4 * time.Minute, qemu: []string{"-boot", "n",
-		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive", "if=pflash,format=raw,unit=1,file=" + vars}})
+	c := bootVM(t, uefiPXE(t, n))
 	url := netServer + "/LiveOS/squashfs.img"
 	for _, want := range []string{netServer + "/uki.efi...", "Command line: BOOT_IMAGE=uki.efi console=tty0 console=ttyS0 sandbox.url=" + url,
 		"sandbox-init: net: " + url + ".verity: hash tree", "every block checked against its hash tree as it came", "realinit: first line"} {
@@ -217,5 +215,44 @@ func TestNetUKI(t *testing.T) {
 	}
 	if st := c.guestState(t); st.Net == nil || st.Net.URL != url || st.Verity == nil || st.BootChain == nil || !st.BootChain.UEFI {
 		t.Errorf("state.json: net %+v, verity %+v, boot chain %+v", st.Net, st.Verity, st.BootChain)
+	}
+}
+
+// uefiPXE is a machine with UEFI firmware (OVMF, Secure Boot off, its
+// variables a copy) and the NIC n, booting from the network.
+func uefiPXE(t *testing.T, n testvm.Net) vm {
+	vars := filepath.Join(t.TempDir(), "vars.fd")
+	copyFile(t, testvm.OVMFSetupVars, vars)
+	return vm{noKernel: true, nets: []testvm.Net{n}, memoryMiB: 1024, timeout: 4 * time.Minute, qemu: []string{"-boot", "n",
+		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive", "if=pflash,format=raw,unit=1,file=" + vars}}
+}
+
+// TestNetGRUB: the tree's grub/grub.cfg read by GRUB's network boot on
+// UEFI (grub-mknetdir's core.efi from Debian's grub-efi-amd64-bin, by TFTP
+// from QEMU's iPXE ROM, beside the tree's grub/grub.cfg): GRUB loads the
+// kernel and the initramfs by HTTP from the tree and gives the kernel the
+// entry's command line, which is boot.ipxe's (TestLoaderEntries), to the
+// real init.
+func TestNetGRUB(t *testing.T) {
+	out, err := netbootTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tftp := t.TempDir()
+	if err := hostcmd.Run("grub-mknetdir", "--net-directory="+tftp, "--subdir=grub", "-d", "/usr/lib/grub/x86_64-efi"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, filepath.Join(out, "grub", "grub.cfg"), filepath.Join(tftp, "grub", "grub.cfg"))
+	n := netSite{dir: out}.busybox()
+	n.TFTP, n.BootFile = tftp, "grub/x86_64-efi/core.efi"
+	c := bootVM(t, uefiPXE(t, n))
+	script, _ := os.ReadFile(filepath.Join(out, "boot.ipxe"))
+	cmdline := regexp.MustCompile(`(?m)^kernel \S+ initrd=initrd.img (.*)$`).FindSubmatch(script)
+	url := netServer + "/LiveOS/squashfs.img"
+	for _, want := range []string{"Loading (http,10.0.2.100)/vmlinuz ...", "Command line: BOOT_IMAGE=(http,10.0.2.100)/vmlinuz " + string(cmdline[1]),
+		"sandbox-init: net: " + url + ".verity: hash tree", "every block checked against its hash tree as it came", "realinit: first line"} {
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
 	}
 }
