@@ -24,10 +24,10 @@ const (
 // boot_chain) and logs it. It never fails the boot: what it cannot read
 // it reports. efivarfs and securityfs stay mounted where systemd mounts
 // them, for the booted system (enrolling keys from Linux writes efivarfs).
-func (s *sandbox) readBootChain() error {
+func readBootChain(s *sandbox) error {
 	b := &state.BootChain{}
 	s.state.BootChain = b
-	if lock, err := s.lockdown(); err == nil {
+	if lock, err := lockdown(s); err == nil {
 		b.Lockdown = lock
 	}
 	if !uefiBoot() {
@@ -35,7 +35,7 @@ func (s *sandbox) readBootChain() error {
 		return nil
 	}
 	b.UEFI = true
-	if err := s.mountEfivars(); err != nil {
+	if err := mountEfivars(s); err != nil {
 		b.SecureBoot = "unknown: efivarfs: " + err.Error()
 		s.log.Printf("boot chain: %s", bootChainSummary(*b))
 		return nil
@@ -63,7 +63,7 @@ func uefiBoot() bool {
 
 // mountEfivars mounts efivarfs (its module from the initramfs when the
 // kernel lacks it) unless it is mounted.
-func (s *sandbox) mountEfivars() error {
+func mountEfivars(s *sandbox) error {
 	var st unix.Statfs_t
 	if unix.Statfs(efivarsDir, &st) == nil && st.Type == unix.EFIVARFS_MAGIC {
 		return nil
@@ -75,7 +75,7 @@ func (s *sandbox) mountEfivars() error {
 }
 
 // lockdown reads the kernel's lockdown mode from securityfs.
-func (s *sandbox) lockdown() (string, error) {
+func lockdown(s *sandbox) (string, error) {
 	f := filepath.Join(securityDir, "lockdown")
 	if _, err := os.Stat(f); err != nil {
 		if err := mountutil.Mount("securityfs", securityDir, "securityfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {

@@ -17,7 +17,7 @@ func memInfo(field string) (uint64, error) {
 
 // checkChunk weighs sandbox.chunk against the RAM available now, when the
 // RAM COW store and the image copy (sandbox.toram) have their share.
-func (s *sandbox) checkChunk() error {
+func checkChunk(s *sandbox) error {
 	avail, err := memInfo("MemAvailable")
 	if err != nil {
 		return err

@@ -45,8 +45,8 @@ func TestUnwrapAll(t *testing.T) {
 func TestRunNamesPhases(t *testing.T) {
 	s := &sandbox{}
 	ran := 0
-	ok := func() error { ran++; return nil }
-	err := s.run([]step{{"one", ok}, {"two", func() error { return &bootError{Device: "/dev/x", Err: errors.New("boom")} }}, {"three", ok}})
+	ok := func(*sandbox) error { ran++; return nil }
+	err := s.run([]step{{"one", ok}, {"two", func(*sandbox) error { return &bootError{Device: "/dev/x", Err: errors.New("boom")} }}, {"three", ok}})
 	var be *bootError
 	if !errors.As(err, &be) || be.Phase != "two" || be.Device != "/dev/x" {
 		t.Fatalf("run = %#v, want phase two on /dev/x", err)
@@ -54,11 +54,11 @@ func TestRunNamesPhases(t *testing.T) {
 	if ran != 1 || len(s.state.Phases) != 1 || s.state.Phases[0].Name != "one" {
 		t.Errorf("ran %d, phases %+v", ran, s.state.Phases)
 	}
-	err = s.run([]step{{"cd", func() error { return errors.New("plain") }}})
+	err = s.run([]step{{"cd", func(*sandbox) error { return errors.New("plain") }}})
 	if !errors.As(err, &be) || be.Phase != "cd" || be.Err.Error() != "plain" {
 		t.Errorf("a plain error: %#v", err)
 	}
-	err = s.run([]step{{"cd", func() error { return &bootError{Phase: "modules", Err: errors.New("x")} }}})
+	err = s.run([]step{{"cd", func(*sandbox) error { return &bootError{Phase: "modules", Err: errors.New("x")} }}})
 	if !errors.As(err, &be) || be.Phase != "modules" {
 		t.Errorf("a step's own phase was replaced: %#v", err)
 	}

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -110,4 +116,104 @@ func (c *cdSearch) bootLabelled(match []string, pvds []isoPVD) bool {
 			match[i], c.label, match[0], describeDisc(pvds[0]), match[i], describeDisc(pvds[i]))
 	}
 	return true
+}
+
+// findCD waits, at most sandbox.wait, for the CD and mounts it read-only on
+// cdDir. Each candidate is identified before any mount, from its primary
+// volume descriptor (sector 16): "auto" takes the first sr* device holding
+// an ISO 9660 file system, then the legacy hd? names, then whole disks;
+// LABEL=X takes the first whose volume id is X; UUID=U the one disc whose
+// UUID (its volume date, unique per mklive build) is U, decided only once
+// the drivers are ready and every candidate has been looked at: two discs
+// with that UUID are a failure, not a race won by the faster bus. A disc
+// with another UUID is skipped with a warning.
+func findCD(s *sandbox) (string, error) {
+	if err := os.MkdirAll(cdDir, 0o755); err != nil {
+		return "", &bootError{Device: cdDir, Err: err}
+	}
+	c := &cdSearch{s: s, want: s.cfg.CD, warned: map[string]bool{}}
+	c.uuid, c.byUUID = strings.CutPrefix(c.want, "UUID=")
+	c.label, c.byLabel = strings.CutPrefix(c.want, "LABEL=")
+	start := time.Now()
+	err := waitDrivers(s.driverWait(), s.cfg.Wait, c.look)
+	if err == errTimeout && len(c.match) > 0 && c.bootLabelled(c.match, c.pvds) {
+		err = nil // drivers still loading (a probe that hangs): boot the disc found
+	}
+	if err != nil {
+		if err == c.isofsErr {
+			return "", err
+		}
+		if err == c.twice {
+			return "", &bootError{Device: s.cfg.CD, Err: err, Hint: "an older build or another disc carries the same UUID: take it out, or name the drive with sandbox.cd=/dev/sr0"}
+		}
+		why, hint := cdNotFound(c.want, strings.HasPrefix(c.want, "/dev/") && isBlock(c.want), c.seen, c.mountErr)
+		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
+		return "", &bootError{Device: s.cfg.CD, Err: err, Hint: hint}
+	}
+	s.log.Printf("CD found: %s (sandbox.cd=%s) after %v", c.want, s.cfg.CD, time.Since(start).Round(time.Millisecond))
+	return c.want, nil
+}
+
+// cdCandidates lists where a Live CD may be, as /dev paths, from the
+// block devices in sysfs's class/block directory: CD drives (sr*, then the
+// legacy hd? names), then whole disks, where a Live CD image written to a
+// USB stick or attached as a disk holds the same ISO 9660 file system. RAM
+// disks, loop and device-mapper devices, partitions and an MMC card's
+// boot and RPMB areas are not candidates.
+func cdCandidates(classBlock string) []string {
+	ents, _ := os.ReadDir(classBlock)
+	var sr, hd, disks []string
+	for _, e := range ents {
+		n := e.Name()
+		switch {
+		case strings.HasPrefix(n, "sr"):
+			sr = append(sr, "/dev/"+n)
+		case len(n) == 3 && strings.HasPrefix(n, "hd"):
+			hd = append(hd, "/dev/"+n)
+		case strings.HasPrefix(n, "loop"), strings.HasPrefix(n, "ram"), strings.HasPrefix(n, "zram"),
+			strings.HasPrefix(n, "dm-"), strings.HasPrefix(n, "md"),
+			strings.HasPrefix(n, "mmcblk") && (strings.Contains(n, "boot") || strings.HasSuffix(n, "rpmb")):
+		default:
+			if _, err := os.Stat(filepath.Join(classBlock, n, "partition")); err != nil {
+				disks = append(disks, "/dev/"+n)
+			}
+		}
+	}
+	sort.Strings(sr)
+	sort.Strings(hd)
+	sort.Strings(disks)
+	return append(append(sr, hd...), disks...)
+}
+
+// readPVD reads a device's ISO 9660 primary volume descriptor without
+// mounting it: it tells a disc from an empty drive or another file system,
+// and gives the label and UUID. On a multi-session disc it is the last
+// session's, the one isofs mounts (findPVD, lastSession).
+func readPVD(dev string) (isoPVD, bool) {
+	f, err := os.Open(dev)
+	if err != nil {
+		return isoPVD{}, false
+	}
+	defer f.Close()
+	return findPVD(func(sector int64) ([]byte, error) {
+		b := make([]byte, isoSectorSize)
+		_, err := f.ReadAt(b, sector*isoSectorSize)
+		return b, err
+	}, lastSession(multiSession(f)))
+}
+
+// multiSession asks a CD drive where the disc's last session starts
+// (CDROMMULTISESSION, in LBA form), and whether the disc is an XA
+// multi-session one; ok is false where the ioctl does not work (a disk).
+func multiSession(f *os.File) (lba int32, xa, ok bool) {
+	const cdromMultisession, cdromLBA = 0x5310, 0x01 // linux/cdrom.h
+	// struct cdrom_multisession: union cdrom_addr addr (an int lba);
+	// __u8 xa_flag; __u8 addr_format; padded to 8 bytes.
+	var ms [8]byte
+	ms[5] = cdromLBA
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), cdromMultisession, uintptr(unsafe.Pointer(&ms[0])))
+	if errno != 0 {
+		return 0, false, false
+	}
+	return int32(binary.NativeEndian.Uint32(ms[0:4])), ms[4] != 0, true
 }

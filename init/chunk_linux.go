@@ -6,12 +6,12 @@ import (
 )
 
 // chooseChunk sets the snapshot's chunk size (sandbox.chunk=auto: see
-// autoChunk) from the origin's file system and the COW device cow, or
+// autoChunk) from the file system on origin and the COW device cow, or
 // warns when a given chunk is larger than the file system's blocks.
-func (s *sandbox) chooseChunk(cow string) {
+func chooseChunk(s *sandbox, origin, cow string) {
 	var fsBlock uint64
 	// The superblock only: ext2/3/4's is in the first 2 KiB.
-	if b, err := readStart(s.state.Origin, 2048); err == nil {
+	if b, err := readStart(origin, 2048); err == nil {
 		if bs, _, _, ok := mountutil.ExtSpace(b); ok {
 			fsBlock = bs
 		}

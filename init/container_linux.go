@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"golang.org/x/sys/unix"
@@ -37,13 +38,13 @@ func isSquashfs(file string) bool {
 // read-only as the snapshot's origin. The container's
 // mount is then detached from the tree: the image's loop device keeps it
 // alive, and nothing of it shows in the booted system.
-func (s *sandbox) attachContainer(dev, outerLoop string) error {
+func attachContainer(s *sandbox, dev, outerLoop, said string) (string, error) {
 	rel := s.cfg.Image
 	if err := s.loadFS(rel, "squashfs"); err != nil {
-		return err
+		return "", err
 	}
 	if err := mountutil.Mount(dev, containerDir, "squashfs", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
-		return &bootError{Device: rel, Err: err, Hint: "the squashfs container is damaged or truncated (dmesg says why): rebuild the Live CD with mklive"}
+		return "", &bootError{Device: rel, Err: err, Hint: "the squashfs container is damaged or truncated (dmesg says why): rebuild the Live CD with mklive"}
 	}
 	inner := ""
 	for _, name := range containerImages {
@@ -55,12 +56,12 @@ func (s *sandbox) attachContainer(dev, outerLoop string) error {
 	if inner == "" {
 		err := fmt.Errorf("the container %s holds no root image (looked for %v); it has: %s", rel, containerImages, listDir(containerDir))
 		_ = unix.Unmount(containerDir, 0)
-		return &bootError{Device: rel, Err: err, Hint: "build the container with mklive (LiveOS/rootfs.img inside LiveOS/squashfs.img), or point sandbox.image= at a plain image"}
+		return "", &bootError{Device: rel, Err: err, Hint: "build the container with mklive (LiveOS/rootfs.img inside LiveOS/squashfs.img), or point sandbox.image= at a plain image"}
 	}
 	loop, err := mountutil.LoopAttach(filepath.Join(containerDir, inner))
 	if err != nil {
 		_ = unix.Unmount(containerDir, 0)
-		return &bootError{Device: rel + ":" + inner, Err: err, Hint: "the image inside the container is broken: rebuild the Live CD with mklive"}
+		return "", &bootError{Device: rel + ":" + inner, Err: err, Hint: "the image inside the container is broken: rebuild the Live CD with mklive"}
 	}
 	s.hold = append(s.hold, loop)
 	if err := unix.Unmount(containerDir, unix.MNT_DETACH); err != nil {
@@ -68,6 +69,25 @@ func (s *sandbox) attachContainer(dev, outerLoop string) error {
 	}
 	s.state.Container, s.state.ContainerLoop = rel, outerLoop
 	s.state.Loop, s.state.Origin = loop.Path, loop.Path
-	s.log.Printf("%scontainer %s (squashfs on %s) holds %s, attached read-only to %s", s.mediumSaid(), rel, dev, inner, loop.Path)
-	return nil
+	s.log.Printf("%scontainer %s (squashfs on %s) holds %s, attached read-only to %s", said, rel, dev, inner, loop.Path)
+	return loop.Path, nil
+}
+
+func listDir(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	var names []string
+	for i, e := range ents {
+		if i == 20 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, "/"+e.Name())
+	}
+	if len(names) == 0 {
+		return "(nothing)"
+	}
+	return strings.Join(names, " ")
 }

@@ -30,9 +30,9 @@ const maxTree = 256 << 20
 // an image: with sandbox.verity, the hash tree first, checked whole
 // against the root hash, then each block of the image checked against it
 // as it arrives, so a bad byte stops the boot at once; the RAM rule is
-// applied before the first byte. The image step then attaches the copy as
-// it would toram's. Failures are the network's: phase "net".
-func (s *sandbox) fetchImage() (err error) {
+// applied before the first byte. It returns the copy, which the image step
+// attaches as it would toram's. Failures are the network's: phase "net".
+func fetchImage(s *sandbox) (file string, err error) {
 	defer func() {
 		var be *bootError
 		if errors.As(err, &be) && be.Phase == "" {
@@ -44,8 +44,8 @@ func (s *sandbox) fetchImage() (err error) {
 	dst := filepath.Join(toramDir, path.Base(s.cfg.Image))
 	var tree []byte
 	if s.cfg.Verity != "" {
-		if tree, err = s.fetchTree(mirrors); err != nil {
-			return err
+		if tree, err = fetchTree(s, mirrors); err != nil {
+			return "", err
 		}
 	} else {
 		s.log.Warnf("WARNING: net: sandbox.url without sandbox.verity: nothing checks the image from %s; anyone on the way can change it (give the root hash mklive printed)", mirrors[0])
@@ -56,11 +56,11 @@ func (s *sandbox) fetchImage() (err error) {
 	if tree != nil {
 		root, _ := hex.DecodeString(s.cfg.Verity)
 		if stream, err = verity.NewStream(tree, root, sink); err != nil {
-			return treeMismatch(err, mirrors[0]+".verity", s.cfg.Verity)
+			return "", treeMismatch(err, mirrors[0]+".verity", s.cfg.Verity)
 		}
 		w, sink.want = stream, stream.Size()
 	}
-	f := s.fetcher()
+	f := fetcher(s)
 	f.Start = sink.start
 	res, err := f.Get(context.Background(), mirrors, w)
 	if cerr := sink.close(); err == nil && cerr != nil {
@@ -75,9 +75,9 @@ func (s *sandbox) fetchImage() (err error) {
 		if sink.mounted {
 			_ = unix.Unmount(toramDir, unix.MNT_DETACH)
 		}
-		return s.fetchFailure(err, mirrors)
+		return "", fetchFailure(s, err, mirrors)
 	}
-	s.imageFile, s.state.ImageInRAM = dst, dst
+	s.state.ImageInRAM = dst
 	if s.state.Net != nil {
 		s.state.Net.URL = res.URL
 	}
@@ -87,12 +87,12 @@ func (s *sandbox) fetchImage() (err error) {
 	}
 	s.log.Printf("net: %s: %s into RAM in %v (%s/s, %d tries); %s", res.URL, config.HumanBytes(uint64(res.Bytes)), res.Took.Round(time.Millisecond),
 		config.HumanBytes(uint64(float64(res.Bytes)/max(res.Took.Seconds(), 1e-3))), res.Tries, checked)
-	return nil
+	return dst, nil
 }
 
 // fetcher is the download policy: sandbox.netwait's budget, progress on
 // every console each few seconds, each failed try said.
-func (s *sandbox) fetcher() *netfetch.Fetcher {
+func fetcher(s *sandbox) *netfetch.Fetcher {
 	budget := s.cfg.NetWait
 	if budget == 0 {
 		budget = config.DefaultNetWait
@@ -114,13 +114,13 @@ func (s *sandbox) fetcher() *netfetch.Fetcher {
 
 // fetchTree downloads the hash tree (URL.verity of each mirror) into
 // memory.
-func (s *sandbox) fetchTree(mirrors []string) ([]byte, error) {
+func fetchTree(s *sandbox, mirrors []string) ([]byte, error) {
 	trees := make([]string, len(mirrors))
 	for i, m := range mirrors {
 		trees[i] = m + ".verity"
 	}
 	var buf bytes.Buffer
-	f := s.fetcher()
+	f := fetcher(s)
 	f.Progress = nil // small: its end is said below
 	f.Start = func(total int64) error {
 		if total > maxTree {
@@ -130,7 +130,7 @@ func (s *sandbox) fetchTree(mirrors []string) ([]byte, error) {
 	}
 	res, err := f.Get(context.Background(), trees, &buf)
 	if err != nil {
-		return nil, s.fetchFailure(err, trees)
+		return nil, fetchFailure(s, err, trees)
 	}
 	s.log.Printf("net: %s: hash tree (%s) in %v", res.URL, config.HumanBytes(uint64(res.Bytes)), res.Took.Round(time.Millisecond))
 	return buf.Bytes(), nil
@@ -168,7 +168,7 @@ func (r *ramFile) start(total int64) error {
 	if size < 0 {
 		return errors.New("the server did not say the image's size (no Content-Length), so it cannot be checked against the RAM first")
 	}
-	if err := r.s.roomInRAM(uint64(size), uint64(len(r.tree))); err != nil {
+	if err := roomInRAM(r.s, uint64(size), uint64(len(r.tree))); err != nil {
 		return err
 	}
 	if err := mountutil.Mount("tmpfs", toramDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV,
@@ -210,7 +210,7 @@ func (r *ramFile) close() error {
 // roomInRAM applies sandbox.toram's rule to a download of the image's
 // size bytes and its tree's: they, the RAM COW store and the system's
 // share must fit, or the boot fails before the first byte with the numbers.
-func (s *sandbox) roomInRAM(size, tree uint64) error {
+func roomInRAM(s *sandbox, size, tree uint64) error {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return err
@@ -231,7 +231,7 @@ func (s *sandbox) roomInRAM(size, tree uint64) error {
 
 // fetchFailure turns a download's failure into what the user reads: the
 // URL, what happened, the fix.
-func (s *sandbox) fetchFailure(err error, urls []string) error {
+func fetchFailure(s *sandbox, err error, urls []string) error {
 	var se *netfetch.StatusError
 	var sink *netfetch.SinkError
 	var me *verity.MismatchError
@@ -252,7 +252,7 @@ func (s *sandbox) fetchFailure(err error, urls []string) error {
 		}
 		return &bootError{Device: se.URL, Err: err, Hint: hint}
 	case errors.As(err, &be):
-		return &bootError{Device: strings.Join(urls, ", "), Err: fmt.Errorf("%w (our address %s)", err, s.ourAddress()),
+		return &bootError{Device: strings.Join(urls, ", "), Err: fmt.Errorf("%w (our address %s)", err, ourAddress(s)),
 			Hint: "is the web server up, and reachable from this address? sandbox.netwait= gives it longer"}
 	}
 	return &bootError{Device: strings.Join(urls, ", "), Err: err}
@@ -268,7 +268,7 @@ func sink0(err error) string {
 }
 
 // ourAddress is the address the network step took, for messages.
-func (s *sandbox) ourAddress() string {
+func ourAddress(s *sandbox) string {
 	if s.state.Net == nil {
 		return "none"
 	}

@@ -33,7 +33,7 @@ const isoProbeDir = "/run/sandbox/isoprobe"
 // The image step then goes on as from a CD. As the CD search does, it
 // waits for every disk driver before it boots from a disk it did not name
 // by its /dev path, and names the other disks that hold the file too.
-func (s *sandbox) mountISOFile() error {
+func mountISOFile(s *sandbox) error {
 	want, file := s.cfg.ISOFile()
 	for _, d := range []string{cdDir, isoDiskDir, isoProbeDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -63,7 +63,7 @@ func (s *sandbox) mountISOFile() error {
 		err, hint := s.whyMissing(fmt.Errorf("%s within %v", why, s.cfg.Wait), hint)
 		return &bootError{Device: s.cfg.ISO, Err: err, Hint: hint}
 	}
-	if err := s.attachISO(q.found, file); err != nil {
+	if err := attachISO(s, q.found, file); err != nil {
 		return err
 	}
 	s.log.Printf("ISO file %s found on %s (%s) after %v; attached to %s, mounted read-only",
@@ -121,7 +121,7 @@ func (q *isoSearch) pick() (bool, error) {
 			}
 			continue
 		}
-		ok, err := q.s.tryISODisk(l, q.file, isoDiskDir)
+		ok, err := tryISODisk(q.s, l, q.file, isoDiskDir)
 		if err != nil {
 			return false, err
 		}
@@ -155,7 +155,7 @@ func (q *isoSearch) unseen() bool {
 // alsoHolds mounts l's disk read-only on isoProbeDir, as the search does,
 // and says whether it holds the ISO file too; it leaves it unmounted.
 func (q *isoSearch) alsoHolds(l *isoLook) bool {
-	ok, err := q.s.tryISODisk(l, q.file, isoProbeDir)
+	ok, err := tryISODisk(q.s, l, q.file, isoProbeDir)
 	if err != nil || !ok {
 		return false
 	}
@@ -190,7 +190,7 @@ func (l *isoLook) describe() string {
 // disk mounted when the file is there; false, unmounted and l.why set when
 // not. An error ends the search: a device named by sandbox.iso (path, label
 // or UUID) that cannot be used.
-func (s *sandbox) tryISODisk(l *isoLook, file, dir string) (bool, error) {
+func tryISODisk(s *sandbox, l *isoLook, file, dir string) (bool, error) {
 	want, _ := s.cfg.ISOFile()
 	named := want != ""
 	fail := func(err error, hint string) (bool, error) {
@@ -206,7 +206,7 @@ func (s *sandbox) tryISODisk(l *isoLook, file, dir string) (bool, error) {
 		return fail(fmt.Errorf("%s holds %s, not %s", l.dev, l.vol, strings.Join(isoDiskFS, ", ")),
 			"name the partition that holds the ISO file (/dev/sdb1:/path, LABEL=, UUID=); lsblk -f or blkid on another machine shows them")
 	}
-	if err := s.haveFS(l.vol.FS); err != nil {
+	if err := haveFS(s, l.vol.FS); err != nil {
 		return fail(err, fmt.Sprintf("rebuild the initramfs with 'mklive initramfs -modules %s' (mklive adds vfat, exfat and their code pages when sandbox.iso is set)", l.vol.FS))
 	}
 	if l.madeRO = !blockRO(l.dev); l.madeRO {
@@ -273,7 +273,7 @@ func openInRoot(root, file string) (*os.File, error) {
 
 // attachISO loop-attaches the ISO file on the mounted disk, read-only, and
 // mounts it as the CD on cdDir.
-func (s *sandbox) attachISO(l *isoLook, file string) error {
+func attachISO(s *sandbox, l *isoLook, file string) error {
 	where := l.dev + ":" + file
 	if err := s.need("loop"); err != nil {
 		return err
@@ -305,7 +305,7 @@ func (s *sandbox) attachISO(l *isoLook, file string) error {
 
 // haveFS makes sure the kernel can mount fstype, loading its module (by
 // the fs-TYPE alias) from the initramfs, and vfat's code pages.
-func (s *sandbox) haveFS(fstype string) error {
+func haveFS(s *sandbox, fstype string) error {
 	if fstype == "vfat" && s.mods != nil {
 		// vfat's default codepage (437) and the charset it is mounted
 		// with (mountDisk): the kernel cannot load them itself here.

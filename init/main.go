@@ -3,7 +3,10 @@
 // changes live only in RAM, through a device-mapper snapshot.
 //
 // The recipe is the one of the sandbox how-to, one call a step: boot()
-// lists every step a boot takes.
+// lists every step a boot takes. A step is a function of the boot (its
+// configuration, log, state.json and held fds: sandbox) and of the values
+// the steps before it made. The medium the image comes from (medium.go) is
+// one value chosen from the configuration, whose steps the table runs.
 package main
 
 import (
@@ -16,9 +19,6 @@ import (
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/state"
 )
-
-// newRoot is where the snapshot is mounted before it becomes /.
-const newRoot = "/newroot"
 
 func main() {
 	if os.Getpid() != 1 {
@@ -46,63 +46,80 @@ func main() {
 }
 
 // boot runs the steps; it returns only on failure. cfg is the configuration
-// as far as it was read, for onFailure's action.
+// as far as it was read, for onFailure's action. The steps, each a phase:
+//
+//   - mounts, drivers, config: the API file systems, the host adapters'
+//     drivers started, the kernel command line read;
+//   - helpers, cowsize, modules: the shutdown helper and the COW watcher,
+//     the RAM COW store's size, the modules the configuration needs;
+//   - the medium's (media): cd or iso, toram, image, eject; origin; or
+//     net, fetch, image: the read-only origin device;
+//   - cow, grow, snapshot, release, mount: the COW device, the grown
+//     origin, the snapshot over both, mounted read-write on /newroot;
+//   - move, settle, helpers-up, bootchain, state: the CD under the new
+//     root, every module in, the watcher up, the boot chain, state.json;
+//   - switch_root: exec the real init.
+//
+// What a step makes that a later one needs (the snapshot's devices) is
+// passed on in the variables below; s holds only what lives for the whole
+// boot.
 func boot(log *logger, cfg *config.Config) error {
 	s := &sandbox{log: log}
 	err := s.run([]step{
-		{"mounts", s.mountAPI},      // /proc, /sys, /dev, /run; the log gets the kernel's clock
-		{"drivers", s.startDrivers}, // the boot device's drivers probe while the rest is read
-		{"config", func() error { return s.readConfig(cfg) }},
+		{"mounts", mountAPI},      // /proc, /sys, /dev, /run; the log gets the kernel's clock
+		{"drivers", startDrivers}, // the boot device's drivers probe while the rest is read
+		{"config", func(s *sandbox) error { return readConfig(s, cfg) }},
 	})
 	if err != nil {
 		return err
 	}
+	m := chooseMedium(&s.cfg).make(&s.cfg) // where the image comes from: cd, iso, origin or net (media)
 	steps := []step{
-		{"helpers", s.startHelpers}, // SCHED_IDLE: /run/initramfs/shutdown, and the COW watcher
-		{"cowsize", s.sizeCOW},      // a RAM COW store's size, from sandbox.cowsize and the RAM
-		{"modules", s.loadModules},  // start loading: loop, isofs, brd, device-mapper
+		{"helpers", startHelpers}, // SCHED_IDLE: /run/initramfs/shutdown, and the COW watcher
+		{"cowsize", sizeCOW},      // a RAM COW store's size, from sandbox.cowsize and the RAM
+		{"modules", loadModules},  // start loading: loop, isofs, brd, device-mapper
 	}
-	switch {
-	case s.cfg.URL != "":
-		steps = append(steps,
-			step{"net", s.netUp},         // NIC drivers by modalias, link up, DHCP or ip=
-			step{"fetch", s.fetchImage},  // sandbox.url into RAM, checked block by block as it comes
-			step{"image", s.attachImage}) // the copy in RAM, loop-attached read-only
-	case s.cfg.Origin != "":
-		steps = append(steps, step{"origin", s.useOrigin}) // the block device, set read-only
-	default:
-		medium := step{"cd", s.mountCD} // find the CD and mount it read-only on /cd
-		if s.cfg.ISO != "" {
-			medium = step{"iso", s.mountISOFile} // the ISO file on a disk, loop-mounted read-only on /cd
-		}
-		steps = append(steps, medium,
-			step{"toram", s.toRAM},         // sandbox.toram: the image copied into RAM
-			step{"image", s.attachImage},   // the root image file, loop-attached read-only
-			step{"eject", s.releaseMedium}) // after toram: the CD unmounted, free to eject
-	}
+	steps = append(steps, m.find()...)    // cd+toram, iso+toram, origin, or net+fetch: the medium found, or the image fetched
+	steps = append(steps, m.attach()...)  // image: the root image loop-attached read-only (and verified): the origin
+	steps = append(steps, m.release()...) // eject: after toram, the CD let go of
+	var origin, cow, root string          // the snapshot's devices, as the steps make them
+	var grow uint64                       // the blocks the root grows to (sandbox.grow), 0 for none
 	steps = append(steps,
-		step{"cow", s.prepareCOW},          // the RAM disk (or disk) that takes the changes
-		step{"grow", s.growBase},           // sandbox.grow: the image and zeros, room to grow into
-		step{"snapshot", s.makeSnapshot},   // 0 SZ snapshot ORIGIN COW N CHUNK, /dev/mapper/NAME
-		step{"release", s.release},         // DM holds the loop device now: drop our fd
-		step{"mount", s.mountRoot},         // the snapshot, read-write, on /newroot
-		step{"move", s.moveCD},             // the CD under the new root (/mnt2)
-		step{"settle", s.finishModules},    // every module loaded, none in flight
-		step{"helpers-up", s.awaitHelpers}, // the watcher runs (or a warning says why not)
-		step{"bootchain", s.readBootChain}, // what verified the boot: Secure Boot, lockdown, a signed UKI
-		step{"state", s.writeState},        // /run/sandbox/state.json for the booted system
+		step{"cow", func(s *sandbox) (err error) { cow, err = prepareCOW(s, m.origin()); return err }},          // the RAM disk (or disk) that takes the changes
+		step{"grow", func(s *sandbox) (err error) { origin, grow, err = growBase(s, m.origin()); return err }},  // sandbox.grow: the image and zeros, room to grow into
+		step{"snapshot", func(s *sandbox) (err error) { root, err = makeSnapshot(s, origin, cow); return err }}, // 0 SZ snapshot ORIGIN COW N CHUNK, /dev/mapper/NAME
+		step{"release", release}, // DM holds the loop device now: drop our fd
+		step{"mount", func(s *sandbox) error { return mountRoot(s, root, cow, grow) }}, // the snapshot, read-write, on /newroot
+		step{"move", moveCD},             // the CD under the new root (/mnt2)
+		step{"settle", finishModules},    // every module loaded, none in flight
+		step{"helpers-up", awaitHelpers}, // the watcher runs (or a warning says why not)
+		step{"bootchain", readBootChain}, // what verified the boot: Secure Boot, lockdown, a signed UKI
+		step{"state", writeState},        // /run/sandbox/state.json for the booted system
 	)
 	if err := s.run(steps); err != nil {
 		return err
 	}
-	return s.run([]step{{"switch_root", s.switchRoot}}) // returns only on failure
+	return s.run([]step{{"switch_root", switchRoot}}) // returns only on failure
 }
 
-// step is one named, timed part of the boot. Its name is the phase a
-// failure is reported in.
-type step struct {
-	name string
-	run  func() error
+// media are the kinds of medium, in the order a configuration is matched
+// against them: the first that uses it is the boot's medium. A new kind
+// is a file with its medium and a row here.
+var media = []mediumKind{
+	{"net", func(c *config.Config) bool { return c.URL != "" }, newNetMedium},
+	{"origin", func(c *config.Config) bool { return c.Origin != "" }, newOriginMedium},
+	{"iso", func(c *config.Config) bool { return c.ISO != "" }, newISOMedium},
+	{"cd", func(*config.Config) bool { return true }, newCDMedium}, // the default: search for the CD
+}
+
+// chooseMedium is the kind of medium cfg boots from.
+func chooseMedium(cfg *config.Config) mediumKind {
+	for _, k := range media {
+		if k.uses(cfg) {
+			return k
+		}
+	}
+	return media[len(media)-1]
 }
 
 // run runs steps in order, records their times, and names the phase of a
@@ -110,8 +127,8 @@ type step struct {
 func (s *sandbox) run(steps []step) error {
 	for _, st := range steps {
 		t0 := time.Now()
-		if err := st.run(); err != nil {
-			err = s.integrity(err) // an I/O error's cause, when dm-verity found one
+		if err := st.run(s); err != nil {
+			err = integrity(s, err) // an I/O error's cause, when dm-verity found one
 			var be *bootError
 			if !errors.As(err, &be) {
 				return &bootError{Phase: st.name, Err: err}
@@ -126,28 +143,9 @@ func (s *sandbox) run(steps []step) error {
 	return nil
 }
 
-// sandbox carries one boot's configuration and what its steps found.
-type sandbox struct {
-	cfg   config.Config
-	log   *logger
-	state state.State
-	hold  []interface{ Close() error } // fds kept open until DM holds the devices
-	mods  *modules                     // modules loading in the background
-	// driversErr is a startDrivers failure, reported by the modules step
-	// (under the configured sandbox.onfail, which is not read yet then).
-	driversErr error
-	helpers    chan error // the helpers' start, once it is over
-	// imageFile is the root image (or container) to attach: on the CD,
-	// or its copy in RAM (toRAM).
-	imageFile string
-	// growBlocks is the size, in file-system blocks, growRoot grows the
-	// root to (sandbox.grow); 0 for none.
-	growBlocks uint64
-}
-
 // mountAPI mounts /proc, /sys, /dev and /run, and from then on copies the
 // log to the kernel's and every console.
-func (s *sandbox) mountAPI() error {
+func mountAPI(s *sandbox) error {
 	if err := mountutil.APIMounts(); err != nil {
 		return &bootError{Device: "/proc /sys /dev /run", Err: err, Hint: "the kernel needs proc, sysfs, devtmpfs and tmpfs built in"}
 	}
@@ -158,7 +156,7 @@ func (s *sandbox) mountAPI() error {
 
 // readConfig parses the kernel command line into s.cfg. cfg gets the
 // failure action even from a line with errors.
-func (s *sandbox) readConfig(cfg *config.Config) error {
+func readConfig(s *sandbox, cfg *config.Config) error {
 	cmdline, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
 		return &bootError{Device: "/proc/cmdline", Err: err}
@@ -176,7 +174,7 @@ func (s *sandbox) readConfig(cfg *config.Config) error {
 // release drops the fds that held devices (the loop device) until
 // device-mapper took them: autoclear then detaches the loop device when the
 // snapshot goes.
-func (s *sandbox) release() error {
+func release(s *sandbox) error {
 	for _, h := range s.hold {
 		h.Close()
 	}
@@ -184,7 +182,7 @@ func (s *sandbox) release() error {
 	return nil
 }
 
-func (s *sandbox) switchRoot() error {
+func switchRoot(s *sandbox) error {
 	realInit := s.cfg.Init
 	s.log.Printf("switch_root to %s, exec %s", newRoot, realInit)
 	argv := append([]string{realInit}, os.Args[1:]...)

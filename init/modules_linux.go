@@ -6,35 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/kmod"
-	"github.com/sandbox-init/sandbox-init/mountutil"
 )
-
-// modules is the module loading of one boot. Loading runs in the background
-// from the first step on; each later step waits only for what it uses (the
-// CD search for isofs and loop, the snapshot for dm-snapshot), so the CD's
-// drivers probe while the rest loads.
-type modules struct {
-	l        *kmod.Loader
-	rel      string
-	start    time.Time
-	first    []string      // the drivers of the devices found at start
-	hw       []string      // every driver the initramfs has for a device found by modalias
-	required []string      // what the configuration needs
-	hwDone   chan struct{} // the hardware drivers' passes are over
-	ready    chan struct{} // hwDone, and the class drivers (sr_mod, sd_mod) loaded
-
-	mu       sync.Mutex
-	loaded   []string
-	lastLoad time.Time // when the last module load ended
-	drivers  []string  // the device drivers started: what ready waits for
-}
 
 // startDrivers starts loading the drivers of the devices this machine has
 // (host adapters: the way to the CD or disk) before anything else, the
@@ -42,12 +19,12 @@ type modules struct {
 // are the longest wait of the boot. A problem is kept for the modules step
 // to report, under the failure action the configuration (read next) asks
 // for.
-func (s *sandbox) startDrivers() error {
-	s.driversErr = s.startHardwareDrivers()
+func startDrivers(s *sandbox) error {
+	s.driversErr = startHardwareDrivers(s)
 	return nil
 }
 
-func (s *sandbox) startHardwareDrivers() error {
+func startHardwareDrivers(s *sandbox) error {
 	rel, err := kmod.Release()
 	if err != nil {
 		return &bootError{Err: err}
@@ -96,7 +73,7 @@ func (s *sandbox) startHardwareDrivers() error {
 // loadModules starts what the configuration needs: loop, isofs, brd or
 // zram, device-mapper, in the background, and the class drivers (sr_mod,
 // sd_mod) once the host adapters' chains are in.
-func (s *sandbox) loadModules() error {
+func loadModules(s *sandbox) error {
 	if s.driversErr != nil {
 		return s.driversErr
 	}
@@ -153,7 +130,7 @@ func (s *sandbox) loadModules() error {
 		_ = l.Start(class...)
 		_ = l.StartBackground(required...)
 		_ = l.StartBackground(fs...)
-		if s.cfg.Verity != "" && s.cpuHasSHA256Accel() {
+		if s.cfg.Verity != "" && cpuHasSHA256Accel(s) {
 			l.TryBackground(sha256Accel) // before the verity target is made
 		}
 		if uefiBoot() {
@@ -173,95 +150,8 @@ func (s *sandbox) loadModules() error {
 	return nil
 }
 
-// followers are the drivers (config.Followers) of the controllers whose
-// drivers were started, that this initramfs holds.
-func (m *modules) followers() []string {
-	var out []string
-	for _, hw := range m.hw {
-		if !m.l.Started(hw) {
-			continue
-		}
-		for _, f := range config.Followers(hw) {
-			if _, err := m.l.Deps.Closure(f); err == nil && !slices.Contains(out, f) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
-// driversReady is closed once every driver that could bring a disk or CD
-// has loaded: device waits count their timeout from there.
-func (s *sandbox) driversReady() <-chan struct{} {
-	if s.mods == nil {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	return s.mods.ready
-}
-
-// probe returns the candidate drivers that a present device asks for, by
-// matching the modalias of each PCI and virtio device against
-// modules.alias, as udev and modprobe would.
-func (m *modules) probe(candidates []string) []string {
-	var out []string
-	for _, bus := range []string{"pci", "virtio"} {
-		devs, _ := filepath.Glob("/sys/bus/" + bus + "/devices/*/modalias")
-		for _, d := range devs {
-			b, err := os.ReadFile(d)
-			if err != nil {
-				continue
-			}
-			for _, mod := range kmod.Match(m.l.Aliases, strings.TrimSpace(string(b))) {
-				if slices.Contains(candidates, mod) && !slices.Contains(out, mod) {
-					out = append(out, mod)
-				}
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// probeMore follows drivers that reveal more devices (virtio_pci brings
-// virtio devices, which want virtio_scsi or virtio_blk).
-func (m *modules) probeMore(candidates, started []string) {
-	for pass := 0; pass < 3 && len(started) > 0; pass++ {
-		_ = m.l.Wait(started...)
-		var next []string
-		for _, mod := range m.probe(candidates) {
-			if !m.l.Started(mod) {
-				next = append(next, mod)
-			}
-		}
-		m.addDrivers(next)
-		if m.l.Start(next...) != nil {
-			return
-		}
-		started = next
-	}
-}
-
-// need waits for modules a step uses.
-func (s *sandbox) need(names ...string) error {
-	if s.mods == nil {
-		return nil
-	}
-	var want []string
-	for _, n := range names {
-		if slices.Contains(s.mods.required, kmod.Name(n)) {
-			want = append(want, n)
-		}
-	}
-	if err := s.mods.l.Wait(want...); err != nil {
-		return &bootError{Device: strings.Join(names, " "), Err: err, Hint: fmt.Sprintf("a module did not load: dmesg says why; was the initramfs built for kernel %s?", s.mods.rel)}
-	}
-	return nil
-}
-
 // finishModules waits for every module still loading, and logs them.
-func (s *sandbox) finishModules() error {
+func finishModules(s *sandbox) error {
 	m := s.mods
 	if m == nil {
 		return nil
@@ -297,7 +187,7 @@ func (s *sandbox) finishModules() error {
 
 // sizeCOW resolves sandbox.cowsize against this machine's RAM, for a RAM
 // COW store (brd's rd_size, zram's disksize); a disk has its own size.
-func (s *sandbox) sizeCOW() error {
+func sizeCOW(s *sandbox) error {
 	if s.cfg.COW != "ram0" && s.cfg.COW != "zram" {
 		return nil
 	}
@@ -330,49 +220,4 @@ func memTotal() (uint64, error) {
 		return 0, err
 	}
 	return config.MemTotal(string(b))
-}
-
-// Why fsModule could not give the kernel a file system.
-var (
-	errNoFSModule    = errors.New("this initramfs has no module for it")
-	errFSStillAbsent = errors.New("its module loaded, but the kernel still lists no such file system")
-)
-
-// fsModule makes sure the kernel can mount fstype, loading the module that
-// provides it from the initramfs by its fs-TYPE alias, as the kernel's own
-// request_module would through modprobe, which does not run here. It
-// returns the modules it loaded, for the messages.
-func (s *sandbox) fsModule(fstype string) ([]string, error) {
-	if mountutil.KernelHasFS(fstype) {
-		return nil, nil
-	}
-	var mods []string
-	if s.mods != nil {
-		mods = kmod.Match(s.mods.l.Aliases, "fs-"+fstype)
-	}
-	if len(mods) == 0 {
-		return nil, errNoFSModule
-	}
-	if err := s.mods.l.Wait(mods...); err != nil {
-		return mods, err
-	}
-	if !mountutil.KernelHasFS(fstype) {
-		return mods, errFSStillAbsent
-	}
-	return mods, nil
-}
-
-// loadFS is fsModule for the root image on dev, with what to do about it.
-func (s *sandbox) loadFS(dev, fstype string) error {
-	mods, err := s.fsModule(fstype)
-	rel, _ := kmod.Release()
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, errNoFSModule):
-		return &bootError{Device: dev, Err: fmt.Errorf("the root image holds %s, which kernel %s cannot mount: this initramfs has no %s module for it", fstype, rel, fstype), Hint: fmt.Sprintf("rebuild the initramfs for this kernel with 'mklive initramfs -kernel TREE -modules %s' (TREE: the kernel package unpacked with dpkg -x, or / on the system that runs it), or boot a kernel with %s built in", fstype, fstype)}
-	case errors.Is(err, errFSStillAbsent):
-		return &bootError{Device: dev, Err: fmt.Errorf("module %s loaded, but kernel %s still lists no %s file system", strings.Join(mods, " "), rel, fstype), Hint: "name the file system with sandbox.fstype= (cat /proc/filesystems in the rescue shell lists what there is)"}
-	}
-	return &bootError{Device: dev, Err: err, Hint: fmt.Sprintf("the %s module did not load: dmesg says why; was the initramfs built for kernel %s?", strings.Join(mods, " "), rel)}
 }

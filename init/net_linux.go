@@ -28,12 +28,12 @@ const dhcpTry = 3 * time.Second
 // (loaded by modalias like the disk drivers) made, narrowed by sandbox.net,
 // BOOTIF= or ip=; up, with their carrier; then a static address from ip=,
 // or DHCPv4 on every link at once, the first answer taken.
-func (s *sandbox) netUp() error {
-	links, want, err := s.findLinks()
+func netUp(s *sandbox) error {
+	links, want, err := findLinks(s)
 	if err != nil {
 		return err
 	}
-	up := s.linksUp(links)
+	up := linksUp(s, links)
 	if len(up) == 0 {
 		return &bootError{Device: linkList(links), Err: fmt.Errorf("no carrier after %v: no cable, or the switch port is down", carrierWait),
 			Hint: "plug the cable in (or connect the VM's NIC to a network); with several NICs, name the one to use with sandbox.net=NAME or MAC"}
@@ -43,14 +43,14 @@ func (s *sandbox) netUp() error {
 	}
 	ip, _ := config.ParseIP(s.cfg.KernelIP)
 	if ip.Static.IsValid() {
-		return s.staticIP(up[0], ip)
+		return staticIP(s, up[0], ip)
 	}
-	return s.dhcp(up)
+	return dhcp(s, up)
 }
 
 // findLinks waits (sandbox.wait, once the drivers are in) for the
 // Ethernet links to use. want is the name or MAC asked for, if any.
-func (s *sandbox) findLinks() ([]netLink, string, error) {
+func findLinks(s *sandbox) ([]netLink, string, error) {
 	var links []netLink
 	_, want := pickLinks(nil, s.cfg)
 	if want == "" {
@@ -143,7 +143,7 @@ func nicsWithoutDriver(sys string) []string {
 
 // linksUp sets the links up and waits, all at once, for their carrier;
 // it returns those that have one.
-func (s *sandbox) linksUp(links []netLink) []netLink {
+func linksUp(s *sandbox, links []netLink) []netLink {
 	for _, l := range links {
 		if nl, err := netlink.LinkByName(l.Name); err == nil {
 			if err := netlink.LinkSetUp(nl); err != nil {
@@ -168,7 +168,7 @@ func (s *sandbox) linksUp(links []netLink) []netLink {
 }
 
 // staticIP gives link the address and default route of ip=.
-func (s *sandbox) staticIP(l netLink, ip config.IP) error {
+func staticIP(s *sandbox, l netLink, ip config.IP) error {
 	nl, err := netlink.LinkByName(l.Name)
 	if err != nil {
 		return &bootError{Device: l.String(), Err: err}
@@ -199,7 +199,7 @@ func gatewaySays(gw string) string {
 // dhcp asks for a DHCPv4 lease on every link at once and takes the first
 // answer. The tries are a quarter of what sandbox.netwait holds (2 to 5):
 // the download needs the rest.
-func (s *sandbox) dhcp(links []netLink) error {
+func dhcp(s *sandbox, links []netLink) error {
 	budget := s.cfg.NetWait
 	if budget == 0 {
 		budget = config.DefaultNetWait
@@ -238,14 +238,14 @@ func (s *sandbox) dhcp(links []netLink) error {
 			continue
 		}
 		cancel()
-		return s.takeLease(dhclient.NewPacket4(r.link, r.ack), links, time.Since(t0))
+		return takeLease(s, dhclient.NewPacket4(r.link, r.ack), links, time.Since(t0))
 	}
 	return &bootError{Device: linkList(links), Err: fmt.Errorf("no DHCP answer after %d tries of %v on each link (%s)", tries, dhcpTry, strings.Join(errs, "; ")),
 		Hint: "is a DHCP server on this network? Give a static address with ip=CLIENT::GATEWAY:NETMASK::IFACE:off, or name the NIC on the DHCP server's network with sandbox.net="}
 }
 
 // takeLease configures the lease's address and routes on its link.
-func (s *sandbox) takeLease(lease *dhclient.Packet4, links []netLink, took time.Duration) error {
+func takeLease(s *sandbox, lease *dhclient.Packet4, links []netLink, took time.Duration) error {
 	name := lease.Link().Attrs().Name
 	l := netLink{Name: name}
 	for _, x := range links {

@@ -27,7 +27,7 @@ type inUse struct {
 // files), and nothing holds it open exclusively. Device names move
 // between machines (sdb is the stick on one PC, the scratch disk on the
 // next), so a typo must cost a message, not the stick.
-func (s *sandbox) proveScratch(dev string) error {
+func proveScratch(s *sandbox, dev string) error {
 	hint := "sandbox.cow= must name a scratch disk that holds nothing this boot uses: device names differ between machines, check which disk is which (in the rescue shell: ls -l /sys/block, cat /proc/partitions), or use sandbox.cow=ram0"
 	d, err := blockDev(dev)
 	if err != nil {
@@ -38,7 +38,7 @@ func (s *sandbox) proveScratch(dev string) error {
 	if err != nil {
 		return &bootError{Device: dev, Err: fmt.Errorf("cannot tell what the COW disk stands on: %w", err), Hint: hint}
 	}
-	for _, u := range s.inUse() {
+	for _, u := range devicesInUse(s) {
 		ext, err := sys.Extents(u.dev)
 		if err != nil {
 			return &bootError{Device: dev, Err: fmt.Errorf("cannot prove the COW disk is apart from %s: %w", u.what, err), Hint: hint}
@@ -59,7 +59,7 @@ func (s *sandbox) proveScratch(dev string) error {
 // released: it is what the system boots from), the ISO file's disk, the
 // origin, every mounted block device, every loop device with a backing
 // file and every device-mapper device.
-func (s *sandbox) inUse() []inUse {
+func devicesInUse(s *sandbox) []inUse {
 	var out []inUse
 	add := func(path, what string) {
 		if d, err := blockDev(path); err == nil {

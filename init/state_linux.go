@@ -10,7 +10,7 @@ import (
 
 // writeState writes state.json (package state's public contract) for the
 // booted system.
-func (s *sandbox) writeState() error {
+func writeState(s *sandbox) error {
 	b, err := json.MarshalIndent(s.state, "", "  ")
 	if err != nil {
 		return &bootError{Device: state.Path, Err: err}

@@ -19,22 +19,22 @@ import (
 const toramDir = "/run/sandbox/toram"
 
 // toRAM copies the root image, or its compressed container, from the CD
-// into RAM when sandbox.toram asks and the memory allows (toramDecision):
-// the snapshot then reads nothing from the medium, which releaseMedium
-// lets go of.
-func (s *sandbox) toRAM() error {
+// into RAM when sandbox.toram asks and the memory allows (toramDecision),
+// and returns the copy ("" for none): the snapshot then reads nothing from
+// the medium, which releaseMedium lets go of.
+func toRAM(s *sandbox) (string, error) {
 	src := filepath.Join(cdDir, s.cfg.Image)
 	st, err := os.Stat(src)
 	if s.cfg.ToRAM == "no" || err != nil || !st.Mode().IsRegular() {
-		return nil // nothing to copy; the image step says what is wrong
+		return "", nil // nothing to copy; the image step says what is wrong
 	}
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
-		return &bootError{Device: "/proc/meminfo", Err: err}
+		return "", &bootError{Device: "/proc/meminfo", Err: err}
 	}
 	avail, err := config.MemField(string(b), "MemAvailable")
 	if err != nil {
-		return &bootError{Device: "/proc/meminfo", Err: err}
+		return "", &bootError{Device: "/proc/meminfo", Err: err}
 	}
 	cow := uint64(0)
 	if s.cfg.COW == "ram0" || s.cfg.COW == "zram" {
@@ -51,32 +51,32 @@ func (s *sandbox) toRAM() error {
 	copyIt, fail, why := toramDecision(s.cfg.ToRAM, uint64(st.Size()), uint64(tree), cow, avail)
 	switch {
 	case fail:
-		return &bootError{Device: s.cfg.Image, Err: errors.New(why),
+		return "", &bootError{Device: s.cfg.Image, Err: errors.New(why),
 			Hint: "boot with sandbox.toram=auto (it falls back to the medium) or no, give sandbox.cowsize= less, or the machine more RAM"}
 	case !copyIt:
 		s.log.Warnf("WARNING: toram: %s: running from the medium (sandbox.toram=auto)", why)
-		return nil
+		return "", nil
 	}
 	dst := filepath.Join(toramDir, filepath.Base(s.cfg.Image))
 	if err := mountutil.Mount("tmpfs", toramDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV,
 		fmt.Sprintf("mode=0755,size=%d", st.Size()+tree+1<<20)); err != nil {
-		return &bootError{Device: toramDir, Err: err}
+		return "", &bootError{Device: toramDir, Err: err}
 	}
-	err = s.copyImage(src, dst, st.Size())
+	err = copyImage(s, src, dst, st.Size())
 	if err == nil && tree > 0 {
-		err = s.copyImage(src+".verity", dst+".verity", tree)
+		err = copyImage(s, src+".verity", dst+".verity", tree)
 	}
 	if err != nil {
 		_ = unix.Unmount(toramDir, unix.MNT_DETACH)
-		return &bootError{Device: s.cfg.Image, Err: err, Hint: "the medium may be damaged (dmesg says why); sandbox.toram=no runs from it without the copy"}
+		return "", &bootError{Device: s.cfg.Image, Err: err, Hint: "the medium may be damaged (dmesg says why); sandbox.toram=no runs from it without the copy"}
 	}
-	s.imageFile, s.state.ImageInRAM = dst, dst
-	return nil
+	s.state.ImageInRAM = dst
+	return dst, nil
 }
 
 // copyImage copies size bytes from src to dst, saying how far it is on
 // every console each few seconds: a DVD's gigabyte takes minutes.
-func (s *sandbox) copyImage(src, dst string, size int64) error {
+func copyImage(s *sandbox, src, dst string, size int64) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func (s *sandbox) copyImage(src, dst string, size int64) error {
 // releaseMedium lets go of the CD once the image runs from RAM: unmounted,
 // so the kernel unlocks the drive's door, and the disc can be ejected while
 // the system runs.
-func (s *sandbox) releaseMedium() error {
+func releaseMedium(s *sandbox) error {
 	if s.state.ImageInRAM == "" {
 		return nil
 	}

@@ -2,12 +2,10 @@ package main
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/dm"
@@ -17,9 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// verityName is the verified image's device-mapper name.
-func verityName(name string) string { return name + "-verity" }
-
 // verifyImage puts dm-verity between the image file (attached read-only on
 // loop) and everything above it (sandbox.verity): every block read from it
 // is checked against the hash tree in FILE.verity, whose root hash the
@@ -28,7 +23,7 @@ func verityName(name string) string { return name + "-verity" }
 // that a wrong command line, a missing or foreign hash tree and a damaged
 // image each get their own message rather than an I/O error later. It
 // returns the verified device.
-func (s *sandbox) verifyImage(file, rel string, loop *mountutil.Loop) (string, error) {
+func verifyImage(s *sandbox, file, rel string, loop *mountutil.Loop) (string, error) {
 	treeFile, treeRel := file+".verity", rel+".verity"
 	root, err := hex.DecodeString(s.cfg.Verity)
 	if err != nil {
@@ -53,7 +48,7 @@ func (s *sandbox) verifyImage(file, rel string, loop *mountutil.Loop) (string, e
 	if err := s.need("dm_verity"); err != nil {
 		return "", err
 	}
-	if s.mods != nil && s.cpuHasSHA256Accel() {
+	if s.mods != nil && cpuHasSHA256Accel(s) {
 		s.mods.l.Try(sha256Accel) // started by the modules step: the fastest sha256 this CPU has
 	}
 	hash, err := mountutil.LoopAttach(treeFile)
@@ -122,7 +117,7 @@ const sha256Accel = "sha256_ssse3"
 // cpuHasSHA256Accel tells whether the CPU can run sha256Accel: on one
 // without SSSE3 (an old PC, or QEMU's TCG) its load fails after costing
 // tens of milliseconds.
-func (s *sandbox) cpuHasSHA256Accel() bool {
+func cpuHasSHA256Accel(s *sandbox) bool {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return true // let the kernel decide
@@ -180,31 +175,9 @@ func verityMismatch(err error, rel, treeRel, root string) error {
 		Hint: "make the medium again from the ISO (and check the ISO's checksum)"}
 }
 
-// corruptLine matches dm-verity's report of a block that failed its check,
-// "device-mapper: verity: 7:1: data block 12 is corrupted".
-var corruptLine = regexp.MustCompile(`verity: [0-9]+:[0-9]+: (data|metadata) block ([0-9]+) is corrupted`)
-
-// corruptBlocks reads, from kmsg records, the blocks dm-verity found
-// corrupted, in order, each once.
-func corruptBlocks(log string, seen map[string]bool) []string {
-	var out []string
-	for _, line := range strings.Split(log, "\n") {
-		m := corruptLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		b := m[1] + " block " + m[2]
-		if !seen[b] {
-			seen[b] = true
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
 // integrity adds to a failure what dm-verity found, when it found
 // something: the cause of a mount's or a read's I/O error is then named.
-func (s *sandbox) integrity(err error) error {
+func integrity(s *sandbox, err error) error {
 	if s.state.Verity == nil {
 		return err
 	}
@@ -235,108 +208,4 @@ func (s *sandbox) integrity(err error) error {
 		return be
 	}
 	return errors.Join(err, ie)
-}
-
-// readKmsg reads the records a non-blocking /dev/kmsg fd has, without
-// waiting, each record's text on a line.
-func readKmsg(fd int) string {
-	var b strings.Builder
-	buf := make([]byte, 8192)
-	for {
-		n, err := unix.Read(fd, buf)
-		if err == unix.EPIPE {
-			continue // records overwritten while we read: go on
-		}
-		if err != nil || n <= 0 {
-			break
-		}
-		if _, msg, ok := strings.Cut(string(buf[:n]), ";"); ok {
-			msg, _, _ = strings.Cut(msg, "\n")
-			b.WriteString(msg + "\n")
-		}
-	}
-	return b.String()
-}
-
-// readKmsgAt reads the kernel's log from its start: name is /dev/kmsg, or
-// "kmsg" under the watcher's /dev, dir.
-func readKmsgAt(dir int, name string) string {
-	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return ""
-	}
-	defer unix.Close(fd)
-	return readKmsg(fd)
-}
-
-// verityWatch is the watcher's look at the verity device: when dm-verity
-// reports corruption, the blocks are read from the kernel's log and named
-// on every console.
-type verityWatch struct {
-	none      bool // there is no verity device
-	corrupted bool
-	blocks    []string
-	seen      map[string]bool
-	kmsg      int // fd on /dev/kmsg, non-blocking; 0 until opened
-	image     string
-}
-
-// look checks the verity device of the snapshot name once.
-func (v *verityWatch) look(ctl *dm.Client, name string, say func(int, string, ...any)) {
-	if v.none {
-		return
-	}
-	ts, err := ctl.Status(verityName(name))
-	if errors.Is(err, unix.ENXIO) {
-		v.none = true // made before the snapshot, so never: no sandbox.verity
-		return
-	}
-	if err != nil || len(ts) != 1 {
-		return
-	}
-	if bad, _ := dm.ParseVerityStatus(ts[0].Params); !bad {
-		return
-	}
-	if v.kmsg == 0 {
-		fd, err := unix.Openat(fdDev, "kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if err != nil {
-			fd = -1
-		}
-		v.kmsg, v.seen, v.image = fd, map[string]bool{}, imageOfState()
-	}
-	var fresh []string
-	if v.kmsg > 0 {
-		fresh = corruptBlocks(readKmsg(v.kmsg), v.seen)
-	}
-	if v.corrupted && len(fresh) == 0 {
-		return
-	}
-	v.blocks = append(v.blocks, fresh...)
-	what := "a block (the kernel log names it)"
-	if len(fresh) > 0 {
-		what = strings.Join(fresh[:min(len(fresh), 8)], ", ")
-		if len(fresh) > 8 {
-			what += fmt.Sprintf(" and %d more", len(fresh)-8)
-		}
-	}
-	v.corrupted = true
-	say(levelFail, "INTEGRITY ERROR: the root image %s is corrupted: %s failed dm-verity's check, and reading it fails with an I/O error "+
-		"(nothing unchecked is ever read). The medium is damaged or was altered: make it again from the ISO. "+
-		"sandbox-init status lists the blocks.", v.image, what)
-}
-
-// imageOfState names the image for the watcher's messages, from
-// state.json: "/LiveOS/squashfs.img on /dev/sr0".
-func imageOfState() string {
-	fd, err := unix.Openat(fdRunDir, "state.json", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "(see /run/sandbox/state.json)"
-	}
-	f := os.NewFile(uintptr(fd), "state.json")
-	defer f.Close()
-	var st state.State
-	if json.NewDecoder(f).Decode(&st) != nil {
-		return "(see /run/sandbox/state.json)"
-	}
-	return st.Params["sandbox.image"] + " on " + st.CD
 }

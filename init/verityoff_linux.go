@@ -15,7 +15,7 @@ import (
 // It looks on the medium (mounted until the eject step), not beside the
 // image attached: sandbox.toram's copy in RAM goes without the tree when
 // nothing asks for verity.
-func (s *sandbox) noteVerityOff() {
+func noteVerityOff(s *sandbox) {
 	if s.cfg.Verity != "" {
 		return
 	}
@@ -33,7 +33,7 @@ func (s *sandbox) noteVerityOff() {
 // offline. Refusing the pair would refuse mklive's persistent Live CDs
 // (every Live CD has the root hash), whose verity still catches a damaged
 // medium; so the boot goes on, and status says what is verified.
-func (s *sandbox) notePersistentUnverified() {
+func notePersistentUnverified(s *sandbox) {
 	if !s.cfg.Persistent || s.state.Verity == nil {
 		return
 	}

@@ -39,7 +39,7 @@ var thresholds = []float64{80, 90, 95}
 // from it, on a SCHED_IDLE thread: the copy, the fork and the exec run only
 // when the CPU is free, and the child inherits the priority from its first
 // instruction. The step returns at once; awaitHelpers collects the outcome.
-func (s *sandbox) startHelpers() error {
+func startHelpers(s *sandbox) error {
 	if err := os.MkdirAll("/run/sandbox", 0o755); err != nil {
 		return &bootError{Device: "/run/sandbox", Err: err}
 	}
@@ -112,7 +112,7 @@ func (s *sandbox) startHelpers() error {
 // awaitHelpers reports how the helpers' start went. A helper that did not
 // start does not stop the boot: the sandbox works, only unwatched, or
 // without the tidy end.
-func (s *sandbox) awaitHelpers() error {
+func awaitHelpers(s *sandbox) error {
 	if s.helpers == nil {
 		return nil
 	}

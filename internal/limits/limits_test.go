@@ -61,12 +61,23 @@ func TestRepoDuplicates(t *testing.T) {
 	}
 }
 
-// TestRepoTypeSpread reports, without failing yet, the types whose
-// methods are spread over more than MaxTypeFiles files (issue 21: init's
-// sandbox). Once they are gone this becomes an Errorf.
+// spreadAllowed are the types still over MaxTypeFiles, each with the files
+// it may not grow beyond and why: config.Config's Modules (config/modules.go)
+// leaves config with the module policy's own package (issue 21), and then
+// its entry goes.
+var spreadAllowed = map[string]int{"config.Config": 4}
+
+// TestRepoTypeSpread: no type has methods in more than MaxTypeFiles files
+// of its package (issue 21: init's sandbox had them in 19), so that the
+// next feature adds a function over values or a type of its own, not a
+// method in a new file on a struct every step shares.
 func TestRepoTypeSpread(t *testing.T) {
 	for _, s := range TypesSpread(repoFiles(t)) {
-		t.Logf("not enforced yet: %v", s)
+		if n, ok := spreadAllowed[s.Type]; ok && len(s.Files) <= n {
+			t.Logf("allowed for now (%d files at most): %v", n, s)
+			continue
+		}
+		t.Errorf("%v: pass values to functions, or give the part its own type", s)
 	}
 }
 
