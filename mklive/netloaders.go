@@ -16,13 +16,14 @@ import (
 // syslinux-common), by their name in a netboot tree: a tree gets those
 // this machine has, so that TFTP can serve the tree as it is.
 var PXELinuxFiles = map[string]string{
-	"lpxelinux.0": "/usr/lib/PXELINUX/lpxelinux.0", // fetches http:// paths itself
-	"pxelinux.0":  "/usr/lib/PXELINUX/pxelinux.0",  // TFTP only
+	"lpxelinux.0": "/usr/lib/PXELINUX/lpxelinux.0", // fetches http:// itself (lwIP), on any PXE
+	"pxelinux.0":  "/usr/lib/PXELINUX/pxelinux.0",  // http:// through iPXE when iPXE loaded it, else TFTP only
 	"ldlinux.c32": "/usr/lib/syslinux/modules/bios/ldlinux.c32",
 }
 
 // PXELinuxConfig is a netboot tree's pxelinux.cfg/default: the kernel and
-// the initramfs from base by HTTP (lpxelinux.0) with the command line
+// the initramfs from base by HTTP (lpxelinux.0 on any PXE firmware,
+// pxelinux.0 on iPXE, which fetches for it) with the command line
 // boot.ipxe carries; SYSAPPEND 2 adds BOOTIF= (the MAC address PXE booted
 // from), which makes the init use that link alone. PXELINUX fills in no
 // settings, so a base with one (iPXE's ${next-server}) has no entry.
@@ -32,7 +33,7 @@ func PXELinuxConfig(base, cmdline, kver string) (string, error) {
 	}
 	base = strings.TrimSuffix(base, "/")
 	return fmt.Sprintf(`# sandbox-init network boot, kernel %s: written by mklive netboot.
-# For lpxelinux.0, which fetches http:// paths (pxelinux.0 reads TFTP only).
+# http:// paths: lpxelinux.0 fetches them itself; pxelinux.0 only when iPXE loaded it.
 DEFAULT sandbox
 PROMPT 0
 TIMEOUT 0
