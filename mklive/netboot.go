@@ -38,6 +38,7 @@ func Netboot(s NetbootSpec) error {
 	if s.URL == "" {
 		s.URL = NetbootURL
 	}
+	s.setDefaults() // a nil Log: this function logs too, not only buildParts
 	if err := os.MkdirAll(s.Out, 0o755); err != nil {
 		return err
 	}

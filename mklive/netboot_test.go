@@ -76,6 +76,17 @@ func netbootInputs(t *testing.T) (k Kernel, initBin, tree string) {
 	return k, initBin, smallTree(t)
 }
 
+// TestNetbootNoLog: a spec without Log (as bench net's) builds the tree
+// (Netboot's own lines once went to a nil function).
+func TestNetbootNoLog(t *testing.T) {
+	k, initBin, tree := netbootInputs(t)
+	out := filepath.Join(t.TempDir(), "www")
+	if err := Netboot(NetbootSpec{LiveCDSpec: LiveCDSpec{Kernel: k, Init: initBin, Root: tree, Container: "zstd", Size: 64 << 20, Out: out}}); err != nil {
+		t.Fatal(err)
+	}
+	checkNetbootFiles(t, k, out, " grub/grub.cfg")
+}
+
 // TestNetbootUKI: mklive netboot -uki -keys (an empty directory: mklive
 // makes the keys) adds uki.efi, signed with the db key (sbverify), whose
 // sections are the tree's kernel and initramfs and boot.ipxe's command
