@@ -39,6 +39,9 @@ func Netboot(s NetbootSpec) error {
 		s.URL = NetbootURL
 	}
 	s.setDefaults() // a nil Log: this function logs too, not only buildParts
+	if set := ipxeSetting.FindString(s.URL); s.UKI && set != "" {
+		return fmt.Errorf("-uki signs the command line with sandbox.url in it, and nothing fills in iPXE's %s there under Secure Boot: give -url the server's address (http://HOST/PATH)", set)
+	}
 	if err := os.MkdirAll(s.Out, 0o755); err != nil {
 		return err
 	}

@@ -124,6 +124,11 @@ func TestNetbootUKI(t *testing.T) {
 	if all := strings.Join(log, "\n"); !strings.Contains(all, "uki.efi (signed with "+filepath.Join(keys, "db.crt")) {
 		t.Errorf("the log does not name the signed image:\n%s", all)
 	}
+	// The signed command line cannot hold a setting iPXE fills in.
+	err = Netboot(NetbootSpec{LiveCDSpec: LiveCDSpec{Kernel: k, Init: initBin, Root: tree, Out: filepath.Join(t.TempDir(), "www"), UKI: true, Keys: keys}})
+	if err == nil || !strings.Contains(err.Error(), "${next-server}") || !strings.Contains(err.Error(), "-url") {
+		t.Errorf("-uki without -url: %v", err)
+	}
 }
 
 // peSection is a PE image's section's bytes (its size in the file may
