@@ -433,8 +433,8 @@ func TestNetNginx(t *testing.T) {
 
 // TestNetPXE: from power-on with nothing but a NIC, booted from the tree
 // mklive netboot writes: the firmware's PXE (QEMU's iPXE ROM) gets the
-// tree's boot.ipxe by TFTP, which fetches the kernel and the initramfs by
-// HTTP; sandbox-init then brings the network up again and fetches the
+// tree's boot.ipxe by TFTP, which on BIOS fetches the kernel and the
+// initramfs by HTTP; sandbox-init then brings the network up again and fetches the
 // container from the same server, checked against the root hash the
 // script carries, to the real init.
 func TestNetPXE(t *testing.T) {
@@ -446,7 +446,7 @@ func TestNetPXE(t *testing.T) {
 	n.TFTP, n.BootFile = out, "boot.ipxe"
 	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, memoryMiB: 1024, qemu: []string{"-boot", "n"}})
 	url := netServer + "/LiveOS/squashfs.img"
-	for _, want := range []string{"net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "sandbox-init: net: " + url + ".verity: hash tree",
+	for _, want := range []string{netServer + "/vmlinuz...", "net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "sandbox-init: net: " + url + ".verity: hash tree",
 		"every block checked against its hash tree as it came", "realinit: first line"} {
 		if !c.contains(want) {
 			t.Errorf("console lacks %q", want)

@@ -158,8 +158,10 @@ func TestNetPXELINUX(t *testing.T) {
 	}
 }
 
-// netbootTree is the tree mklive netboot -url http://10.0.2.100 writes
-// for the canary root on the cloud kernel, built once for the PXE tests.
+// netbootTree is the tree mklive netboot -url http://10.0.2.100 -uki
+// writes for the canary root on the cloud kernel (keys made for it), built
+// once for the PXE tests: on BIOS its boot.ipxe loads the kernel, on UEFI
+// it chains the signed image.
 var netbootTree = sync.OnceValues(func() (string, error) {
 	img, err := canaryRoot()
 	if err != nil {
@@ -167,7 +169,7 @@ var netbootTree = sync.OnceValues(func() (string, error) {
 	}
 	out := filepath.Join(built.dir, "netboot-tree")
 	return out, mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: built.kernels[testvm.Cloud12].kernel, Init: filepath.Join(built.dir, "init"),
-		Root: img, Container: "zstd", Out: out, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M",
+		Root: img, Container: "zstd", Out: out, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M", UKI: true, Keys: filepath.Join(built.dir, "netboot-keys"),
 		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "vmtests: "+f+"\n", a...) }}})
 })
 
@@ -193,14 +195,7 @@ func appendLine(cfg string) string {
 // stub then boots the signed command line, TestUKISecureBoot proves for
 // the same signing code.
 func TestNetUKI(t *testing.T) {
-	img, err := canaryRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	out := filepath.Join(dir, "www")
-	err = mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: built.kernels[testvm.Cloud12].kernel, Init: filepath.Join(built.dir, "init"),
-		Root: img, Container: "zstd", Out: out, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M", UKI: true, Keys: filepath.Join(dir, "keys"), Log: t.Logf}})
+	out, err := netbootTree()
 	if err != nil {
 		t.Fatal(err)
 	}
