@@ -23,7 +23,7 @@ import (
 // a second after 1 MiB (never 10 s without a byte, so only the trickle
 // rule sees it); the boot names the stall, resumes with Range from the
 // byte it had and goes on to the real init. Budget: every connection
-// stops dead after 1 MiB; with sandbox.netwait=15s the boot fails in phase
+// stops dead after 1 MiB; with sandbox.netwait=20s the boot fails in phase
 // net naming the URL, the tries and the stall. The two wait mostly on the
 // stalls, so they run side by side.
 func TestNetStall(t *testing.T) {
@@ -46,8 +46,8 @@ func TestNetStall(t *testing.T) {
 	t.Run("Budget", func(t *testing.T) {
 		t.Parallel()
 		n := stallNet(t, site.dir, &stallRelay{after: 1 << 20, every: true})
-		expectFailure(t, netVM("", []testvm.Net{n}, "sandbox.url="+url, "sandbox.verity="+site.root, "sandbox.netwait=15s"), "net",
-			"gave up after 2 tries in 15", "last error: "+url+": stalled: no byte for 10s, at byte 10",
+		expectFailure(t, netVM("", []testvm.Net{n}, "sandbox.url="+url, "sandbox.verity="+site.root, "sandbox.netwait=20s"), "net",
+			"gave up after 2 tries in 20.", "last error: "+url+": stalled: no byte for 10s, at byte 10",
 			"(our address 10.0.2.15/24 on eth0", "sandbox.netwait= gives it longer")
 	})
 }
