@@ -135,6 +135,13 @@ if grep -qw bench.read /proc/cmdline; then
 	echo "bench: read end" >/dev/kmsg
 	echo "BENCH read=$r"
 fi
+url=$(sed -n 's/.*bench\.wget=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$url" ]; then
+	# bench net: the link's raw rate, the same file to /dev/null.
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	wget -q -O /dev/null "$url" && r=ok || r=failed
+	echo "BENCH wget=$r $t0 $(cut -d' ' -f1 /proc/uptime)"
+fi
 echo "BENCH done"
 poweroff -f
 `

@@ -99,6 +99,7 @@ var experiments = []entry{
 	{"verity", "dm-verity's cost: the same Live CD with and without verity (issue #14)", newVerity},
 	{"system", "the whole Debian system from throttled media: ours vs the recipe vs dracut (issue #15)", newSystem},
 	{"work", "the sandbox at work: dd, small files and a tree copy vs ext4 on brd and overlayfs on tmpfs (issue #15)", newWork},
+	{"net", "network boot: mklive netboot's tree over QEMU's user network, Run /init to switch_root per MiB, download vs raw rate (issue 22)", newNet},
 	{"all", "boot, work, system and verity in turn, as Markdown, the ratio lines again at the end", nil},
 }
 

@@ -184,7 +184,7 @@ func (s LiveCDSpec) plan(url string) (*liveCDBuild, error) {
 	if b.root, err = os.Stat(s.Root); err != nil {
 		return nil, fmt.Errorf("root %s: %w", s.Root, err)
 	}
-	if url == "" {
+	if url == "" || s.UKI { // a netboot tree's UEFI boot is iPXE's, or the UKI
 		if err := b.planUEFI(); err != nil {
 			return nil, err
 		}

@@ -25,9 +25,15 @@ import (
 // default named on it.
 type Fetcher struct {
 	Budget time.Duration // the whole download, retries included: 2m
-	// Stall: no byte for this long (no connection, no answer) ends a
-	// try: 10s.
-	Stall      time.Duration
+	// Stall: no byte for this long (no connection, no answer), or fewer
+	// than Trickle bytes in the last Stall, ends a try: 10s.
+	Stall time.Duration
+	// Trickle is the fewest bytes a connection must bring in any Stall
+	// (16 KiB: 1.6 KiB/s at 10s), so that a server throttled to a trickle
+	// is left and resumed from like one that stopped, not waited on
+	// until the budget ends. A 100-machine boot storm on 10 Mbit/s gets
+	// 12 KiB/s each, well above it.
+	Trickle    int64
 	Backoff    time.Duration // the first retry's wait: 500ms, doubled each retry
 	MaxBackoff time.Duration // the longest wait between tries: 20s
 	// Every is the pace of Progress calls (2s): a console line per
@@ -144,6 +150,9 @@ func (f *Fetcher) defaults() {
 	}
 	def(&f.Budget, 2*time.Minute)
 	def(&f.Stall, 10*time.Second)
+	if f.Trickle == 0 {
+		f.Trickle = 16 << 10
+	}
 	def(&f.Backoff, 500*time.Millisecond)
 	def(&f.MaxBackoff, 20*time.Second)
 	def(&f.Every, 2*time.Second)
@@ -163,6 +172,7 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 	d := &download{f: f, w: w, start: time.Now(), live: append([]string(nil), mirrors...)}
 	ctx, cancel := context.WithTimeout(ctx, f.Budget)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	for i := 0; ; i++ {
 		if len(d.live) == 0 {
 			return d.result(), d.last
@@ -174,8 +184,10 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		if done {
 			return d.result(), nil
 		}
-		if ctx.Err() == nil || d.last == nil {
-			// A try cut by the budget's end says less than the one before.
+		// A try cut by the budget's end (a dial can see the deadline
+		// before ctx says it passed) says less than the one before.
+		cut := ctx.Err() != nil || !time.Now().Before(deadline)
+		if !cut || d.last == nil {
 			d.last = err
 		}
 		var sink *SinkError
@@ -190,6 +202,9 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 			i--
 			continue
 		}
+		if cut { // no retry to announce
+			return d.result(), d.spent()
+		}
 		wait := time.Duration(0)
 		if m == len(d.live)-1 { // a round of the mirrors is over
 			wait = f.wait(d.round, d.retryAfter)
@@ -201,7 +216,7 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		}
 		select {
 		case <-ctx.Done():
-			return d.result(), &BudgetError{Tries: d.tries, Took: time.Since(d.start), Done: d.done, Last: d.last, Budget: f.Budget}
+			return d.result(), d.spent()
 		case <-time.After(wait):
 		}
 	}
@@ -236,6 +251,11 @@ type download struct {
 	retryAfter time.Duration
 	lastShown  time.Time
 	started    bool // Start was called
+}
+
+// spent is the BudgetError of a download whose budget ended.
+func (d *download) spent() error {
+	return &BudgetError{Tries: d.tries, Took: time.Since(d.start), Done: d.done, Last: d.last, Budget: d.f.Budget}
 }
 
 func (d *download) result() Result {

@@ -87,30 +87,41 @@ func TestGet(t *testing.T) {
 	}
 }
 
-// TestResume: a connection dropped after 1 MiB, and one that stalls, are
-// resumed with Range from the byte they stopped at; a server that ignores
-// Range (200 with the whole file) is read from where we stand.
+// TestResume: a connection dropped after 1 MiB, one that stalls, one that
+// trickles and one that never answers are left and resumed with Range from
+// the byte they stopped at, the first try's failure saying why; a server
+// that ignores Range (200 with the whole file) is read from where we stand.
 func TestResume(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		before func(n int, w http.ResponseWriter, r *http.Request) bool
 		want   string // the second request's Range
+		says   string // the first try's failure
 	}{
 		{"drop", func(n int, w http.ResponseWriter, r *http.Request) bool {
 			if n == 1 {
 				cut(w, 1<<20)
 			}
 			return n == 1
-		}, "bytes=1048576-"},
+		}, "bytes=1048576-", "at byte 1048576: unexpected EOF"},
 		{"stall", func(n int, w http.ResponseWriter, r *http.Request) bool {
 			if n == 1 {
-				w.Header().Set("Content-Length", fmt.Sprint(len(payload)))
-				w.Write(payload[:1<<20])
-				w.(http.Flusher).Flush()
-				<-r.Context().Done() // until the client gives up on us
+				send(w, r, 1<<20, 0)
 			}
 			return n == 1
-		}, "bytes=1048576-"},
+		}, "bytes=1048576-", "stalled: no byte for 1s, at byte 1048576"},
+		{"trickle", func(n int, w http.ResponseWriter, r *http.Request) bool {
+			if n == 1 {
+				send(w, r, 1<<20, 20) // 400 bytes a second
+			}
+			return n == 1
+		}, "bytes=10", "stalled: a trickle of "},
+		{"no answer", func(n int, w http.ResponseWriter, r *http.Request) bool {
+			if n == 1 {
+				<-r.Context().Done()
+			}
+			return n == 1
+		}, "", "/img: stalled: no byte for 1s"},
 		{"no range support", func(n int, w http.ResponseWriter, r *http.Request) bool {
 			if n == 1 {
 				cut(w, 1<<20)
@@ -119,20 +130,50 @@ func TestResume(t *testing.T) {
 				w.Write(payload) // Range ignored
 			}
 			return true
-		}, "bytes=1048576-"},
+		}, "bytes=1048576-", "at byte 1048576"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &server{before: tc.before}
 			ts := s.start(t)
 			var out bytes.Buffer
-			r, err := fast().Get(context.Background(), []string{ts.URL + "/img"}, &out)
+			f := fast()
+			var said []string
+			f.Retry = func(try int, url string, err error, wait time.Duration, done int64) { said = append(said, err.Error()) }
+			t0 := time.Now()
+			r, err := f.Get(context.Background(), []string{ts.URL + "/img"}, &out)
 			if err != nil || !bytes.Equal(out.Bytes(), payload) {
 				t.Fatalf("Get = %+v, %v; %d bytes, equal %v", r, err, out.Len(), bytes.Equal(out.Bytes(), payload))
 			}
-			if len(s.reqs) != 2 || s.reqs[0] != "" || s.reqs[1] != tc.want {
-				t.Errorf("requests' ranges %q, want [\"\" %q]", s.reqs, tc.want)
+			if len(s.reqs) != 2 || s.reqs[0] != "" || !strings.HasPrefix(s.reqs[1], tc.want) {
+				t.Errorf("requests' ranges %q, want [\"\" %q…]", s.reqs, tc.want)
+			}
+			if len(said) != 1 || !strings.Contains(said[0], tc.says) {
+				t.Errorf("the failed tries said %q, want %q", said, tc.says)
+			}
+			if took := time.Since(t0); took > f.Stall*5/2 {
+				t.Errorf("took %v: a stall of Stall (%v) was not left in time", took, f.Stall)
 			}
 		})
+	}
+}
+
+// send answers with the first n bytes of payload, then trickle bytes
+// every 50 ms (none when 0), until the client drops the connection.
+func send(w http.ResponseWriter, r *http.Request, n, trickle int) {
+	w.Header().Set("Content-Length", fmt.Sprint(len(payload)))
+	w.Write(payload[:n])
+	w.(http.Flusher).Flush()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if trickle > 0 {
+			w.Write(payload[n : n+trickle])
+			w.(http.Flusher).Flush()
+			n += trickle
+		}
 	}
 }
 

@@ -54,6 +54,10 @@ func get(ctx context.Context, u string, from int64, dialTimeout time.Duration, s
 	resp, err := readHead(textproto.NewReader(r))
 	if err != nil {
 		conn.Close()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = &stallError{window: dialTimeout} // connected, asked, no answer
+		}
 		return nil, err
 	}
 	conn.SetReadDeadline(time.Time{})

@@ -7,14 +7,56 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // http1Date is an HTTP date (RFC 9110's IMF-fixdate).
 const http1Date = "Mon, 02 Jan 2006 15:04:05 GMT"
 
-// errStalled is a connection that sent nothing for Fetcher.Stall.
-var errStalled = errors.New("stalled")
+// stallError is a connection that brought fewer than Fetcher.Trickle
+// bytes (maybe none) in the last Fetcher.Stall.
+type stallError struct {
+	got    int64
+	window time.Duration
+	least  int64
+}
+
+func (e *stallError) Error() string {
+	if e.got == 0 {
+		return fmt.Sprintf("stalled: no byte for %v", e.window)
+	}
+	return fmt.Sprintf("stalled: a trickle of %d bytes in the last %v (fewer than %d)", e.got, e.window, e.least)
+}
+
+// stallTicks is how many parts of Fetcher.Stall the watch counts bytes in:
+// a stall is seen within a tenth of Stall of its length.
+const stallTicks = 10
+
+// watchStall ends the try (cancel) when the bytes counted in got over the
+// last Stall, once a whole Stall has passed, are fewer than Trickle. It
+// returns when ctx ends.
+func (d *download) watchStall(ctx context.Context, cancel context.CancelCauseFunc, got *atomic.Int64) {
+	tick := time.NewTicker(d.f.Stall / stallTicks)
+	defer tick.Stop()
+	var ring [stallTicks]int64
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ring[i%stallTicks] = got.Swap(0)
+		var sum int64
+		for _, n := range ring {
+			sum += n
+		}
+		if i >= stallTicks-1 && sum < d.f.Trickle {
+			cancel(&stallError{got: sum, window: d.f.Stall, least: d.f.Trickle})
+			return
+		}
+	}
+}
 
 // try asks url for the bytes from d.done on and writes them to d.w. It
 // reports whether the file is complete, else why this try ended.
@@ -44,12 +86,12 @@ func (d *download) try(ctx context.Context, url string) (bool, error) {
 			return false, &SinkError{URL: url, Err: err}
 		}
 	}
-	stall := time.AfterFunc(d.f.Stall, func() { cancel(errStalled) })
-	defer stall.Stop()
+	var got atomic.Int64
+	go d.watchStall(ctx, cancel, &got)
 	buf := make([]byte, 256<<10)
 	for {
 		n, rerr := resp.Body.Read(buf)
-		stall.Reset(d.f.Stall)
+		got.Add(int64(n))
 		b := buf[:n]
 		if skip > 0 { // a server that ignored Range: drop what we have
 			c := min(skip, int64(len(b)))
@@ -68,8 +110,9 @@ func (d *download) try(ctx context.Context, url string) (bool, error) {
 			return true, nil
 		}
 		if rerr != nil {
-			if errors.Is(context.Cause(ctx), errStalled) {
-				return false, fmt.Errorf("%s: stalled: no byte for %v at byte %d", url, d.f.Stall, d.done)
+			var se *stallError
+			if errors.As(context.Cause(ctx), &se) {
+				return false, fmt.Errorf("%s: %v, at byte %d", url, se, d.done)
 			}
 			return false, fmt.Errorf("%s: at byte %d: %w", url, d.done, rerr)
 		}

@@ -112,7 +112,7 @@ func TestNetHTTPS(t *testing.T) {
 			"the certificate of 10.0.2.100 (CN=10.0.2.100) is valid from 20", "this machine's clock is wrong", "set the clock (the RTC")
 	})
 	t.Run("NoTLS", func(t *testing.T) {
-		expectFailure(t, boot(netInitramfs()[testvm.Cloud12]), "net", "device: "+url, "error: sandbox.url is https://, and this initramfs's sandbox-init was built without TLS", "mklive -ca FILE")
+		expectFailure(t, boot(netInitramfs[testvm.Cloud12]()), "net", "device: "+url, "error: sandbox.url is https://, and this initramfs's sandbox-init was built without TLS", "mklive -ca FILE")
 	})
 }
 

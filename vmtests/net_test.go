@@ -26,22 +26,25 @@ import (
 const netServer = "http://10.0.2.100"
 
 // netInitramfs is the kernel's default initramfs with the NIC drivers, as
-// mklive -net makes it.
-var netInitramfs = sync.OnceValue(func() map[string]string {
-	out := map[string]string{}
-	for _, name := range []string{testvm.Cloud12, testvm.Std12} {
-		path := filepath.Join(built.dir, "initramfs-net-"+name+".img")
-		_, err := defaultInitramfs(built.kernels[name].kernel, path, func(s *mklive.InitramfsSpec) {
-			s.Optional = append(s.Optional, modpolicy.NetDrivers...)
-			s.Optional = append(s.Optional, "nbd") // as mklive -net: sandbox.url=nbd://
+// mklive -net makes it: each built once, when a test first boots that
+// kernel (a build takes half a minute on a loaded host).
+var netInitramfs = func() map[string]func() string {
+	out := map[string]func() string{}
+	for _, name := range testvm.Kernels {
+		out[name] = sync.OnceValue(func() string {
+			path := filepath.Join(built.dir, "initramfs-net-"+name+".img")
+			_, err := defaultInitramfs(built.kernels[name].kernel, path, func(s *mklive.InitramfsSpec) {
+				s.Optional = append(s.Optional, modpolicy.NetDrivers...)
+				s.Optional = append(s.Optional, "nbd") // as mklive -net: sandbox.url=nbd://
+			})
+			if err != nil {
+				panic(err)
+			}
+			return path
 		})
-		if err != nil {
-			panic(err)
-		}
-		out[name] = path
 	}
 	return out
-})
+}()
 
 // netSite is a web server's directory: the canary root's container and its
 // hash tree as LiveOS/squashfs.img{,.verity}, and the root hash.
@@ -90,32 +93,40 @@ func netVM(kernel string, nets []testvm.Net, params ...string) vm {
 	if kernel == "" {
 		kernel = testvm.Cloud12
 	}
-	return vm{kernel: kernel, initramfs: netInitramfs()[kernel], nets: nets, memoryMiB: 1024, append: append([]string{"sandbox.cowsize=64M"}, params...)}
+	return vm{kernel: kernel, initramfs: netInitramfs[kernel](), nets: nets, memoryMiB: 1024, append: append([]string{"sandbox.cowsize=64M"}, params...)}
 }
 
 // TestNetBoot: the container and its hash tree from a web server, into
-// RAM, each block checked as it comes, booted to the real init; on the
-// cloud kernel with virtio-net and on Debian 12's standard kernel with an
-// e1000e card.
+// RAM, each block checked as it comes, booted to the real init; with
+// virtio-net on Debian 12's cloud kernel and on Debian 13's (its modules
+// .ko.xz), and with an e1000e card on Debian 12's standard kernel. Debian
+// 13's machine has an e1000e card too, on a dead link: its driver loads
+// and DHCP asks there as well, at no cost of a boot of its own.
 func TestNetBoot(t *testing.T) {
 	site := makeNetSite(t)
 	url := netServer + "/LiveOS/squashfs.img"
-	for _, tc := range []struct{ kernel, model, driver string }{
-		{testvm.Cloud12, "virtio-net-pci", "virtio_net"},
-		{testvm.Std12, "e1000e", "e1000e"},
+	for _, tc := range []struct{ kernel, model, driver, dead string }{
+		{testvm.Cloud12, "virtio-net-pci", "virtio_net", ""},
+		{testvm.Std12, "e1000e", "e1000e", ""},
+		{testvm.Std13, "virtio-net-pci", "virtio_net", "e1000e"},
 	} {
 		t.Run(tc.kernel, func(t *testing.T) {
 			n := site.busybox()
-			n.Model = tc.model
-			c := bootVM(t, netVM(tc.kernel, []testvm.Net{n}, "sandbox.url="+url, "sandbox.verity="+site.root))
-			for _, want := range []string{
-				", " + tc.driver + "): 10.0.2.15/24 by DHCP from 10.0.2.2",
-				"sandbox-init: net: " + url + ".verity: hash tree",
-				"sandbox-init: net: " + url + ": ",
+			n.Model, n.MAC = tc.model, "52:54:00:12:34:56"
+			nets := []testvm.Net{n}
+			wants := []string{"(52:54:00:12:34:56, " + tc.driver + "): 10.0.2.15/24 by DHCP from 10.0.2.2"}
+			if tc.dead != "" {
+				nets = append(nets, testvm.Net{DeadPort: freePort(t), Model: tc.dead, MAC: "52:54:00:00:00:09"})
+				wants = append(wants, "(52:54:00:00:00:09, "+tc.dead+")")
+			}
+			c := bootVM(t, netVM(tc.kernel, nets, "sandbox.url="+url, "sandbox.verity="+site.root))
+			for _, want := range append(wants,
+				"sandbox-init: net: "+url+".verity: hash tree",
+				"sandbox-init: net: "+url+": ",
 				"every block checked against its hash tree as it came",
 				"sandbox-init: the image fetched into RAM (sandbox.url); container /squashfs.img",
 				"realinit: first line",
-			} {
+			) {
 				if !c.contains(want) {
 					t.Errorf("console lacks %q", want)
 				}
@@ -124,7 +135,7 @@ func TestNetBoot(t *testing.T) {
 				t.Error("the image step names a CD with no name")
 			}
 			st := c.guestState(t)
-			if st.ImageInRAM != "/run/sandbox/toram/squashfs.img" || st.Net == nil || st.Net.Iface != "eth0" || st.Net.URL != url || st.Verity == nil {
+			if st.ImageInRAM != "/run/sandbox/toram/squashfs.img" || st.Net == nil || st.Net.MAC != "52:54:00:12:34:56" || st.Net.URL != url || st.Verity == nil {
 				t.Errorf("state.json: image_in_ram %q, net %+v, verity %+v", st.ImageInRAM, st.Net, st.Verity)
 			}
 		})
@@ -305,6 +316,12 @@ func TestNetResume(t *testing.T) {
 // connection the server drops (or refuses) is dropped. It lives as long as
 // the test.
 func throttle(t *testing.T, upstream, rate int) (port int) {
+	return listen(t, func(c net.Conn) { relayConn(c, upstream, rate) })
+}
+
+// listen serves each connection to 127.0.0.1:port with serve, in its own
+// goroutine, as long as the test lives.
+func listen(t *testing.T, serve func(net.Conn)) (port int) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -317,7 +334,7 @@ func throttle(t *testing.T, upstream, rate int) (port int) {
 			if err != nil {
 				return
 			}
-			go relayConn(c, upstream, rate)
+			go serve(c)
 		}
 	}()
 	return l.Addr().(*net.TCPAddr).Port
@@ -429,18 +446,12 @@ func TestNetNginx(t *testing.T) {
 
 // TestNetPXE: from power-on with nothing but a NIC, booted from the tree
 // mklive netboot writes: the firmware's PXE (QEMU's iPXE ROM) gets the
-// tree's boot.ipxe by TFTP, which fetches the kernel and the initramfs by
-// HTTP; sandbox-init then brings the network up again and fetches the
+// tree's boot.ipxe by TFTP, which on BIOS fetches the kernel and the
+// initramfs by HTTP; sandbox-init then brings the network up again and fetches the
 // container from the same server, checked against the root hash the
 // script carries, to the real init.
 func TestNetPXE(t *testing.T) {
-	img, err := canaryRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "www")
-	err = mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: built.kernels[testvm.Cloud12].kernel, Init: filepath.Join(built.dir, "init"),
-		Root: img, Container: "zstd", Out: out, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M", Log: t.Logf}})
+	out, err := netbootTree()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +459,7 @@ func TestNetPXE(t *testing.T) {
 	n.TFTP, n.BootFile = out, "boot.ipxe"
 	c := bootVM(t, vm{noKernel: true, nets: []testvm.Net{n}, memoryMiB: 1024, qemu: []string{"-boot", "n"}})
 	url := netServer + "/LiveOS/squashfs.img"
-	for _, want := range []string{"net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "sandbox-init: net: " + url + ".verity: hash tree",
+	for _, want := range []string{netServer + "/vmlinuz...", "net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 by DHCP", "sandbox-init: net: " + url + ".verity: hash tree",
 		"every block checked against its hash tree as it came", "realinit: first line"} {
 		if !c.contains(want) {
 			t.Errorf("console lacks %q", want)

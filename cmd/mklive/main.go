@@ -28,7 +28,10 @@
 // vmlinuz, initrd.img with the NIC drivers, the image or container and its
 // hash tree (LiveOS/squashfs.img{,.verity}) and boot.ipxe, whose kernel line
 // has sandbox.url under -url (default http://${next-server}, which iPXE
-// fills in) and sandbox.verity.
+// fills in) and sandbox.verity, the same command line in
+// pxelinux.cfg/default (with -url a server's address; PXELINUX's programs
+// when this machine has them) and grub/grub.cfg; with -uki -keys KEYDIR,
+// uki.efi too, which boot.ipxe chains on UEFI.
 //
 // -ca FILE|system (initramfs, iso, netboot) is for https:// URLs: the PEM
 // bundle of CAs (system: this host's /etc/ssl/certs/ca-certificates.crt)
@@ -253,11 +256,17 @@ func cmdNetboot(args []string) error {
 	l := liveFlags(fs)
 	out := fs.String("o", "netboot", "output directory: what the web server serves at -url")
 	url := fs.String("url", mklive.NetbootURL, "the URL the web server serves the directory at (boot.ipxe's kernel, initrd and sandbox.url are under it); iPXE settings such as ${next-server} are filled in by iPXE")
+	uki := fs.Bool("uki", false, "add uki.efi, a unified kernel image (kernel, initramfs, command line with the root hash) signed with -keys' db key, which boot.ipxe chains on UEFI")
+	keys := fs.String("keys", "", "with -uki: the directory of your db.key and db.crt, or an empty one where mklive makes PK, KEK and db with their .auth files")
 	s, cleanup, err := l.spec(fs, args, out, true)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
+	if *keys != "" && !*uki {
+		return fmt.Errorf("-keys signs a unified kernel image: add -uki")
+	}
+	s.UKI, s.Keys = *uki, *keys
 	return mklive.Netboot(mklive.NetbootSpec{LiveCDSpec: s, URL: *url})
 }
 
