@@ -171,10 +171,7 @@ func (s LiveCDSpec) plan(url string) (*liveCDBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTLS(b.cfg.HTTPS(), s.CA, s.Init); err != nil {
-		return nil, err
-	}
-	if err := checkNetwork(b.cfg.URL, s.Init); err != nil {
+	if err := checkInit(b.cfg, s.CA, s.Init); err != nil {
 		return nil, err
 	}
 	if b.cfg.Verity != "" {
@@ -217,9 +214,7 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	// variables through efivarfs, and leaves it mounted for the booted
 	// system (enrolling keys, as sbctl does, needs it).
 	opt = append(opt, "efivarfs")
-	if s.CA != "" { // https://, perhaps from sandbox.url=dhcp: TLS needs the random pool
-		opt = append(opt, config.RNGDrivers...)
-	}
+	opt = append(opt, caModules(s.CA)...)
 	if b.container {
 		req = append(req, ContainerModules(d, s.Container)...)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
 )
 
@@ -62,6 +63,25 @@ func checkTLS(https bool, ca, init string) error {
 		return fmt.Errorf("-ca: the init %s was built without TLS (go build -tags %s): leave -init out and mklive builds one with it", init, TLSTag)
 	}
 	return nil
+}
+
+// checkInit refuses, before anything is built, what the init for cfg
+// would refuse only at boot (checkTLS, checkNetwork).
+func checkInit(cfg config.Config, ca, init string) error {
+	if err := checkTLS(cfg.HTTPS(), ca, init); err != nil {
+		return err
+	}
+	return checkNetwork(cfg.URL, init)
+}
+
+// caModules are the modules an initramfs with a CA bundle adds: https://
+// (perhaps from sandbox.url=dhcp) needs the random pool, which a VM's
+// virtio RNG fills.
+func caModules(ca string) []string {
+	if ca == "" {
+		return nil
+	}
+	return config.RNGDrivers
 }
 
 // checkNetwork refuses sandbox.url with an init built without the
