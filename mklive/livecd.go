@@ -213,9 +213,7 @@ func (b *liveCDBuild) initramfs() (string, error) {
 	// variables through efivarfs, and leaves it mounted for the booted
 	// system (enrolling keys, as sbctl does, needs it).
 	opt = append(opt, "efivarfs")
-	if s.CA != "" { // https://, perhaps from sandbox.url=dhcp: TLS needs the random pool
-		opt = append(opt, modpolicy.RNGDrivers...)
-	}
+	opt = append(opt, caModules(s.CA)...)
 	if b.container {
 		req = append(req, modpolicy.Container(d, s.Container)...)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
 )
 
@@ -65,13 +66,29 @@ func checkTLS(https bool, ca, init string) error {
 	return nil
 }
 
-// checkInit refuses a configuration the init would fail only at boot:
-// checkTLS's cases, and sandbox.url with an init built without the network.
+// checkInit refuses, before anything is built, what the init for cfg
+// would refuse only at boot (checkTLS, checkNetwork).
 func checkInit(cfg config.Config, ca, init string) error {
 	if err := checkTLS(cfg.HTTPS(), ca, init); err != nil {
 		return err
 	}
-	if cfg.URL != "" && initTagged(init, NoNetTag) {
+	return checkNetwork(cfg.URL, init)
+}
+
+// caModules are the modules an initramfs with a CA bundle adds: https://
+// (perhaps from sandbox.url=dhcp) needs the random pool, which a VM's
+// virtio RNG fills.
+func caModules(ca string) []string {
+	if ca == "" {
+		return nil
+	}
+	return modpolicy.RNGDrivers
+}
+
+// checkNetwork refuses sandbox.url with an init built without the
+// network.
+func checkNetwork(url, init string) error {
+	if url != "" && initTagged(init, NoNetTag) {
 		return fmt.Errorf("sandbox.url: the init %s was built without the network (-tags %s): leave -init out and mklive builds one with it", init, NoNetTag)
 	}
 	return nil
