@@ -4,28 +4,6 @@ import (
 	"strings"
 )
 
-// The kernel can be given several consoles (console=tty0 console=ttyS0:
-// the monitor and a serial port). /dev/console is only the last of them,
-// so what PID 1 writes to its stdout reaches one; the kernel prints its
-// own records on all. /sys/class/tty/console/active lists them, the
-// /dev/console one last: "tty0 ttyS0".
-
-// parseActiveConsoles turns the active-console list (or the watcher's
-// comma-separated copy of it) into device names under /dev, in order,
-// without repeats or names that are no device's.
-func parseActiveConsoles(s string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, name := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
-		if name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || seen[name] {
-			continue
-		}
-		seen[name] = true
-		out = append(out, name)
-	}
-	return out
-}
-
 // isVT tells whether a console name is a virtual terminal, the screen and
 // keyboard: tty0 (the foreground one) or ttyN.
 func isVT(name string) bool {

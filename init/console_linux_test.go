@@ -5,23 +5,6 @@ import (
 	"testing"
 )
 
-func TestParseActiveConsoles(t *testing.T) {
-	for in, want := range map[string][]string{
-		"tty0 ttyS0\n":        {"tty0", "ttyS0"},
-		"ttyS0\n":             {"ttyS0"},
-		"tty0,ttyS0":          {"tty0", "ttyS0"}, // the watcher's argument
-		"ttyS0 ttyS0 hvc0\n":  {"ttyS0", "hvc0"},
-		"../etc/passwd ttyS1": {"ttyS1"},
-		".. . ttyAMA0":        {"ttyAMA0"},
-		"":                    nil,
-		"\n":                  nil,
-	} {
-		if got := parseActiveConsoles(in); !reflect.DeepEqual(got, want) {
-			t.Errorf("parseActiveConsoles(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestIsVT(t *testing.T) {
 	for in, want := range map[string]bool{"tty0": true, "tty1": true, "tty12": true, "ttyS0": false, "tty": false, "hvc0": false, "ttyUSB0": false} {
 		if isVT(in) != want {

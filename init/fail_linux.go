@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,17 +39,17 @@ func (e *bootError) Unwrap() error { return e.Err }
 // onFailure reports err on every console and carries out sandbox.onfail.
 // PID 1 must not return from here: an exiting init is a kernel panic the
 // user cannot read.
-// The whole block is logged at levelFail, so that it reaches every console
+// The whole block is logged at klog.LevelFail, so that it reaches every console
 // (the kernel prints it even under quiet) and stays in dmesg.
-func onFailure(log *logger, action string, err error) {
+func onFailure(log *klog.Logger, action string, err error) {
 	defer func() {
 		// Nothing here may end PID 1: a panic halts with what was said.
 		if recover() != nil {
 			halt()
 		}
 	}()
-	log.liftKmsgLimit() // again, should switch_root have restored it
-	w := log.writer(levelFail)
+	log.LiftKmsgLimit() // again, should switch_root have restored it
+	w := log.Writer(klog.LevelFail)
 	writeReport(w, err)
 	if action == config.OnFailShell {
 		if rescueShell(log) {
@@ -121,8 +122,8 @@ func indentLines(s string) string {
 // and job control work. Every console is told where they are. When one
 // exits, the others are ended. It reports whether a shell ran (none in the
 // initramfs, or none that started: the caller halts, the message on screen).
-func rescueShell(log *logger) bool {
-	w := log.writer(levelFail)
+func rescueShell(log *klog.Logger) bool {
+	w := log.Writer(klog.LevelFail)
 	sh, err := exec.LookPath("/bin/sh")
 	if err != nil {
 		fmt.Fprintf(w, "  no shell in this initramfs (rebuild it with a shell to get one)\n")
@@ -190,7 +191,7 @@ func rescueShell(log *logger) bool {
 // shellTerminals opens the terminals the rescue shells run on
 // (shellPlaces: the screen's foreground VT, the serial console), and says
 // where each is for the message.
-func shellTerminals(log *logger) (ttys []*os.File, where []string) {
+func shellTerminals(log *klog.Logger) (ttys []*os.File, where []string) {
 	fg := ""
 	if b, err := os.ReadFile("/sys/class/tty/tty0/active"); err == nil {
 		fg = strings.TrimSpace(string(b))
@@ -202,10 +203,7 @@ func shellTerminals(log *logger) (ttys []*os.File, where []string) {
 			vtcons = append(vtcons, string(b))
 		}
 	}
-	log.mu.Lock()
-	consoles := log.consoles
-	log.mu.Unlock()
-	for _, p := range shellPlaces(consoles, fg, hasScreen(vtcons)) {
+	for _, p := range shellPlaces(log.Consoles(), fg, hasScreen(vtcons)) {
 		if tty, err := os.OpenFile(p.path, os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
 			ttys, where = append(ttys, tty), append(where, p.where)
 		}

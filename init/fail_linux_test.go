@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 )
 
 func TestWriteReport(t *testing.T) {
@@ -43,14 +46,17 @@ func TestWriteReport(t *testing.T) {
 }
 
 // TestReportThroughLogger: every line of the block is one kmsg record at
-// levelFail, with the prefix the VM tests grep for.
+// klog.LevelFail, with the prefix the VM tests grep for.
 func TestReportThroughLogger(t *testing.T) {
-	f := newFakeSystem(t, "7 4 1 7", "on", "ttyS0")
-	l := f.logger(t, "ttyS0")
-	writeReport(l.writer(levelFail), &bootError{Phase: "cd", Err: errors.New("nope"), Hint: "wait longer"})
+	l, kmsg := kmsgLogger(t)
+	writeReport(l.Writer(klog.LevelFail), &bootError{Phase: "cd", Err: errors.New("nope"), Hint: "wait longer"})
 	want := "<2>sandbox-init: FAILED in phase \"cd\"\n<2>sandbox-init:   error: nope\n<2>sandbox-init:   hint: wait longer\n" +
 		"<2>sandbox-init:   the base image was not written to; the real system was not started\n"
-	if got := f.dev1(t, "kmsg"); got != want {
+	got, err := os.ReadFile(kmsg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
 		t.Errorf("kmsg:\n%s\nwant:\n%s", got, want)
 	}
 }

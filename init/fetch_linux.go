@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/netfetch"
 	"github.com/sandbox-init/sandbox-init/verity"
@@ -146,7 +147,7 @@ func fetchTree(s *sandbox, mirrors []string, secure netfetch.TLSClient) ([]byte,
 // unchecked says what vouches for an image without sandbox.verity: over
 // plain HTTP nothing (a warning on every console), over HTTPS the
 // server's certificate.
-func unchecked(log *logger, mirrors []string) {
+func unchecked(log *klog.Logger, mirrors []string) {
 	for _, m := range mirrors {
 		if !strings.HasPrefix(m, "https://") {
 			log.Warnf("WARNING: net: sandbox.url without sandbox.verity over plain HTTP: nothing checks the image from %s; anyone on the way can change it (give the root hash mklive printed, or use https://)", m)

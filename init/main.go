@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/state"
 )
@@ -24,7 +25,7 @@ func main() {
 	if os.Getpid() != 1 {
 		os.Exit(tool(os.Args[1:]))
 	}
-	log := newLogger(os.Stdout)
+	log := klog.New(os.Stdout)
 	if filepath.Base(os.Args[0]) == "shutdown" {
 		verb := "poweroff"
 		if len(os.Args) > 1 {
@@ -63,7 +64,7 @@ func main() {
 // What a step makes that a later one needs (the snapshot's devices) is
 // passed on in the variables below; s holds only what lives for the whole
 // boot.
-func boot(log *logger, cfg *config.Config) error {
+func boot(log *klog.Logger, cfg *config.Config) error {
 	s := &sandbox{log: log}
 	err := s.run([]step{
 		{"mounts", mountAPI},      // /proc, /sys, /dev, /run; the log gets the kernel's clock
@@ -150,7 +151,7 @@ func mountAPI(s *sandbox) error {
 	if err := mountutil.APIMounts(); err != nil {
 		return &bootError{Device: "/proc /sys /dev /run", Err: err, Hint: "the kernel needs proc, sysfs, devtmpfs and tmpfs built in"}
 	}
-	s.log.openKmsg()
+	s.log.OpenKmsg()
 	s.log.Printf("started (pid 1)")
 	return nil
 }
@@ -187,7 +188,7 @@ func switchRoot(s *sandbox) error {
 	realInit := s.cfg.Init
 	s.log.Printf("switch_root to %s, exec %s", newRoot, realInit)
 	argv := append([]string{realInit}, os.Args[1:]...)
-	s.log.restoreKmsgLimit() // printk_devkmsg as the real system expects it
+	s.log.RestoreKmsgLimit() // printk_devkmsg as the real system expects it
 	err := mountutil.SwitchRoot(newRoot, realInit, argv, os.Environ())
 	return &bootError{Device: realInit, Err: err, Hint: "set sandbox.init= (or init=) to the real init of the root image"}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/nbd"
 	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
@@ -71,7 +72,7 @@ func keepNBD(say func(level int, format string, args ...any)) {
 	}
 	i, err := strconv.ParseUint(strings.TrimPrefix(k.n.Device, "/dev/nbd"), 10, 32)
 	if err != nil {
-		say(levelWarn, "WARNING: nbd: %s is not an NBD device: nothing reconnects it", k.n.Device)
+		say(klog.LevelWarn, "WARNING: nbd: %s is not an NBD device: nothing reconnects it", k.n.Device)
 		return
 	}
 	k.index = uint32(i)
@@ -99,15 +100,15 @@ func keepNBD(say func(level int, format string, args ...any)) {
 // new connection.
 func (k *nbdKeeper) reconnect() {
 	t0 := time.Now()
-	k.say(levelWarn, "WARNING: nbd: the connection to %s (%s) is lost: reads wait (%ds at most) while the watcher reconnects", k.n.URL, k.n.Device, k.n.DeadConn)
+	k.say(klog.LevelWarn, "WARNING: nbd: the connection to %s (%s) is lost: reads wait (%ds at most) while the watcher reconnects", k.n.URL, k.n.Device, k.n.DeadConn)
 	for try := 0; ; try++ {
 		err := k.handOver()
 		if err == nil {
-			k.say(levelInfo, "nbd: %s: reconnected to %s after %v (%s): reads go on", k.n.Device, k.n.Server, time.Since(t0).Round(time.Millisecond), triesSaid(try+1))
+			k.say(klog.LevelInfo, "nbd: %s: reconnected to %s after %v (%s): reads go on", k.n.Device, k.n.Server, time.Since(t0).Round(time.Millisecond), triesSaid(try+1))
 			return
 		}
 		if try == 0 || try%10 == 9 {
-			k.say(levelWarn, "WARNING: nbd: reconnecting %s to %s: %v; trying again", k.n.Device, k.n.Server, err)
+			k.say(klog.LevelWarn, "WARNING: nbd: reconnecting %s to %s: %v; trying again", k.n.Device, k.n.Server, err)
 		}
 		time.Sleep(nbd.Backoff(try))
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -33,7 +34,7 @@ type step struct {
 // (modules, helpers). What one step hands the next is not kept here.
 type sandbox struct {
 	cfg   config.Config
-	log   *logger
+	log   *klog.Logger
 	state state.State
 	hold  []interface{ Close() error } // fds kept open until DM holds the devices
 	mods  *modules                     // modules loading in the background

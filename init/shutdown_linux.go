@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +55,7 @@ func installShutdown(name string) error {
 // the kernel turn Ctrl-Alt-Del into a SIGINT to PID 1) or a bug must not
 // end it before the machine stops: the signals are logged and ignored, and
 // a panic is logged and the machine stopped all the same (stop).
-func shutdownPID1(log *logger, verb string, run func(*logger, string), stop func(string)) {
+func shutdownPID1(log *klog.Logger, verb string, run func(*klog.Logger, string), stop func(string)) {
 	handleSignals(log, verb)
 	defer func() {
 		if r := recover(); r != nil {
@@ -68,12 +69,12 @@ func shutdownPID1(log *logger, verb string, run func(*logger, string), stop func
 // shutdown runs as PID 1 in /run/initramfs at the very end: it unmounts
 // what is left under /oldroot, deepest first, removes the snapshot and
 // carries out verb (poweroff, reboot, halt). It never returns.
-func shutdown(log *logger, verb string) {
+func shutdown(log *klog.Logger, verb string) {
 	_ = os.MkdirAll("/proc", 0o755)
 	_ = unix.Mount("proc", "/proc", "proc", 0, "")
 	_ = os.MkdirAll("/dev", 0o755)
 	_ = unix.Mount("devtmpfs", "/dev", "devtmpfs", 0, "")
-	log.openKmsg()
+	log.OpenKmsg()
 	log.Printf("shutdown: %s: taking the sandbox down", verb)
 	unix.Sync()
 	for _, m := range mountsUnder("/oldroot") {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,9 +32,9 @@ func TestUnescapeMount(t *testing.T) {
 // panic in it still stops the machine with its verb.
 func TestShutdownPID1(t *testing.T) {
 	var out syncBuffer
-	log := newLogger(&out)
+	log := klog.New(&out)
 	stopped := ""
-	shutdownPID1(log, "poweroff", func(*logger, string) {
+	shutdownPID1(log, "poweroff", func(*klog.Logger, string) {
 		if err := unix.Kill(os.Getpid(), unix.SIGINT); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,7 +34,7 @@ func signalVerb(sig os.Signal) string {
 // /run/initramfs/shutdown), "" in a boot: a shutdown finishes what it was
 // asked to do, whatever a signal asks for then (systemd routes Ctrl-Alt-Del
 // to PID 1 as SIGINT; Go's default for it is exit(2), a kernel panic).
-func handleSignals(log *logger, stopping string) {
+func handleSignals(log *klog.Logger, stopping string) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGHUP, unix.SIGQUIT)
 	goSafe(log, "signals", func() {
@@ -58,7 +59,7 @@ func handleSignals(log *logger, stopping string) {
 // panic the user cannot read): it is logged as a bug, with its stack.
 // Whoever waits on f must learn of the failure through f's own deferred
 // cleanup (a channel closed or sent to in a defer).
-func goSafe(log *logger, what string, f func()) {
+func goSafe(log *klog.Logger, what string, f func()) {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {

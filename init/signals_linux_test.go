@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +24,7 @@ func TestSignalVerb(t *testing.T) {
 // (PID 1, in a boot) lives on: without the recover this test binary dies.
 func TestGoSafe(t *testing.T) {
 	var out bytes.Buffer
-	log := newLogger(&out)
+	log := klog.New(&out)
 	done := make(chan struct{})
 	goSafe(log, "test", func() {
 		defer close(done)

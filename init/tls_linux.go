@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/netfetch"
 	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
 	"golang.org/x/sys/unix"
@@ -38,7 +39,7 @@ func tlsFor(s *sandbox) (netfetch.TLSClient, error) {
 // in a boot of a machine that gives the kernel no random numbers it
 // trusts (a VM without RDRAND or virtio-rng), the kernel may take long to
 // fill it from timer jitter alone.
-func awaitRandom(log *logger) {
+func awaitRandom(log *klog.Logger) {
 	var b [16]byte
 	if _, err := unix.Getrandom(b[:], unix.GRND_NONBLOCK); err != unix.EAGAIN {
 		return

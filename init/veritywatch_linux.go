@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
 )
@@ -129,7 +130,7 @@ func (v *verityWatch) look(ctl *dm.Client, name string, say func(int, string, ..
 		}
 	}
 	v.corrupted = true
-	say(levelFail, "INTEGRITY ERROR: the root image %s is corrupted: %s failed dm-verity's check, and reading it fails with an I/O error "+
+	say(klog.LevelFail, "INTEGRITY ERROR: the root image %s is corrupted: %s failed dm-verity's check, and reading it fails with an I/O error "+
 		"(nothing unchecked is ever read). The medium is damaged or was altered: make it again from the ISO. "+
 		"sandbox-init status lists the blocks.", v.image, what)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
@@ -98,7 +99,7 @@ func startHelpers(s *sandbox) error {
 			return
 		}
 		// From the copy in /run/initramfs: one binary in RAM for both.
-		p, err := os.StartProcess(shutdownPath, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String(), s.log.consoleArg()},
+		p, err := os.StartProcess(shutdownPath, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String(), s.log.ConsoleArg()},
 			&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
 		if err == nil {
 			s.state.Watcher = p.Pid
@@ -141,13 +142,13 @@ func watch(args []string) int {
 	// will not print it. PID 1 passes the consoles: the watcher has no /sys.
 	var consoles []string
 	if len(args) > 2 {
-		consoles = parseActiveConsoles(args[2])
+		consoles = klog.ParseActiveConsoles(args[2])
 	}
-	log := newLogger(os.Stdout)
-	log.attach(fdDev, fdProc, consoles)
-	log.learnClock()
-	w := &watcher{name: args[0], every: every, say: log.logf}
-	goSafe(log, "the NBD reconnect", func() { keepNBD(log.logf) }) // sandbox.url=nbd://: a lost connection
+	log := klog.New(os.Stdout)
+	log.Attach(fdDev, fdProc, consoles)
+	log.LearnClock()
+	w := &watcher{name: args[0], every: every, say: log.Logf}
+	goSafe(log, "the NBD reconnect", func() { keepNBD(log.Logf) }) // sandbox.url=nbd://: a lost connection
 	for {
 		sleep, done := w.look()
 		if done {
@@ -215,7 +216,7 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 		w.storeFull, w.cause = invalidCause(readKmsgAt(fdDev, "kmsg"))
 	}
 	writeUsage(state.Usage{InvalidCause: w.cause, UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
-		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(uptime().Milliseconds()) / 1000,
+		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(klog.Uptime().Milliseconds()) / 1000,
 		VerityCorrupted: w.vrf.corrupted, VerityBlocks: w.vrf.blocks})
 	switch {
 	case st.Invalid:
@@ -224,7 +225,7 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 		return 0, true
 	case st.Overflow:
 		if !w.full {
-			w.say(levelFail, "ALERT: the COW store is FULL: the sandbox %s refuses new writes (they fail with an I/O error); "+
+			w.say(klog.LevelFail, "ALERT: the COW store is FULL: the sandbox %s refuses new writes (they fail with an I/O error); "+
 				"what was written and the base still read fine. Save your work to another disk, then power off; "+
 				"give sandbox.cowsize= more room next time.", w.name)
 			w.full, w.next = true, len(thresholds) // the levels below full are moot now
@@ -232,7 +233,7 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 		return w.every, false
 	}
 	for w.next < len(thresholds) && st.Percent() >= thresholds[w.next] {
-		w.say(levelWarn, "WARNING: COW store %.0f%% full (%s of %s): when it is full, writes to / fail; save your work outside it",
+		w.say(klog.LevelWarn, "WARNING: COW store %.0f%% full (%s of %s): when it is full, writes to / fail; save your work outside it",
 			thresholds[w.next], config.HumanBytes(st.Used*512), config.HumanBytes(st.Total*512))
 		w.next++
 	}
@@ -248,12 +249,12 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 // failed (a damaged medium).
 func (w *watcher) sayInvalid() {
 	if w.storeFull || w.cause == "" { // "": the log lost the reason; a full store is the likely one
-		w.say(levelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
+		w.say(klog.LevelFail, "ALERT: the COW store is full and the snapshot %s is INVALID: every read and write of / now fails. "+
 			"The base image is untouched. Reboot to start over; give sandbox.cowsize= more room next time "+
 			"(sandbox.store=PO, the default, keeps a full sandbox readable).", w.name)
 		return
 	}
-	w.say(levelFail, "ALERT: the snapshot %s is INVALID: the kernel could not read the base image to copy a chunk before a write (%s), "+
+	w.say(klog.LevelFail, "ALERT: the snapshot %s is INVALID: the kernel could not read the base image to copy a chunk before a write (%s), "+
 		"and a failed copy invalidates the whole snapshot: every read and write of / now fails. The medium is damaged; the base image is untouched. "+
 		"Reboot, and make the medium again from the ISO (sandbox.chunk=auto, the default, keeps a damaged block from invalidating the sandbox).", w.name, w.cause)
 }

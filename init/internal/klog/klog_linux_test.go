@@ -1,4 +1,4 @@
-package main
+package klog
 
 import (
 	"bytes"
@@ -20,18 +20,18 @@ func TestRoute(t *testing.T) {
 		ignore, kmsgOK bool
 		kmsg, direct   bool
 	}{
-		{"progress, loglevel=7", levelInfo, 7, false, true, true, false},
-		{"progress, quiet: dmesg only", levelInfo, 4, false, true, true, false},
-		{"progress, quiet, ignore_loglevel", levelInfo, 4, true, true, true, false},
-		{"progress, kmsg off", levelInfo, 7, false, false, false, true},
-		{"progress, kmsg off, quiet", levelInfo, 4, false, false, false, false},
-		{"warning, loglevel=7", levelWarn, 7, false, true, true, false},
-		{"warning, quiet", levelWarn, 4, false, true, true, true},
-		{"warning, kmsg off", levelWarn, 7, false, false, false, true},
-		{"failure, quiet", levelFail, 4, false, true, true, false},
-		{"failure, loglevel=2", levelFail, 2, false, true, true, true},
-		{"failure, loglevel=1, ignore_loglevel", levelFail, 1, true, true, true, false},
-		{"failure, no kmsg", levelFail, 7, false, false, false, true},
+		{"progress, loglevel=7", LevelInfo, 7, false, true, true, false},
+		{"progress, quiet: dmesg only", LevelInfo, 4, false, true, true, false},
+		{"progress, quiet, ignore_loglevel", LevelInfo, 4, true, true, true, false},
+		{"progress, kmsg off", LevelInfo, 7, false, false, false, true},
+		{"progress, kmsg off, quiet", LevelInfo, 4, false, false, false, false},
+		{"warning, loglevel=7", LevelWarn, 7, false, true, true, false},
+		{"warning, quiet", LevelWarn, 4, false, true, true, true},
+		{"warning, kmsg off", LevelWarn, 7, false, false, false, true},
+		{"failure, quiet", LevelFail, 4, false, true, true, false},
+		{"failure, loglevel=2", LevelFail, 2, false, true, true, true},
+		{"failure, loglevel=1, ignore_loglevel", LevelFail, 1, true, true, true, false},
+		{"failure, no kmsg", LevelFail, 7, false, false, false, true},
 	} {
 		k, d := route(tc.level, tc.cl, tc.ignore, tc.kmsgOK)
 		if k != tc.kmsg || d != tc.direct {
@@ -148,7 +148,7 @@ func newFakeSystem(t *testing.T, printk, devkmsg string, devices ...string) *fak
 	return f
 }
 
-func (f *fakeSystem) logger(t *testing.T, consoles ...string) *logger {
+func (f *fakeSystem) logger(t *testing.T, consoles ...string) *Logger {
 	t.Helper()
 	dev, err := unix.Open(f.dev, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -159,8 +159,8 @@ func (f *fakeSystem) logger(t *testing.T, consoles ...string) *logger {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(dev); unix.Close(proc) })
-	l := newLogger(&f.stdout)
-	l.attach(dev, proc, consoles)
+	l := New(&f.stdout)
+	l.Attach(dev, proc, consoles)
 	return l
 }
 
@@ -194,7 +194,7 @@ func TestLoggerQuiet(t *testing.T) {
 	l.Printf("CD found: /dev/sr0")
 	l.Warnf("WARNING: low on RAM")
 	l.Printf("WARNING: promoted")
-	w := l.writer(levelFail)
+	w := l.Writer(LevelFail)
 	w.Write([]byte("FAILED in phase \"cd\"\n"))
 	kmsg := f.dev1(t, "kmsg")
 	for _, want := range []string{"<6>sandbox-init: CD found: /dev/sr0\n", "<4>sandbox-init: WARNING: low on RAM\n", "<4>sandbox-init: WARNING: promoted\n", "<2>sandbox-init: FAILED in phase \"cd\"\n"} {
@@ -224,7 +224,7 @@ func TestLoggerVerbose(t *testing.T) {
 	l := f.logger(t, "tty0", "ttyS0")
 	l.Printf("progress")
 	l.Warnf("WARNING: w")
-	l.logf(levelFail, "FAILED")
+	l.Logf(LevelFail, "FAILED")
 	if got := f.dev1(t, "kmsg"); got != "<6>sandbox-init: progress\n<4>sandbox-init: WARNING: w\n<2>sandbox-init: FAILED\n" {
 		t.Errorf("kmsg = %q", got)
 	}
@@ -238,7 +238,7 @@ func TestLoggerKmsgOff(t *testing.T) {
 	f := newFakeSystem(t, "7 4 1 7", "off", "tty0", "ttyS0")
 	l := f.logger(t, "tty0", "ttyS0")
 	l.Printf("progress")
-	l.logf(levelFail, "FAILED")
+	l.Logf(LevelFail, "FAILED")
 	if got := f.dev1(t, "kmsg"); got != "" {
 		t.Errorf("kmsg = %q", got)
 	}
@@ -267,10 +267,10 @@ func TestLoggerFallbacks(t *testing.T) {
 	}
 	// Nothing open at all: a new logger writes to stdout.
 	var out bytes.Buffer
-	l = newLogger(&out)
+	l = New(&out)
 	l.Printf("started")
-	l.liftKmsgLimit()
-	l.restoreKmsgLimit()
+	l.LiftKmsgLimit()
+	l.RestoreKmsgLimit()
 	if count(out.String(), "sandbox-init: started") != 1 {
 		t.Errorf("out = %q", out.String())
 	}
@@ -279,7 +279,7 @@ func TestLoggerFallbacks(t *testing.T) {
 func TestLoggerRateLimit(t *testing.T) {
 	f := newFakeSystem(t, "7 4 1 7", "ratelimit", "ttyS0")
 	l := f.logger(t, "ttyS0")
-	l.liftKmsgLimit()
+	l.LiftKmsgLimit()
 	if got := firstField(f.read(t, filepath.Join(f.proc, "sys/kernel/printk_devkmsg"))); got != "on" {
 		t.Errorf("lifted: printk_devkmsg = %q", got)
 	}
@@ -289,7 +289,7 @@ func TestLoggerRateLimit(t *testing.T) {
 	if n := strings.Count(f.dev1(t, "kmsg"), "\n"); n != 30 {
 		t.Errorf("%d kmsg records while lifted, want 30", n)
 	}
-	l.restoreKmsgLimit()
+	l.RestoreKmsgLimit()
 	if got := firstField(f.read(t, filepath.Join(f.proc, "sys/kernel/printk_devkmsg"))); got != "ratelimit" {
 		t.Errorf("restored: printk_devkmsg = %q", got)
 	}
@@ -311,7 +311,7 @@ func TestLoggerRateLimit(t *testing.T) {
 	// "off" is never lifted.
 	f = newFakeSystem(t, "7 4 1 7", "off")
 	l = f.logger(t)
-	l.liftKmsgLimit()
+	l.LiftKmsgLimit()
 	if got := firstField(f.read(t, filepath.Join(f.proc, "sys/kernel/printk_devkmsg"))); got != "off" {
 		t.Errorf("printk_devkmsg = %q", got)
 	}

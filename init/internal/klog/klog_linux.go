@@ -1,4 +1,9 @@
-package main
+// Package klog is sandbox-init's log: each line to the kernel's log
+// (/dev/kmsg, dmesg) and, when the kernel will not print it there itself,
+// to every active console, exactly once each. PID 1's boot, its failure
+// report and shutdown, and the COW watcher (sandbox-init watch) all log
+// through it, so their lines look and route alike.
+package klog
 
 import (
 	"fmt"
@@ -19,9 +24,9 @@ const logPrefix = "sandbox-init: "
 // loglevel (7 with loglevel=7, 4 with quiet): see route for what happens
 // when it does not.
 const (
-	levelFail = 2 // KERN_CRIT: the failure block, the watcher's ALERT
-	levelWarn = 4 // KERN_WARNING: WARNING lines
-	levelInfo = 6 // KERN_INFO: progress
+	LevelFail = 2 // KERN_CRIT: the failure block, the watcher's ALERT
+	LevelWarn = 4 // KERN_WARNING: WARNING lines
+	LevelInfo = 6 // KERN_INFO: progress
 )
 
 // maxLine is the most bytes of a message that go into one kmsg record, with
@@ -29,7 +34,7 @@ const (
 // write of more than about 1000 bytes. Longer messages are split.
 const maxLine = 900
 
-// logger writes sandbox-init's lines to every active console, exactly once
+// Logger writes sandbox-init's lines to every active console, exactly once
 // each, and to the kernel log (dmesg):
 //
 //   - each line goes to /dev/kmsg at its level; when the kernel will echo
@@ -42,7 +47,7 @@ const maxLine = 900
 //
 // The same code serves PID 1 and the COW watcher, which reaches /dev and
 // /proc through directory fds after switch_root.
-type logger struct {
+type Logger struct {
 	mu     sync.Mutex
 	stdout io.Writer // /dev/console: the fallback when the consoles are unknown
 	// devDir and procDir are /dev and /proc, opened as directories: they
@@ -67,17 +72,19 @@ type logger struct {
 	offset time.Duration
 }
 
-func newLogger(stdout io.Writer) *logger {
-	return &logger{stdout: stdout, devDir: -1, procDir: -1, kmsg: -1, printk: -1, devkmsg: -1}
+// New is a logger that writes to stdout until OpenKmsg or Attach tells it
+// the consoles and the kernel's log.
+func New(stdout io.Writer) *Logger {
+	return &Logger{stdout: stdout, devDir: -1, procDir: -1, kmsg: -1, printk: -1, devkmsg: -1}
 }
 
-// openKmsg sets PID 1's logger up once /dev, /proc and /sys are mounted:
+// OpenKmsg sets PID 1's logger up once /dev, /proc and /sys are mounted:
 // it learns the active consoles, lifts kmsg's rate limit for the time
-// sandbox-init runs in the initramfs (restoreKmsgLimit puts it back), opens
+// sandbox-init runs in the initramfs (RestoreKmsgLimit puts it back), opens
 // /dev/kmsg and learns the printk clock's offset from the stamp the kernel
 // gives a line we write. Whatever fails leaves a logger that still writes,
 // to the consoles or to stdout.
-func (l *logger) openKmsg() {
+func (l *Logger) OpenKmsg() {
 	dir := func(path string) int {
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -88,17 +95,17 @@ func (l *logger) openKmsg() {
 	dev, proc := dir("/dev"), dir("/proc")
 	var consoles []string
 	if b, err := os.ReadFile("/sys/class/tty/console/active"); err == nil {
-		consoles = parseActiveConsoles(string(b))
+		consoles = ParseActiveConsoles(string(b))
 	}
-	l.attach(dev, proc, consoles)
-	l.liftKmsgLimit()
-	l.learnClock()
+	l.Attach(dev, proc, consoles)
+	l.LiftKmsgLimit()
+	l.LearnClock()
 }
 
-// attach opens what the logger reads and writes through the directory fds
+// Attach opens what the logger reads and writes through the directory fds
 // dev (/dev) and proc (/proc), either of which may be -1, and sets the
 // active consoles. The watcher calls it with the fds it inherited.
-func (l *logger) attach(dev, proc int, consoles []string) {
+func (l *Logger) Attach(dev, proc int, consoles []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.devDir, l.procDir, l.consoles = dev, proc, consoles
@@ -119,30 +126,30 @@ func (l *logger) attach(dev, proc int, consoles []string) {
 
 // Printf logs a progress line. A line that starts with "WARNING" is logged
 // as a warning (Warnf).
-func (l *logger) Printf(format string, args ...any) {
+func (l *Logger) Printf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	level := levelInfo
+	level := LevelInfo
 	if strings.HasPrefix(msg, "WARNING") {
-		level = levelWarn
+		level = LevelWarn
 	}
 	l.log(level, msg)
 }
 
 // Warnf logs a warning: it reaches every console whatever the loglevel.
-func (l *logger) Warnf(format string, args ...any) {
-	l.log(levelWarn, fmt.Sprintf(format, args...))
+func (l *Logger) Warnf(format string, args ...any) {
+	l.log(LevelWarn, fmt.Sprintf(format, args...))
 }
 
-// logf logs at a kernel log level (levelFail, levelWarn, levelInfo).
-func (l *logger) logf(level int, format string, args ...any) {
+// Logf logs at a kernel log level (LevelFail, LevelWarn, LevelInfo).
+func (l *Logger) Logf(level int, format string, args ...any) {
 	l.log(level, fmt.Sprintf(format, args...))
 }
 
-// writer returns an io.Writer whose every line is logged at level.
-func (l *logger) writer(level int) io.Writer { return levelWriter{l, level} }
+// Writer returns an io.Writer whose every line is logged at level.
+func (l *Logger) Writer(level int) io.Writer { return levelWriter{l, level} }
 
 type levelWriter struct {
-	l     *logger
+	l     *Logger
 	level int
 }
 
@@ -155,7 +162,7 @@ func (w levelWriter) Write(p []byte) (int, error) {
 
 // log writes msg, split into lines, where route says. It never panics:
 // PID 1 must not die of a log line.
-func (l *logger) log(level int, msg string) {
+func (l *Logger) log(level int, msg string) {
 	defer func() { _ = recover() }()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -170,7 +177,7 @@ func (l *logger) log(level int, msg string) {
 			}
 		}
 		if direct {
-			t := uptime() + l.offset
+			t := Uptime() + l.offset
 			l.writeConsoles(fmt.Appendf(nil, "[%5d.%06d] %s%s\n", t/time.Second, (t%time.Second)/time.Microsecond, logPrefix, line))
 		}
 	}
@@ -179,14 +186,14 @@ func (l *logger) log(level int, msg string) {
 // kmsgTakes tells whether a record written to /dev/kmsg now will be kept
 // (and so printed by the kernel): not with printk_devkmsg=off, and under
 // "ratelimit" only within kmsgBudget. l.mu is held.
-func (l *logger) kmsgTakes() bool {
+func (l *Logger) kmsgTakes() bool {
 	switch firstField(readFd(l.devkmsg)) {
 	case "on":
 		return true
 	case "off":
 		return false
 	}
-	return l.budget.allow(uptime())
+	return l.budget.allow(Uptime())
 }
 
 // writeConsoles writes one line to each active console's device, with one
@@ -195,7 +202,7 @@ func (l *logger) kmsgTakes() bool {
 // booted system would leave a kept fd dead. When the consoles are unknown,
 // or /dev/console's own device cannot be opened, stdout stands in. l.mu is
 // held.
-func (l *logger) writeConsoles(line []byte) {
+func (l *Logger) writeConsoles(line []byte) {
 	if len(l.consoles) == 0 || l.devDir < 0 {
 		l.stdout.Write(line)
 		return
@@ -225,8 +232,16 @@ func (l *logger) writeConsoles(line []byte) {
 	}
 }
 
-// consoleArg is the active consoles as the watcher's argument: "tty0,ttyS0".
-func (l *logger) consoleArg() string {
+// Consoles is the active consoles, as names under /dev (nil when unknown):
+// where the rescue shells may run.
+func (l *Logger) Consoles() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.consoles...)
+}
+
+// ConsoleArg is the active consoles as the watcher's argument: "tty0,ttyS0".
+func (l *Logger) ConsoleArg() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.consoles, ",")

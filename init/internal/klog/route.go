@@ -1,4 +1,4 @@
-package main
+package klog
 
 import (
 	"strconv"
@@ -23,7 +23,7 @@ import (
 // they are why someone looks at the screen.
 func route(level, consoleLoglevel int, ignoreLoglevel, kmsgOK bool) (kmsg, direct bool) {
 	echoed := kmsgOK && kernelEchoes(level, consoleLoglevel, ignoreLoglevel)
-	shown := level <= levelWarn || kernelEchoes(level, consoleLoglevel, ignoreLoglevel)
+	shown := level <= LevelWarn || kernelEchoes(level, consoleLoglevel, ignoreLoglevel)
 	return kmsgOK, shown && !echoed
 }
 

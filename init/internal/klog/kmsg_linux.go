@@ -1,4 +1,4 @@
-package main
+package klog
 
 import (
 	"io"
@@ -43,12 +43,12 @@ func firstField(s string) string {
 	return f[0]
 }
 
-// liftKmsgLimit turns printk_devkmsg from "ratelimit" (the default: 10
+// LiftKmsgLimit turns printk_devkmsg from "ratelimit" (the default: 10
 // lines per 5 s per opener, the rest silently dropped, which would cut a
 // failure block) to "on" while PID 1 runs in the initramfs. "off" is the
 // user's and stays. A value set on the kernel command line is locked: the
 // write fails and kmsgBudget keeps us under the limit instead.
-func (l *logger) liftKmsgLimit() {
+func (l *Logger) LiftKmsgLimit() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.devkmsgWas != "" {
@@ -63,9 +63,9 @@ func (l *logger) liftKmsgLimit() {
 	}
 }
 
-// restoreKmsgLimit puts printk_devkmsg back as it was before openKmsg, for
+// RestoreKmsgLimit puts printk_devkmsg back as it was before OpenKmsg, for
 // the real system: switchRoot calls it just before the switch.
-func (l *logger) restoreKmsgLimit() {
+func (l *Logger) RestoreKmsgLimit() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.devkmsgWas == "" {
@@ -76,10 +76,10 @@ func (l *logger) restoreKmsgLimit() {
 	}
 }
 
-// learnClock learns the printk clock's offset from the stamp the kernel
+// LearnClock learns the printk clock's offset from the stamp the kernel
 // gives a debug line we write, for the stamps of the lines the logger
 // writes itself.
-func (l *logger) learnClock() {
+func (l *Logger) LearnClock() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.kmsg < 0 || !l.kmsgTakes() {
@@ -89,11 +89,11 @@ func (l *logger) learnClock() {
 	if _, err := unix.Seek(l.kmsg, 0, io.SeekEnd); err != nil {
 		return
 	}
-	before := uptime()
+	before := Uptime()
 	if _, err := unix.Write(l.kmsg, []byte("<7>"+logPrefix+"clock sync\n")); err != nil {
 		return
 	}
-	after := uptime()
+	after := Uptime()
 	buf := make([]byte, 2048)
 	for range 8 { // the kernel may have logged a line in between
 		n, err := unix.Read(l.kmsg, buf)
@@ -117,8 +117,8 @@ func (l *logger) learnClock() {
 	}
 }
 
-// uptime reads CLOCK_BOOTTIME.
-func uptime() time.Duration {
+// Uptime reads CLOCK_BOOTTIME.
+func Uptime() time.Duration {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
 	return time.Duration(ts.Nano())
