@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/diag"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"golang.org/x/sys/unix"
 )
@@ -98,8 +99,8 @@ func shutdown(log *klog.Logger, verb string) {
 			log.Printf("shutdown: %v (harmless: the changes are gone with the RAM)", err)
 		} else {
 			log.Printf("shutdown: snapshot %s removed; the sandbox goes poof, the base is as it was", name)
-			_ = c.Remove(name + "-base")   // sandbox.grow's base, when there is one
-			_ = c.Remove(verityName(name)) // sandbox.verity's device, when there is one
+			_ = c.Remove(name + "-base")        // sandbox.grow's base, when there is one
+			_ = c.Remove(diag.VerityName(name)) // sandbox.verity's device, when there is one
 		}
 		c.Close()
 	}

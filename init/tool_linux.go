@@ -7,6 +7,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/diag"
 	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
 )
@@ -87,7 +88,7 @@ func bootChainStatus() {
 // verityStatus prints what dm-verity found, when the image is verified.
 func verityStatus(c *dm.Client, name string) {
 	st, _ := state.Read()
-	ts, err := c.Status(verityName(name))
+	ts, err := c.Status(diag.VerityName(name))
 	if err != nil || len(ts) != 1 {
 		if st.VerityOff != "" {
 			fmt.Printf("verity: OFF (%s)\n", st.VerityOff)
@@ -114,7 +115,7 @@ func verityStatus(c *dm.Client, name string) {
 
 // invalidStatus says why the snapshot is invalid, from the kernel's log.
 func invalidStatus() string {
-	full, cause := invalidCause(readKmsgAt(unix.AT_FDCWD, "/dev/kmsg"))
+	full, cause := diag.InvalidCause(diag.ReadKmsgAt(unix.AT_FDCWD, "/dev/kmsg"))
 	switch {
 	case full:
 		return "INVALID (the COW store filled up: every read and write of / fails)"

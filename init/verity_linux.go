@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/diag"
 	"github.com/sandbox-init/sandbox-init/modpolicy"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -73,9 +74,9 @@ func verifyDevice(s *sandbox, data, file, treeFile, rel, treeRel string) (string
 		return "", &bootError{Device: dm.ControlPath, Err: err, Hint: "the dm-mod and dm-verity modules must be in the initramfs"}
 	}
 	defer c.Close()
-	dev, err := c.Create(verityName(s.cfg.Name), true, t)
+	dev, err := c.Create(diag.VerityName(s.cfg.Name), true, t)
 	if err != nil {
-		return "", &bootError{Device: verityName(s.cfg.Name), Err: fmt.Errorf("table %q: %w", t, err), Hint: "the kernel log (dmesg | grep verity) has the reason; the kernel needs CONFIG_DM_VERITY"}
+		return "", &bootError{Device: diag.VerityName(s.cfg.Name), Err: fmt.Errorf("table %q: %w", t, err), Hint: "the kernel log (dmesg | grep verity) has the reason; the kernel needs CONFIG_DM_VERITY"}
 	}
 	if err := dm.MakeNode(dev); err != nil {
 		return "", &bootError{Device: dev.Path(), Err: err}
@@ -202,7 +203,7 @@ func integrity(s *sandbox, err error) error {
 		return err
 	}
 	defer c.Close()
-	ts, cerr := c.Status(verityName(s.cfg.Name))
+	ts, cerr := c.Status(diag.VerityName(s.cfg.Name))
 	if cerr != nil || len(ts) != 1 {
 		return err
 	}
@@ -211,7 +212,7 @@ func integrity(s *sandbox, err error) error {
 	}
 	blocks := []string{"a block (the kernel log names it)"}
 	if fd, ferr := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); ferr == nil {
-		if b := corruptBlocks(readKmsg(fd), map[string]bool{}); len(b) > 0 {
+		if b := diag.CorruptBlocks(diag.ReadKmsg(fd), map[string]bool{}); len(b) > 0 {
 			blocks = b
 		}
 		unix.Close(fd)

@@ -13,21 +13,6 @@ import (
 	"github.com/sandbox-init/sandbox-init/verity"
 )
 
-func TestCorruptBlocks(t *testing.T) {
-	log := "device-mapper: verity: 7:1: data block 12 is corrupted\n" +
-		"Buffer I/O error on dev dm-1, logical block 12\n" +
-		"device-mapper: verity: 7:1: data block 12 is corrupted\n" +
-		"device-mapper: verity: 7:1: metadata block 3 is corrupted\n"
-	seen := map[string]bool{}
-	if got := corruptBlocks(log, seen); strings.Join(got, ",") != "data block 12,metadata block 3" {
-		t.Errorf("got %q", got)
-	}
-	// A later read of the log names only new blocks.
-	if got := corruptBlocks(log+"device-mapper: verity: 7:1: data block 99 is corrupted\n", seen); strings.Join(got, ",") != "data block 99" {
-		t.Errorf("second look: %q", got)
-	}
-}
-
 // treeFixture writes an image of n 4 KiB blocks and its hash tree, and
 // returns their paths and the root hash.
 func treeFixture(t *testing.T, n int) (image, tree, root string) {

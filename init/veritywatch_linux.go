@@ -5,79 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/diag"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
 )
 
-// What the kernel says of the verity device once it runs: the blocks
-// dm-verity found corrupted, read from its log, for the boot's failure
-// (integrity), the watcher and the shutdown. No boot step is here, so the
-// watcher and the shutdown use it without the boot's steps.
-
-// verityName is the verified image's device-mapper name.
-func verityName(name string) string { return name + "-verity" }
-
-// corruptLine matches dm-verity's report of a block that failed its check,
-// "device-mapper: verity: 7:1: data block 12 is corrupted".
-var corruptLine = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`verity: [0-9]+:[0-9]+: (data|metadata) block ([0-9]+) is corrupted`)
-})
-
-// corruptBlocks reads, from kmsg records, the blocks dm-verity found
-// corrupted, in order, each once.
-func corruptBlocks(log string, seen map[string]bool) []string {
-	var out []string
-	for _, line := range strings.Split(log, "\n") {
-		m := corruptLine().FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		b := m[1] + " block " + m[2]
-		if !seen[b] {
-			seen[b] = true
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// readKmsg reads the records a non-blocking /dev/kmsg fd has, without
-// waiting, each record's text on a line.
-func readKmsg(fd int) string {
-	var b strings.Builder
-	buf := make([]byte, 8192)
-	for {
-		n, err := unix.Read(fd, buf)
-		if err == unix.EPIPE {
-			continue // records overwritten while we read: go on
-		}
-		if err != nil || n <= 0 {
-			break
-		}
-		if _, msg, ok := strings.Cut(string(buf[:n]), ";"); ok {
-			msg, _, _ = strings.Cut(msg, "\n")
-			b.WriteString(msg + "\n")
-		}
-	}
-	return b.String()
-}
-
-// readKmsgAt reads the kernel's log from its start: name is /dev/kmsg, or
-// "kmsg" under the watcher's /dev, dir.
-func readKmsgAt(dir int, name string) string {
-	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return ""
-	}
-	defer unix.Close(fd)
-	return readKmsg(fd)
-}
+// The watcher's and the shutdown's look at the verity device once it runs
+// (what the kernel's log says of it is in internal/diag). No boot step is
+// here, so the watcher and the shutdown use it without the boot's steps.
 
 // verityWatch is the watcher's look at the verity device: when dm-verity
 // reports corruption, the blocks are read from the kernel's log and named
@@ -96,7 +35,7 @@ func (v *verityWatch) look(ctl *dm.Client, name string, say func(int, string, ..
 	if v.none {
 		return
 	}
-	ts, err := ctl.Status(verityName(name))
+	ts, err := ctl.Status(diag.VerityName(name))
 	if errors.Is(err, unix.ENXIO) {
 		v.none = true // made before the snapshot, so never: no sandbox.verity
 		return
@@ -116,7 +55,7 @@ func (v *verityWatch) look(ctl *dm.Client, name string, say func(int, string, ..
 	}
 	var fresh []string
 	if v.kmsg > 0 {
-		fresh = corruptBlocks(readKmsg(v.kmsg), v.seen)
+		fresh = diag.CorruptBlocks(diag.ReadKmsg(v.kmsg), v.seen)
 	}
 	if v.corrupted && len(fresh) == 0 {
 		return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/diag"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -213,7 +214,7 @@ func (w *watcher) look() (sleep time.Duration, done bool) {
 	now := time.Now()
 	w.vrf.look(w.ctl, w.name, w.say)
 	if st.Invalid {
-		w.storeFull, w.cause = invalidCause(readKmsgAt(fdDev, "kmsg"))
+		w.storeFull, w.cause = diag.InvalidCause(diag.ReadKmsgAt(fdDev, "kmsg"))
 	}
 	writeUsage(state.Usage{InvalidCause: w.cause, UsedSectors: st.Used, TotalSectors: st.Total, MetadataSectors: st.Metadata, Percent: st.Percent(),
 		Invalid: st.Invalid, Overflow: st.Overflow, Uptime: float64(klog.Uptime().Milliseconds()) / 1000,

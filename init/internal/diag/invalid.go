@@ -1,4 +1,8 @@
-package main
+// Package diag reads what the kernel says of the sandbox's devices: the
+// verity device's name, the blocks dm-verity found corrupted, and why
+// dm-snapshot invalidated the snapshot, from the kernel's log. The boot's
+// failure report, the COW watcher, status and the shutdown share it.
+package diag
 
 import (
 	"regexp"
@@ -21,11 +25,11 @@ var (
 	})
 )
 
-// invalidCause reads, from kernel log lines (oldest first), why the
+// InvalidCause reads, from kernel log lines (oldest first), why the
 // snapshot was invalidated: full when its COW store filled, else cause
 // names the failed reads of the base logged before it (at most three);
 // cause is "" when the log holds no invalidation (any more).
-func invalidCause(log string) (full bool, cause string) {
+func InvalidCause(log string) (full bool, cause string) {
 	var errs []string
 	found := false
 	for _, line := range strings.Split(log, "\n") {

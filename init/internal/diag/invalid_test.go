@@ -1,4 +1,4 @@
-package main
+package diag
 
 import "testing"
 
@@ -23,9 +23,9 @@ func TestInvalidCause(t *testing.T) {
 		{"NoReadError", "device-mapper: snapshots: Invalidating snapshot: Error reading/writing.\n", false, "Error reading/writing"},
 		{"None", "I/O error, dev sr0, sector 64 op 0x0:(READ)\n", false, ""},
 	} {
-		full, cause := invalidCause(tc.log)
+		full, cause := InvalidCause(tc.log)
 		if full != tc.full || cause != tc.cause {
-			t.Errorf("%s: invalidCause = %v, %q; want %v, %q", tc.name, full, cause, tc.full, tc.cause)
+			t.Errorf("%s: InvalidCause = %v, %q; want %v, %q", tc.name, full, cause, tc.full, tc.cause)
 		}
 	}
 }
