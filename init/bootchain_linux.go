@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sandbox-init/sandbox-init/init/internal/bootchain"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
@@ -31,26 +32,26 @@ func readBootChain(s *sandbox) error {
 		b.Lockdown = lock
 	}
 	if !uefiBoot() {
-		s.log.Printf("boot chain: %s", bootChainSummary(*b))
+		s.log.Printf("boot chain: %s", bootchain.Summary(*b))
 		return nil
 	}
 	b.UEFI = true
 	if err := mountEfivars(s); err != nil {
 		b.SecureBoot = "unknown: efivarfs: " + err.Error()
-		s.log.Printf("boot chain: %s", bootChainSummary(*b))
+		s.log.Printf("boot chain: %s", bootchain.Summary(*b))
 		return nil
 	}
 	sb, err := os.ReadFile(filepath.Join(efivarsDir, "SecureBoot-"+efiGlobal))
 	setup, _ := os.ReadFile(filepath.Join(efivarsDir, "SetupMode-"+efiGlobal))
-	b.SecureBoot = secureBootState(sb, setup)
+	b.SecureBoot = bootchain.SecureBootState(sb, setup)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		b.SecureBoot = "unknown: " + err.Error()
 	}
 	if info, err := os.ReadFile(filepath.Join(efivarsDir, "StubInfo-"+systemdVendor)); err == nil {
-		b.Stub = efiString(info)
+		b.Stub = bootchain.EFIString(info)
 	}
-	b.CmdlineSigned = b.SecureBoot == sbOn && b.Stub != ""
-	s.log.Printf("boot chain: %s", bootChainSummary(*b))
+	b.CmdlineSigned = b.SecureBoot == bootchain.SBOn && b.Stub != ""
+	s.log.Printf("boot chain: %s", bootchain.Summary(*b))
 	return nil
 }
 
@@ -83,5 +84,5 @@ func lockdown(s *sandbox) (string, error) {
 		}
 	}
 	b, err := os.ReadFile(f)
-	return lockdownMode(string(b)), err
+	return bootchain.LockdownMode(string(b)), err
 }

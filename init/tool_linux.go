@@ -7,6 +7,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/dm"
+	"github.com/sandbox-init/sandbox-init/init/internal/bootchain"
 	"github.com/sandbox-init/sandbox-init/init/internal/diag"
 	"github.com/sandbox-init/sandbox-init/state"
 	"golang.org/x/sys/unix"
@@ -82,7 +83,7 @@ func bootChainStatus() {
 	if err != nil || st.BootChain == nil {
 		return
 	}
-	fmt.Printf("secureboot: %s\n", bootChainSummary(*st.BootChain))
+	fmt.Printf("secureboot: %s\n", bootchain.Summary(*st.BootChain))
 }
 
 // verityStatus prints what dm-verity found, when the image is verified.

@@ -1,4 +1,8 @@
-package main
+// Package bootchain reads what verified the boot (Secure Boot, lockdown,
+// a signed unified kernel image) from the firmware's and the kernel's
+// words, and says it in one line: the boot logs it and sandbox-init status
+// prints it from state.json.
+package bootchain
 
 import (
 	"strings"
@@ -9,32 +13,32 @@ import (
 
 // The Secure Boot states of state.BootChain.
 const (
-	sbOn    = "on"
-	sbOff   = "off"
-	sbSetup = "setup mode"
+	SBOn    = "on"
+	SBOff   = "off"
+	SBSetup = "setup mode"
 )
 
-// secureBootState reads the firmware's SecureBoot and SetupMode variables
+// SecureBootState reads the firmware's SecureBoot and SetupMode variables
 // as efivarfs gives them (4 bytes of attributes, then a byte): on only
 // when the firmware enforces signatures. No SecureBoot variable (nil) is a
 // firmware without Secure Boot (UEFI's rule): off.
-func secureBootState(secureBoot, setupMode []byte) string {
+func SecureBootState(secureBoot, setupMode []byte) string {
 	switch {
 	case len(secureBoot) == 0:
-		return sbOff
+		return SBOff
 	case len(secureBoot) < 5:
 		return "unknown: a SecureBoot variable without its value"
 	case secureBoot[4] == 1:
-		return sbOn
+		return SBOn
 	case len(setupMode) >= 5 && setupMode[4] == 1:
-		return sbSetup
+		return SBSetup
 	}
-	return sbOff
+	return SBOff
 }
 
-// efiString decodes an efivarfs file holding a UTF-16LE string (the stub's
+// EFIString decodes an efivarfs file holding a UTF-16LE string (the stub's
 // variables), without its attributes and its final NUL.
-func efiString(b []byte) string {
+func EFIString(b []byte) string {
 	if len(b) < 4 {
 		return ""
 	}
@@ -50,9 +54,9 @@ func efiString(b []byte) string {
 	return string(utf16.Decode(u))
 }
 
-// lockdownMode picks the kernel's lockdown mode out of securityfs's
+// LockdownMode picks the kernel's lockdown mode out of securityfs's
 // "none [integrity] confidentiality".
-func lockdownMode(s string) string {
+func LockdownMode(s string) string {
 	if _, after, ok := strings.Cut(s, "["); ok {
 		mode, _, _ := strings.Cut(after, "]")
 		return mode
@@ -60,10 +64,10 @@ func lockdownMode(s string) string {
 	return ""
 }
 
-// summary is the boot chain in one line, for the boot log and
+// Summary is the boot chain in one line, for the boot log and
 // sandbox-init status: which bytes the firmware verified, and whether
 // sandbox.verity's root hash was among them.
-func bootChainSummary(b state.BootChain) string {
+func Summary(b state.BootChain) string {
 	if !b.UEFI {
 		return "not verified: a BIOS boot (no UEFI): nothing checked the kernel, the initramfs or the command line"
 	}
@@ -74,7 +78,7 @@ func bootChainSummary(b state.BootChain) string {
 	switch {
 	case strings.HasPrefix(b.SecureBoot, "unknown"):
 		return "unknown: UEFI, Secure Boot " + b.SecureBoot + lock + " (an initramfs from mklive iso -uki has efivarfs)"
-	case b.SecureBoot != sbOn:
+	case b.SecureBoot != SBOn:
 		return "not verified: UEFI Secure Boot " + b.SecureBoot + lock + ": the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it"
 	case b.CmdlineSigned:
 		return "verified: UEFI Secure Boot on" + lock + "; a signed unified kernel image (" + b.Stub + "): the firmware checked its signature over the kernel, the initramfs and the command line, sandbox.verity's root hash with it"

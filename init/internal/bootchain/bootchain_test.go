@@ -1,4 +1,4 @@
-package main
+package bootchain
 
 import (
 	"strings"
@@ -15,15 +15,15 @@ func TestSecureBootState(t *testing.T) {
 		sb, setup []byte
 		want      string
 	}{
-		{v(1), v(0), sbOn},
-		{v(0), v(1), sbSetup},
-		{v(0), v(0), sbOff},
-		{v(0), nil, sbOff},
-		{nil, nil, sbOff}, // a firmware without Secure Boot
+		{v(1), v(0), SBOn},
+		{v(0), v(1), SBSetup},
+		{v(0), v(0), SBOff},
+		{v(0), nil, SBOff},
+		{nil, nil, SBOff}, // a firmware without Secure Boot
 		{attr, v(0), "unknown: a SecureBoot variable without its value"},
 	} {
-		if got := secureBootState(tc.sb, tc.setup); got != tc.want {
-			t.Errorf("secureBootState(%v, %v) = %q, want %q", tc.sb, tc.setup, got, tc.want)
+		if got := SecureBootState(tc.sb, tc.setup); got != tc.want {
+			t.Errorf("SecureBootState(%v, %v) = %q, want %q", tc.sb, tc.setup, got, tc.want)
 		}
 	}
 }
@@ -35,11 +35,11 @@ func TestEFIString(t *testing.T) {
 	for _, c := range utf16.Encode([]rune("systemd-stub 252.39-1~deb12u2\x00")) {
 		b = append(b, byte(c), byte(c>>8))
 	}
-	if got := efiString(b); got != "systemd-stub 252.39-1~deb12u2" {
-		t.Errorf("efiString = %q", got)
+	if got := EFIString(b); got != "systemd-stub 252.39-1~deb12u2" {
+		t.Errorf("EFIString = %q", got)
 	}
-	if got := efiString([]byte{6, 0}); got != "" {
-		t.Errorf("efiString of a short file = %q", got)
+	if got := EFIString([]byte{6, 0}); got != "" {
+		t.Errorf("EFIString of a short file = %q", got)
 	}
 }
 
@@ -49,8 +49,8 @@ func TestLockdownMode(t *testing.T) {
 		"[none] integrity confidentiality\n": "none",
 		"":                                   "",
 	} {
-		if got := lockdownMode(in); got != want {
-			t.Errorf("lockdownMode(%q) = %q, want %q", in, got, want)
+		if got := LockdownMode(in); got != want {
+			t.Errorf("LockdownMode(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -61,13 +61,13 @@ func TestBootChainSummary(t *testing.T) {
 		want []string
 	}{
 		{state.BootChain{}, []string{"not verified: a BIOS boot"}},
-		{state.BootChain{UEFI: true, SecureBoot: sbSetup, Lockdown: "none"}, []string{"not verified: UEFI Secure Boot setup mode, kernel lockdown: none", "as the medium had it"}},
-		{state.BootChain{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity", Stub: "systemd-stub 252", CmdlineSigned: true},
+		{state.BootChain{UEFI: true, SecureBoot: SBSetup, Lockdown: "none"}, []string{"not verified: UEFI Secure Boot setup mode, kernel lockdown: none", "as the medium had it"}},
+		{state.BootChain{UEFI: true, SecureBoot: SBOn, Lockdown: "integrity", Stub: "systemd-stub 252", CmdlineSigned: true},
 			[]string{"verified: UEFI Secure Boot on, kernel lockdown: integrity; a signed unified kernel image (systemd-stub 252)", "root hash with it"}},
-		{state.BootChain{UEFI: true, SecureBoot: sbOn, Lockdown: "integrity"}, []string{"partly verified", "not the initramfs nor the command line"}},
+		{state.BootChain{UEFI: true, SecureBoot: SBOn, Lockdown: "integrity"}, []string{"partly verified", "not the initramfs nor the command line"}},
 		{state.BootChain{UEFI: true, SecureBoot: "unknown: efivarfs: no module", Lockdown: "integrity"}, []string{"unknown: UEFI, Secure Boot unknown: efivarfs: no module, kernel lockdown: integrity"}},
 	} {
-		got := bootChainSummary(tc.b)
+		got := Summary(tc.b)
 		for _, w := range tc.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("summary of %+v = %q, lacks %q", tc.b, got, w)
