@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/nbd"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -150,16 +149,4 @@ func readRunFile(name string) ([]byte, error) {
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, 1<<20))
-}
-
-// nbdStatus prints the NBD medium for sandbox-init status, as state.json
-// has it.
-func nbdStatus() {
-	st, err := state.Read()
-	if err != nil || st.NBD == nil {
-		return
-	}
-	n := st.NBD
-	fmt.Printf("nbd: %s read on demand through %s from %s (%s; reads wait %ds for a reconnect when the connection is lost)\n",
-		n.URL, n.Device, n.Server, config.HumanBytes(n.Size), n.DeadConn)
 }
