@@ -170,7 +170,7 @@ func rescueShell(log *klog.Logger) bool {
 			continue
 		}
 		cmds = append(cmds, cmd)
-		goSafe(log, "the rescue shell", func() {
+		klog.GoSafe(log, "the rescue shell", func() {
 			defer func() { exited <- struct{}{} }()
 			_ = cmd.Wait()
 		})

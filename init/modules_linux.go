@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/modpolicy"
 )
@@ -63,7 +64,7 @@ func startHardwareDrivers(s *sandbox) error {
 	if err := l.Start(m.first...); err != nil {
 		return &bootError{Err: err}
 	}
-	goSafe(s.log, "the driver probe", func() {
+	klog.GoSafe(s.log, "the driver probe", func() {
 		defer close(m.hwDone)
 		m.probeMore(hw, m.first)
 	})
@@ -124,7 +125,7 @@ func loadModules(s *sandbox) error {
 	// at the lowest priority during the adapters' probes; a step that
 	// needs a module before then starts it at once (need). The class
 	// drivers (sr_mod) are on the way to the CD: normal priority.
-	goSafe(s.log, "the module start", func() {
+	klog.GoSafe(s.log, "the module start", func() {
 		for _, f := range m.first {
 			_ = l.Wait(l.Deps.Need[f]...)
 		}
@@ -139,7 +140,7 @@ func loadModules(s *sandbox) error {
 			l.TryBackground("efivarfs") // for the bootchain step, off the boot's path
 		}
 	})
-	goSafe(s.log, "the driver wait", func() {
+	klog.GoSafe(s.log, "the driver wait", func() {
 		defer close(m.ready) // device waits count from here, even after a bug
 		<-m.hwDone
 		// USB sticks and SD cards appear behind their controller only
@@ -159,7 +160,7 @@ func finishModules(s *sandbox) error {
 		return nil
 	}
 	all := make(chan error, 1)
-	goSafe(s.log, "the module wait", func() {
+	klog.GoSafe(s.log, "the module wait", func() {
 		<-m.hwDone
 		all <- m.l.WaitAll()
 	})

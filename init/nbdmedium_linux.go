@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/nbd"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -38,7 +39,7 @@ const (
 // hash, and the image's socket is handed to the kernel's nbd driver (no
 // process has to stay for the device to work); attach puts dm-verity over
 // /dev/nbdN as over a loop device (attachNBDImage). The watcher reconnects
-// when the connection dies (nbdwatch_linux.go); nothing to let go of.
+// when the connection dies (internal/watch/nbd_linux.go); nothing to let go of.
 type nbdMedium struct {
 	dev, tree string // /dev/nbdN and the hash tree's file in RAM, once connected
 	org       string // the origin attach made
@@ -134,7 +135,7 @@ func dialNBD(s *sandbox, addr string, u nbd.URL, export string, deadline time.Ti
 		}
 		wait := nbd.Backoff(try)
 		if time.Now().Add(wait).After(deadline) {
-			return nil, &bootError{Device: name, Err: fmt.Errorf("no NBD server answered at %s: gave up after %s (last: %v) (our address %s)", addr, triesSaid(try+1), err, ourAddress(s)),
+			return nil, &bootError{Device: name, Err: fmt.Errorf("no NBD server answered at %s: gave up after %s (last: %v) (our address %s)", addr, klog.TriesSaid(try+1), err, ourAddress(s)),
 				Hint: "is the NBD server up, and reachable from this address? sandbox.netwait= gives it longer"}
 		}
 		s.log.Warnf("WARNING: nbd: try %d failed: %v; again in %v", try+1, err, wait.Round(time.Millisecond))

@@ -4,149 +4,19 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"os"
-	"strconv"
-	"strings"
-	"time"
 
-	"github.com/sandbox-init/sandbox-init/init/internal/klog"
-	"github.com/sandbox-init/sandbox-init/nbd"
-	"github.com/sandbox-init/sandbox-init/state"
-	"golang.org/x/sys/unix"
+	"github.com/sandbox-init/sandbox-init/init/internal/watch"
 )
 
-// nbdNote is the file in /run/sandbox where PID 1 leaves the NBD
-// connection for the watcher, as soon as the device exists: the watcher
-// must be able to reconnect before the boot is over (state.json comes at
-// its end). It is internal: state.json's nbd is the contract.
-const nbdNote = "nbd.json"
-
-// noteNBD writes nbdNote, and warns when nothing will reconnect.
+// noteNBD writes watch.NBDNote, and warns when nothing will reconnect.
 func noteNBD(s *sandbox) {
 	if s.cfg.Watch == 0 {
 		s.log.Warnf("WARNING: nbd: sandbox.watch=0: no watcher, so nothing reconnects a lost connection to %s: the root's reads fail %v after it is lost", s.cfg.URL, netBudget(s))
 		return
 	}
 	b, _ := json.Marshal(s.state.NBD)
-	if err := os.WriteFile("/run/sandbox/"+nbdNote, b, 0o644); err != nil {
+	if err := os.WriteFile("/run/sandbox/"+watch.NBDNote, b, 0o644); err != nil {
 		s.log.Warnf("WARNING: nbd: %v: the watcher cannot reconnect a lost connection", err)
 	}
-}
-
-// nbdKeeper is the watcher's side of an NBD boot: it waits for the
-// kernel's word that the connection died (NBD_CMD_LINK_DEAD) and hands the
-// kernel a new one (NBD_CMD_RECONFIGURE). The kernel holds the reads in
-// the meantime, up to the dead-connection timeout. It needs no file of
-// the root (which is on the device it keeps alive): the server's address
-// was resolved at boot, and the binary runs from the initramfs's memory.
-type nbdKeeper struct {
-	n     state.NBD
-	index uint32
-	say   func(level int, format string, args ...any)
-}
-
-// keepNBD runs for the watcher's life on an NBD boot; it returns once the
-// boot is over on any other. It joins nbd's multicast group as soon as the
-// nbd module is in, which is before PID 1 connects on most boots (the
-// watcher starts early), so that no death goes unheard.
-func keepNBD(say func(level int, format string, args ...any)) {
-	k := &nbdKeeper{say: say}
-	var ev *nbd.Events
-	for {
-		if ev == nil {
-			ev, _ = nbd.Subscribe()
-		}
-		if b, err := readRunFile(nbdNote); err == nil && json.Unmarshal(b, &k.n) == nil {
-			break
-		}
-		if _, err := readRunFile("state.json"); err == nil {
-			if ev != nil {
-				ev.Close()
-			}
-			return // the boot is over, and not from NBD
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	i, err := strconv.ParseUint(strings.TrimPrefix(k.n.Device, "/dev/nbd"), 10, 32)
-	if err != nil {
-		say(klog.LevelWarn, "WARNING: nbd: %s is not an NBD device: nothing reconnects it", k.n.Device)
-		return
-	}
-	k.index = uint32(i)
-	for ev == nil {
-		if ev, err = nbd.Subscribe(); err != nil {
-			time.Sleep(time.Second)
-		}
-	}
-	// A death before the subscription went unheard: hand the kernel a
-	// connection once. It takes it only in place of a dead one (and
-	// answers the same either way, so this says nothing).
-	_ = k.handOver()
-	for {
-		i, ok, err := ev.Dead(time.Minute)
-		switch {
-		case err != nil:
-			time.Sleep(time.Second)
-		case ok && i == k.index:
-			k.reconnect()
-		}
-	}
-}
-
-// reconnect dials the server again, with backoff, until the kernel has a
-// new connection.
-func (k *nbdKeeper) reconnect() {
-	t0 := time.Now()
-	k.say(klog.LevelWarn, "WARNING: nbd: the connection to %s (%s) is lost: reads wait (%ds at most) while the watcher reconnects", k.n.URL, k.n.Device, k.n.DeadConn)
-	for try := 0; ; try++ {
-		err := k.handOver()
-		if err == nil {
-			k.say(klog.LevelInfo, "nbd: %s: reconnected to %s after %v (%s): reads go on", k.n.Device, k.n.Server, time.Since(t0).Round(time.Millisecond), triesSaid(try+1))
-			return
-		}
-		if try == 0 || try%10 == 9 {
-			k.say(klog.LevelWarn, "WARNING: nbd: reconnecting %s to %s: %v; trying again", k.n.Device, k.n.Server, err)
-		}
-		time.Sleep(nbd.Backoff(try))
-	}
-}
-
-// handOver connects, checks the export is still the one booted, and
-// gives the socket to the kernel.
-func (k *nbdKeeper) handOver() error {
-	c, err := nbd.Dial(k.n.Server, k.n.Export, nbdDial)
-	if err != nil {
-		return err
-	}
-	if c.Export.Size != k.n.Size {
-		c.Close()
-		return fmt.Errorf("the export has %d bytes now, %d at boot: another image (the booted one must come back)", c.Export.Size, k.n.Size)
-	}
-	f, err := c.Handover()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return nbd.Reconfigure(k.index, int(f.Fd()))
-}
-
-// triesSaid is "1 try" or "N tries".
-func triesSaid(n int) string {
-	if n == 1 {
-		return "1 try"
-	}
-	return fmt.Sprintf("%d tries", n)
-}
-
-// readRunFile reads a file of /run/sandbox through the watcher's fd.
-func readRunFile(name string) ([]byte, error) {
-	fd, err := unix.Openat(fdRunDir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
 }

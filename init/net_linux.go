@@ -15,6 +15,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/sandbox-init/sandbox-init/config"
+	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/state"
 	"github.com/u-root/u-root/pkg/dhclient"
 	"github.com/vishvananda/netlink"
@@ -224,7 +225,7 @@ func dhcp(s *sandbox, links []netLink) error {
 			results <- result{err: fmt.Errorf("%s: %w", l.Name, err)}
 			continue
 		}
-		goSafe(s.log, "DHCP on "+l.Name, func() {
+		klog.GoSafe(s.log, "DHCP on "+l.Name, func() {
 			ack, err := dhcp4(ctx, nl, dhcpTry, tries)
 			results <- result{nl, ack, err}
 		})

@@ -25,6 +25,3 @@ func fetchImage(s *sandbox) (string, error) { return "", netUp(s) }
 
 // newNBDMedium: sandbox.url=nbd:// needs the network too; netUp says so.
 func newNBDMedium(c *config.Config) medium { return newNetMedium(c) }
-
-// keepNBD: without the network there is no NBD root to keep.
-func keepNBD(func(level int, format string, args ...any)) {}

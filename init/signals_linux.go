@@ -37,7 +37,7 @@ func signalVerb(sig os.Signal) string {
 func handleSignals(log *klog.Logger, stopping string) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGHUP, unix.SIGQUIT)
-	goSafe(log, "signals", func() {
+	klog.GoSafe(log, "signals", func() {
 		for sig := range ch {
 			verb := signalVerb(sig)
 			if stopping != "" {
@@ -52,22 +52,6 @@ func handleSignals(log *klog.Logger, stopping string) {
 			stopMachine(verb)
 		}
 	})
-}
-
-// goSafe runs f in a goroutine whose panic does not take PID 1 down (a
-// panic in any goroutine ends the process, and PID 1's end is a kernel
-// panic the user cannot read): it is logged as a bug, with its stack.
-// Whoever waits on f must learn of the failure through f's own deferred
-// cleanup (a channel closed or sent to in a defer).
-func goSafe(log *klog.Logger, what string, f func()) {
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				log.Warnf("WARNING: internal error in %s (a bug: please report it): %v\n%s", what, r, debug.Stack())
-			}
-		}()
-		f()
-	}()
 }
 
 // panicError turns a recovered panic into an error for the failure report.

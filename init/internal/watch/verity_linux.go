@@ -1,4 +1,4 @@
-package main
+package watch
 
 import (
 	"encoding/json"
@@ -14,9 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The watcher's and the shutdown's look at the verity device once it runs
-// (what the kernel's log says of it is in internal/diag). No boot step is
-// here, so the watcher and the shutdown use it without the boot's steps.
+// The watcher's look at the verity device once it runs (what the kernel's
+// log says of it is in internal/diag).
 
 // verityWatch is the watcher's look at the verity device: when dm-verity
 // reports corruption, the blocks are read from the kernel's log and named
@@ -47,7 +46,7 @@ func (v *verityWatch) look(ctl *dm.Client, name string, say func(int, string, ..
 		return
 	}
 	if v.kmsg == 0 {
-		fd, err := unix.Openat(fdDev, "kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(FdDev, "kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
 			fd = -1
 		}
@@ -77,7 +76,7 @@ func (v *verityWatch) look(ctl *dm.Client, name string, say func(int, string, ..
 // imageOfState names the image for the watcher's messages, from
 // state.json: "/LiveOS/squashfs.img on /dev/sr0".
 func imageOfState() string {
-	fd, err := unix.Openat(fdRunDir, "state.json", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(FdRunDir, "state.json", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "(see /run/sandbox/state.json)"
 	}
