@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
+	"github.com/sandbox-init/sandbox-init/init/internal/pid1"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +45,7 @@ func onFailure(log *klog.Logger, action string, err error) {
 	defer func() {
 		// Nothing here may end PID 1: a panic halts with what was said.
 		if recover() != nil {
-			halt()
+			pid1.Halt()
 		}
 	}()
 	log.LiftKmsgLimit() // again, should switch_root have restored it
@@ -62,30 +62,7 @@ func onFailure(log *klog.Logger, action string, err error) {
 	if action == config.OnFailHalt {
 		fmt.Fprintf(w, "  halted: the message above stays on screen; power off or reset the machine\n")
 	}
-	stopMachine(action)
-}
-
-// stopMachine carries out reboot (or kexec, which systemd may ask for),
-// poweroff or halt, for sandbox.onfail and for systemd's shutdown
-// hand-back. It never returns: should the kernel refuse, PID 1 stays, idle,
-// with what was said on screen.
-func stopMachine(verb string) {
-	unix.Sync()
-	switch verb {
-	case "reboot", "kexec":
-		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
-	case "halt":
-		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_HALT)
-	default: // poweroff, and any verb a later systemd may add
-		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-	}
-	halt()
-}
-
-func halt() {
-	for {
-		time.Sleep(time.Hour)
-	}
+	pid1.StopMachine(action)
 }
 
 // writeReport writes the failure block, one line a Fprintf: the phase, the

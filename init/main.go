@@ -17,10 +17,15 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
+	"github.com/sandbox-init/sandbox-init/init/internal/pid1"
+	"github.com/sandbox-init/sandbox-init/init/internal/shutdown"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/state"
 )
 
+// main dispatches the modes: as an ordinary command, status or watch
+// (tool); as PID 1 named shutdown, systemd's hand-back at power-off
+// (package shutdown); as PID 1, the boot.
 func main() {
 	if os.Getpid() != 1 {
 		os.Exit(tool(os.Args[1:]))
@@ -31,14 +36,14 @@ func main() {
 		if len(os.Args) > 1 {
 			verb = os.Args[1]
 		}
-		shutdownPID1(log, verb, shutdown, stopMachine) // systemd handed the end back to us
+		shutdown.PID1(log, verb, shutdown.Run, pid1.StopMachine) // systemd handed the end back to us
 	}
-	handleSignals(log, "")
+	pid1.HandleSignals(log, "")
 	cfg := config.Default()
 	defer func() {
 		// A bug must not end PID 1 (a kernel panic): report it as a failure.
 		if r := recover(); r != nil {
-			onFailure(log, cfg.OnFail, &bootError{Phase: "boot", Err: panicError(r)})
+			onFailure(log, cfg.OnFail, &bootError{Phase: "boot", Err: pid1.PanicError(r)})
 		}
 	}()
 	if err := boot(log, &cfg); err != nil {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
+	"github.com/sandbox-init/sandbox-init/init/internal/shutdown"
 	"github.com/sandbox-init/sandbox-init/init/internal/watch"
 	"github.com/sandbox-init/sandbox-init/kmod"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -68,8 +69,8 @@ func startHelpers(s *sandbox) error {
 			}
 		}()
 		send := func(err error) { done <- err; sent = true }
-		if err := installShutdown(s.cfg.Name); err != nil {
-			send(fmt.Errorf("%s: %w", shutdownPath, err))
+		if err := shutdown.Install(s.cfg.Name); err != nil {
+			send(fmt.Errorf("%s: %w", shutdown.Path, err))
 			return
 		}
 		if s.cfg.Watch == 0 {
@@ -77,7 +78,7 @@ func startHelpers(s *sandbox) error {
 			return
 		}
 		// From the copy in /run/initramfs: one binary in RAM for both.
-		p, err := os.StartProcess(shutdownPath, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String(), s.log.ConsoleArg()},
+		p, err := os.StartProcess(shutdown.Path, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String(), s.log.ConsoleArg()},
 			&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
 		if err == nil {
 			s.state.Watcher = p.Pid

@@ -92,7 +92,7 @@ type watcher struct {
 	next  int        // the next warning level, an index in thresholds
 	fill  fillRate
 	// storeFull and cause say why the snapshot was invalidated
-	// (invalidCause).
+	// (diag.InvalidCause).
 	storeFull bool
 	cause     string
 	exit      int // the exit status once done

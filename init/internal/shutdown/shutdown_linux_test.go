@@ -1,4 +1,4 @@
-package main
+package shutdown
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ func TestShutdownPID1(t *testing.T) {
 	var out syncBuffer
 	log := klog.New(&out)
 	stopped := ""
-	shutdownPID1(log, "poweroff", func(*klog.Logger, string) {
+	PID1(log, "poweroff", func(*klog.Logger, string) {
 		if err := unix.Kill(os.Getpid(), unix.SIGINT); err != nil {
 			t.Fatal(err)
 		}

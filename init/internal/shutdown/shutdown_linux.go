@@ -1,4 +1,7 @@
-package main
+// Package shutdown is sandbox-init's end: installed as
+// /run/initramfs/shutdown by the boot, it runs as PID 1 when systemd hands
+// the machine back at power-off, and takes the sandbox down.
+package shutdown
 
 import (
 	"bufio"
@@ -13,6 +16,7 @@ import (
 	"github.com/sandbox-init/sandbox-init/dm"
 	"github.com/sandbox-init/sandbox-init/init/internal/diag"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
+	"github.com/sandbox-init/sandbox-init/init/internal/pid1"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,14 +27,14 @@ import (
 // runs from (no second copy in RAM), so the sandbox ends as the how-to ends
 // it: unmount, remove the snapshot, and the loop device detaches itself.
 const (
-	shutdownDir  = "/run/initramfs"
-	shutdownPath = shutdownDir + "/shutdown"
-	shutdownName = shutdownDir + "/sandbox-name" // the DM name to remove
+	dir      = "/run/initramfs"
+	Path     = dir + "/shutdown"
+	nameFile = dir + "/sandbox-name" // the DM name to remove
 )
 
-// installShutdown copies the running binary to /run/initramfs/shutdown.
-func installShutdown(name string) error {
-	if err := os.MkdirAll(shutdownDir, 0o755); err != nil {
+// Install copies the running binary to /run/initramfs/shutdown.
+func Install(name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	src, err := os.Open("/proc/self/exe")
@@ -38,7 +42,7 @@ func installShutdown(name string) error {
 		return err
 	}
 	defer src.Close()
-	dst, err := os.OpenFile(shutdownPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	dst, err := os.OpenFile(Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
 	if err != nil {
 		return err
 	}
@@ -49,28 +53,28 @@ func installShutdown(name string) error {
 	if err := dst.Close(); err != nil {
 		return err
 	}
-	return os.WriteFile(shutdownName, []byte(name+"\n"), 0o644)
+	return os.WriteFile(nameFile, []byte(name+"\n"), 0o644)
 }
 
-// shutdownPID1 runs shutdown (run) as PID 1, where a signal (systemd has
+// PID1 runs the shutdown (run) as PID 1, where a signal (systemd has
 // the kernel turn Ctrl-Alt-Del into a SIGINT to PID 1) or a bug must not
 // end it before the machine stops: the signals are logged and ignored, and
 // a panic is logged and the machine stopped all the same (stop).
-func shutdownPID1(log *klog.Logger, verb string, run func(*klog.Logger, string), stop func(string)) {
-	handleSignals(log, verb)
+func PID1(log *klog.Logger, verb string, run func(*klog.Logger, string), stop func(string)) {
+	pid1.HandleSignals(log, verb)
 	defer func() {
 		if r := recover(); r != nil {
-			log.Warnf("WARNING: shutdown: %v; %s anyway", panicError(r), verb)
+			log.Warnf("WARNING: shutdown: %v; %s anyway", pid1.PanicError(r), verb)
 			stop(verb)
 		}
 	}()
 	run(log, verb)
 }
 
-// shutdown runs as PID 1 in /run/initramfs at the very end: it unmounts
+// Run runs as PID 1 in /run/initramfs at the very end: it unmounts
 // what is left under /oldroot, deepest first, removes the snapshot and
 // carries out verb (poweroff, reboot, halt). It never returns.
-func shutdown(log *klog.Logger, verb string) {
+func Run(log *klog.Logger, verb string) {
 	_ = os.MkdirAll("/proc", 0o755)
 	_ = unix.Mount("proc", "/proc", "proc", 0, "")
 	_ = os.MkdirAll("/dev", 0o755)
@@ -84,7 +88,7 @@ func shutdown(log *klog.Logger, verb string) {
 		}
 	}
 	name := "sandbox"
-	if b, err := os.ReadFile(shutdownName); err == nil && strings.TrimSpace(string(b)) != "" {
+	if b, err := os.ReadFile(nameFile); err == nil && strings.TrimSpace(string(b)) != "" {
 		name = strings.TrimSpace(string(b))
 	}
 	if c, err := dm.Open(); err == nil {
@@ -104,7 +108,7 @@ func shutdown(log *klog.Logger, verb string) {
 		}
 		c.Close()
 	}
-	stopMachine(verb)
+	pid1.StopMachine(verb)
 }
 
 // mountsUnder lists the mount points at or below dir, deepest first.

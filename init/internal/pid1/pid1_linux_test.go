@@ -1,4 +1,4 @@
-package main
+package pid1
 
 import (
 	"testing"
@@ -10,8 +10,8 @@ func TestSignalVerb(t *testing.T) {
 	for sig, want := range map[unix.Signal]string{
 		unix.SIGTERM: "reboot", unix.SIGINT: "reboot", unix.SIGUSR2: "poweroff", unix.SIGUSR1: "halt", unix.SIGHUP: "", unix.SIGQUIT: "",
 	} {
-		if got := signalVerb(sig); got != want {
-			t.Errorf("signalVerb(%v) = %q, want %q", sig, got, want)
+		if got := SignalVerb(sig); got != want {
+			t.Errorf("SignalVerb(%v) = %q, want %q", sig, got, want)
 		}
 	}
 }
