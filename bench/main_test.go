@@ -107,7 +107,7 @@ func TestAllRuns(t *testing.T) {
 	got := allRuns([]string{"-quick", "-kernel", "deb12"})
 	want := []allRun{
 		{"boot", []string{"-n", "3", "-svg", "docs/boot-timeline.svg", "-md", "-kernel", "deb12"}},
-		{"work", []string{"-n", "1", "-chunks", "32", "-stores", "PO", "-md", "-kernel", "deb12"}},
+		{"work", []string{"-n", "1", "-chunks", "8", "-stores", "PO", "-md", "-kernel", "deb12"}},
 		{"system", []string{"-quick", "-md", "-kernel", "deb12"}},
 		{"verity", []string{"-n", "2", "-md", "-kernel", "deb12"}},
 	}

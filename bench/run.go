@@ -85,7 +85,7 @@ type section struct {
 // dm-verity's cost. -quick takes fewer boots and variants.
 var allSections = []section{
 	{"boot", []string{"-n", "5", "-svg", "docs/boot-timeline.svg"}, []string{"-n", "3", "-svg", "docs/boot-timeline.svg"}},
-	{"work", []string{"-n", "3"}, []string{"-n", "1", "-chunks", "32", "-stores", "PO"}},
+	{"work", []string{"-n", "3"}, []string{"-n", "1", "-chunks", "8", "-stores", "PO"}},
 	{"system", []string{"-n", "3"}, []string{"-quick"}},
 	{"verity", []string{"-n", "5"}, []string{"-n", "2"}},
 }

@@ -79,7 +79,7 @@ func TestISOBootsSecureBoot(t *testing.T) {
 			}
 			chain := "partly verified: UEFI Secure Boot on, kernel lockdown: integrity; no unified kernel image: the boot loaders and the kernel were checked, not the initramfs nor the command line (sandbox.verity's root hash)"
 			if tc.name == "off" {
-				chain = "not verified: UEFI Secure Boot setup mode, kernel lockdown: none: the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it"
+				chain = "not verified: UEFI Secure Boot setup mode, kernel lockdown: none: the firmware checked nothing; the command line (sandbox.verity's root hash) is as the boot loader passed it (from the medium or the network)"
 			}
 			for k, want := range map[string]string{
 				"secureboot": chain,

@@ -58,7 +58,7 @@ echo "GUEST setupmode_after=$(tail -c1 $v/SetupMode-`+efiGlobal+` | od -An -tu1 
 	for k, want := range map[string]string{
 		"setupmode": "1", "enroll": "enrolled db enrolled KEK enrolled PK ", "bootentry": "written", "bootnext": "written", "setupmode_after": "0",
 		"root": "/dev/mapper/sandbox ext4 rw", "write": "sandbox-write-test",
-		"secureboot": "not verified: UEFI Secure Boot setup mode, kernel lockdown: none: the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it",
+		"secureboot": "not verified: UEFI Secure Boot setup mode, kernel lockdown: none: the firmware checked nothing; the command line (sandbox.verity's root hash) is as the boot loader passed it (from the medium or the network)",
 	} {
 		if got, _ := c.guest(k); got != want {
 			t.Errorf("setup mode boot: guest %s = %q, want %q", k, got, want)

@@ -79,7 +79,7 @@ func Summary(b state.BootChain) string {
 	case strings.HasPrefix(b.SecureBoot, "unknown"):
 		return "unknown: UEFI, Secure Boot " + b.SecureBoot + lock + " (an initramfs from mklive iso -uki has efivarfs)"
 	case b.SecureBoot != SBOn:
-		return "not verified: UEFI Secure Boot " + b.SecureBoot + lock + ": the firmware checked nothing; the command line (sandbox.verity's root hash) is as the medium had it"
+		return "not verified: UEFI Secure Boot " + b.SecureBoot + lock + ": the firmware checked nothing; the command line (sandbox.verity's root hash) is as the boot loader passed it (from the medium or the network)"
 	case b.CmdlineSigned:
 		return "verified: UEFI Secure Boot on" + lock + "; a signed unified kernel image (" + b.Stub + "): the firmware checked its signature over the kernel, the initramfs and the command line, sandbox.verity's root hash with it"
 	}

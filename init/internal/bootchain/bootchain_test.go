@@ -61,7 +61,7 @@ func TestBootChainSummary(t *testing.T) {
 		want []string
 	}{
 		{state.BootChain{}, []string{"not verified: a BIOS boot"}},
-		{state.BootChain{UEFI: true, SecureBoot: SBSetup, Lockdown: "none"}, []string{"not verified: UEFI Secure Boot setup mode, kernel lockdown: none", "as the medium had it"}},
+		{state.BootChain{UEFI: true, SecureBoot: SBSetup, Lockdown: "none"}, []string{"not verified: UEFI Secure Boot setup mode, kernel lockdown: none", "as the boot loader passed it"}},
 		{state.BootChain{UEFI: true, SecureBoot: SBOn, Lockdown: "integrity", Stub: "systemd-stub 252", CmdlineSigned: true},
 			[]string{"verified: UEFI Secure Boot on, kernel lockdown: integrity; a signed unified kernel image (systemd-stub 252)", "root hash with it"}},
 		{state.BootChain{UEFI: true, SecureBoot: SBOn, Lockdown: "integrity"}, []string{"partly verified", "not the initramfs nor the command line"}},
