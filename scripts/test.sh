@@ -12,7 +12,7 @@ if [ -n "$bad" ]; then echo "gofmt needed on: $bad" >&2; exit 1; fi
 echo "test: go vet"
 go vet ./...
 # The init's other builds (mklive picks them): with TLS, without the network.
-go vet -tags tls ./init
-go vet -tags nonet ./init
+go vet -tags tls ./init/...
+go vet -tags nonet ./init/...
 echo "test: go test (unit, fuzz seeds, VM boots)"
 go test -count=1 -timeout 45m ./... "$@"
