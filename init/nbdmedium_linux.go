@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
+	"github.com/sandbox-init/sandbox-init/init/internal/watch"
 	"github.com/sandbox-init/sandbox-init/mountutil"
 	"github.com/sandbox-init/sandbox-init/nbd"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -22,14 +24,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const (
-	// nbdTimeout is how long a request may go unanswered before the
-	// kernel takes the connection for dead (and holds the I/O for a
-	// reconnect): a server under load answers well within it.
-	nbdTimeout = 15 * time.Second
-	// nbdDial bounds one connection and handshake.
-	nbdDial = 10 * time.Second
-)
+// nbdTimeout is how long a request may go unanswered before the kernel
+// takes the connection for dead (and holds the I/O for a reconnect): a
+// server under load answers well within it.
+const nbdTimeout = 15 * time.Second
 
 // nbdMedium is sandbox.url=nbd://HOST[:PORT]/EXPORT: the image read on
 // demand from an NBD export, never copied, so it may be larger than RAM.
@@ -116,11 +114,23 @@ func netBudget(s *sandbox) time.Duration {
 	return s.cfg.NetWait
 }
 
+// noteNBD writes watch.NBDNote, and warns when nothing will reconnect.
+func noteNBD(s *sandbox) {
+	if s.cfg.Watch == 0 {
+		s.log.Warnf("WARNING: nbd: sandbox.watch=0: no watcher, so nothing reconnects a lost connection to %s: the root's reads fail %v after it is lost", s.cfg.URL, netBudget(s))
+		return
+	}
+	b, _ := json.Marshal(s.state.NBD)
+	if err := os.WriteFile("/run/sandbox/"+watch.NBDNote, b, 0o644); err != nil {
+		s.log.Warnf("WARNING: nbd: %v: the watcher cannot reconnect a lost connection", err)
+	}
+}
+
 // dialNBD connects and asks for export, again with backoff while the
 // server is down, until deadline. A refusal of the export fails at once.
 func dialNBD(s *sandbox, addr string, u nbd.URL, export string, deadline time.Time) (*nbd.Conn, error) {
 	for try := 0; ; try++ {
-		c, err := nbd.Dial(addr, export, max(min(nbdDial, time.Until(deadline)), time.Second))
+		c, err := nbd.Dial(addr, export, max(min(nbd.DialTimeout, time.Until(deadline)), time.Second))
 		if err == nil {
 			return c, nil
 		}

@@ -15,6 +15,11 @@ type Conn struct {
 	Export Export
 }
 
+// DialTimeout bounds one connection and its handshake, at boot and in
+// the watcher's reconnect alike: a server that answers at all answers
+// well within it.
+const DialTimeout = 10 * time.Second
+
 // Dial connects to addr (HOST:PORT) and runs the handshake for export,
 // all within timeout.
 func Dial(addr, export string, timeout time.Duration) (*Conn, error) {

@@ -17,9 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dial bounds one connection and handshake, as the boot's does.
-const dial = 10 * time.Second
-
 // nbdKeeper is the watcher's side of an NBD boot: it waits for the
 // kernel's word that the connection died (NBD_CMD_LINK_DEAD) and hands the
 // kernel a new one (NBD_CMD_RECONFIGURE). The kernel holds the reads in
@@ -101,7 +98,7 @@ func (k *nbdKeeper) reconnect() {
 // handOver connects, checks the export is still the one booted, and
 // gives the socket to the kernel.
 func (k *nbdKeeper) handOver() error {
-	c, err := nbd.Dial(k.n.Server, k.n.Export, dial)
+	c, err := nbd.Dial(k.n.Server, k.n.Export, nbd.DialTimeout)
 	if err != nil {
 		return err
 	}
