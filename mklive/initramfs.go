@@ -111,12 +111,9 @@ func (s InitramfsSpec) programs() ([]cpio.Record, error) {
 		recs = append(recs, cpio.StaticFile("bin/busybox", string(b), 0o755), cpio.Symlink("bin/sh", "busybox"))
 	}
 	if s.CA != "" {
-		b, err := os.ReadFile(s.CA)
-		if err == nil {
-			_, err = tlsclient.Parse(b) // a bundle the init cannot read fails now, not at boot
-		}
+		b, err := readCA(s.CA) // a bundle the init cannot read fails now, not at boot
 		if err != nil {
-			return nil, fmt.Errorf("CA bundle: %w", err)
+			return nil, err
 		}
 		recs = append(recs, cpio.StaticFile(strings.TrimPrefix(tlsclient.BundlePath, "/"), string(b), 0o644))
 	}

@@ -3,6 +3,7 @@ package mklive
 import (
 	"debug/buildinfo"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -54,9 +55,41 @@ func InitTags(network bool, ca string) []string {
 	return nil
 }
 
-// checkTLS refuses an https:// sandbox.url without a CA bundle, and a CA
-// bundle with an init that has no TLS: either would fail only at boot.
+// CheckCA refuses a CA bundle the init could not read (a missing file,
+// one with no PEM certificate or a certificate that does not parse): a
+// build checks it before it builds anything, not when the initramfs is
+// packed, after the root image.
+func CheckCA(ca string) error {
+	_, err := readCA(ca)
+	return err
+}
+
+// readCA reads the CA bundle ca and checks it as the init will read it.
+func readCA(ca string) ([]byte, error) {
+	if ca == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(ca)
+	if err == nil {
+		_, err = tlsclient.Parse(b)
+	}
+	if err != nil {
+		hint := "give -ca a PEM file of CA certificates"
+		if ca == SystemCA {
+			hint = "-ca system is this host's bundle: install ca-certificates, or give -ca FILE"
+		}
+		return nil, fmt.Errorf("CA bundle: %w (%s)", err, hint)
+	}
+	return b, nil
+}
+
+// checkTLS refuses an https:// sandbox.url without a CA bundle, a CA
+// bundle the init could not read, and one with an init that has no TLS:
+// each would fail only at boot.
 func checkTLS(https bool, ca, init string) error {
+	if err := CheckCA(ca); err != nil {
+		return err
+	}
 	if https && ca == "" {
 		return fmt.Errorf("sandbox.url is https://: give -ca FILE (a PEM bundle with the CA of the server's certificate) or -ca system (this host's %s)", SystemCA)
 	}

@@ -13,7 +13,7 @@ import (
 // TestTLSChecks: what would fail only at boot fails the build, before
 // anything is built: an https:// tree without a CA bundle, a bundle with
 // an init built without TLS (a script, or this test binary), a bundle
-// that holds no certificate.
+// that is missing or holds no certificate (before the init is looked at).
 func TestTLSChecks(t *testing.T) {
 	k := liveKernel(t)
 	script := filepath.Join(t.TempDir(), "init")
@@ -32,6 +32,8 @@ func TestTLSChecks(t *testing.T) {
 		{"https without -ca", "https://boot.lan/live", "", script, "sandbox.url is https://: give -ca FILE"},
 		{"-ca with a script", "https://boot.lan/live", bundle, script, "was built without TLS (go build -tags tls)"},
 		{"-ca with an init without TLS", "http://boot.lan/live", bundle, os.Args[0], "was built without TLS"},
+		{"-ca with no such file", "http://boot.lan/live", "/nonexistent/ca.pem", os.Args[0], "CA bundle: open /nonexistent/ca.pem: no such file or directory"},
+		{"-ca with a file of no certificate", "http://boot.lan/live", empty, os.Args[0], "CA bundle: no PEM certificate in it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "www")

@@ -112,6 +112,11 @@ func (c *common) caBundle() string {
 // with the network when network, with TLS with -ca. Call cleanup when
 // done.
 func (c *common) setup(network bool) (mklive.Kernel, func(), error) {
+	// A bundle the init could not read stops the build before the init
+	// is built (half a minute), not after.
+	if err := mklive.CheckCA(c.caBundle()); err != nil {
+		return mklive.Kernel{}, func() {}, err
+	}
 	k, err := mklive.FindKernel(*c.kernel, *c.kver)
 	if err != nil {
 		return k, func() {}, err
