@@ -266,7 +266,7 @@ func fetchFailure(s *sandbox, err error, urls []string) error {
 			Hint: "put the image and its .verity file of one mklive build on the server (and check its copy), or boot with that build's root hash"}
 	case errors.As(err, &sink):
 		if strings.Contains(sink.Err.Error(), "not enough RAM") {
-			return &bootError{Device: sink.URL, Err: sink.Err, Hint: "give the machine more RAM, or sandbox.cowsize= less; an image larger than RAM needs NBD (not in this version)"}
+			return &bootError{Device: sink.URL, Err: sink.Err, Hint: "give the machine more RAM, or sandbox.cowsize= less; an image larger than RAM boots over NBD (sandbox.url=nbd://SERVER/EXPORT: read on demand, never copied)"}
 		}
 		return &bootError{Device: sink.URL, Err: sink.Err, Hint: "rebuild the image and its hash tree with mklive and copy both to the server"}
 	case errors.As(err, &se):
