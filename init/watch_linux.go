@@ -78,7 +78,7 @@ func startHelpers(s *sandbox) error {
 			return
 		}
 		// From the copy in /run/initramfs: one binary in RAM for both.
-		p, err := os.StartProcess(shutdown.Path, []string{"sandbox-init", "watch", s.cfg.Name, s.cfg.Watch.String(), s.log.ConsoleArg()},
+		p, err := os.StartProcess(shutdown.Path, []string{watch.Argv0, "watch", s.cfg.Name, s.cfg.Watch.String(), s.log.ConsoleArg()},
 			&os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
 		if err == nil {
 			s.state.Watcher = p.Pid

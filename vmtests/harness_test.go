@@ -217,7 +217,7 @@ for d in /sys/block/dm-*; do [ "$(cat $d/dm/name)" = "${sandboxname:-sandbox}" ]
 echo "GUEST slaves=$(ls $snap/slaves | tr '\n' ' ')"
 for s in $snap/slaves/*; do echo "GUEST ro_${s##*/}=$(cat $s/ro)"; done
 echo "GUEST dmname=$(cat $snap/dm/name)"
-echo "GUEST watcher=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <$f; echo; done | grep '^sandbox-init watch' | cut -d' ' -f1-3)"
+echo "GUEST watcher=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <$f; echo; done | grep -E '^@?sandbox-init watch ' | cut -d' ' -f1-3)"
 echo sandbox-write-test >/written && sync && echo "GUEST write=$(cat /written)"
 echo "GUEST rootfree_kb=$(df -k / | awk 'NR == 2 {print $4}')"
 dd if=/dev/urandom of=/big bs=1M count=${bigmib:-4} 2>/dev/null && sync && echo "GUEST bigwrite=$(stat -c %s /big)"

@@ -34,8 +34,10 @@ exec bash -c 'exec -a @sigint bash -c "$0"' "$ctrlaltdel"
 // It runs as a process systemd's last kill spares (argv[0] begins with '@',
 // as a root storage daemon's; its unit has KillMode=none), with builtins
 // only (read -t on a FIFO of its own is its sleep): it waits until PID 1 is
-// the shutdown and a quarter of a second more, sends it SIGINT 10 times, 50 ms
-// apart, and ends (the snapshot it kept open can then go). The delay:
+// the shutdown, says which argv[0] the COW watcher has then (that kill is
+// over: the watcher must have been spared as well), waits a quarter of a
+// second more, sends PID 1 SIGINT 10 times, 50 ms apart, and ends (the
+// snapshot it kept open can then go). The delay:
 // from the exec to the first line of main, Go's runtime has its own SIGINT
 // handler, which exits; a SIGINT there (a few ms; under a loaded TCG host
 // once more than 20 ms) still ends PID 1 (README: Known limits).
@@ -43,6 +45,11 @@ const ctrlAltDel = `
 trap "" TERM INT HUP
 exec 3<>/var/tmp/tick
 until read -r c </proc/1/comm && [ "$c" = shutdown ]; do read -t 0.02 -u 3; done
+w=none
+for f in /proc/[0-9]*/cmdline; do
+	{ read -r -d "" a0 && read -r -d "" a1; } <"$f" 2>/dev/null && [ "$a1" = watch ] && w=$a0
+done
+echo "SYSTEMD watcher_at_shutdown=$w"
 read -t 0.25 -u 3
 n=0
 while [ $n -lt 10 ] && kill -INT 1; do n=$((n + 1)); read -t 0.05 -u 3; done
@@ -106,6 +113,9 @@ func TestDebianSystemd(t *testing.T) {
 	// how-to's "umount; dmsetup remove sandbox", done by sandbox-init.
 	// Ctrl-Alt-Del during it (SIGINT to PID 1) must not end PID 1 (Go's
 	// default: exit(2), "Attempted to kill init! exitcode=0x00000200").
+	if got, _ := systemdValue(c, "watcher_at_shutdown"); got != "@sandbox-init" {
+		t.Errorf("when /run/initramfs/shutdown took over, the watcher was %q, want @sandbox-init (spared by systemd's last kill)", got)
+	}
 	for _, want := range []string{"sandbox-init: shutdown: poweroff: taking the sandbox down", "SYSTEMD sigint=10",
 		"interrupt ignored: the poweroff under way goes on", "sandbox-init: shutdown: snapshot sandbox removed", "reboot: Power down"} {
 		if !c.contains(want) {

@@ -29,12 +29,22 @@ import (
 // nothing is left in the new root), and it reaches the kernel through
 // directories opened before the switch, whose mounts move into the new root
 // with them: fd 3 /dev, 4 /proc, 5 /run/sandbox. It shows as
-// "sandbox-init watch" in ps.
+// "@sandbox-init watch" in ps (Argv0).
 const (
 	FdDev = 3 + iota
 	FdProc
 	FdRunDir
 )
+
+// Argv0 is the watcher's argv[0]. systemd-shutdown's last killing spree
+// spares the processes of root whose argv[0] begins with '@', the storage
+// daemons an initramfs started for the root (systemd's "Storage Daemons for
+// the Root File System"): the watcher is one on an NBD root (it reconnects
+// the device the root is read from, and its binary is the initramfs's, not
+// the root's), so it keeps doing so until /run/initramfs/shutdown takes the
+// sandbox down; on any other boot it goes quietly once the snapshot is
+// removed. PID 1 dispatches on argv[1] ("watch"), never on argv[0].
+const Argv0 = "@sandbox-init"
 
 // NBDNote is the file in /run/sandbox where PID 1 leaves the NBD
 // connection for the watcher, as soon as the device exists: the watcher
