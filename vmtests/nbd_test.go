@@ -93,55 +93,14 @@ var bigNBDImage = sync.OnceValues(func() (netSite, error) {
 // with 256 MiB of RAM, during whose reads nbdkit is killed and started
 // again (the reads wait for the watcher's reconnect and return the same
 // bytes); and the squashfs container of a netboot tree.
+//
+// LargerThanRAM runs on Debian 12's cloud kernel with virtio-net and on
+// Debian 13's with an e1000e card: 6.12's nbd driver takes the reconnect
+// (NBD_CMD_RECONFIGURE) as 6.1's does.
 func TestNBDBoot(t *testing.T) {
-	t.Run("LargerThanRAM", func(t *testing.T) {
-		site, err := bigNBDImage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &nbdkit{port: freePort(t), dir: filepath.Dir(site.image)}
-		srv.start(t)
-		defer srv.kill()
-		url := "nbd://10.0.2.100/root.img"
-		v := nbdVM([]testvm.Net{srv.net()}, "sandbox.url="+url, "sandbox.verity="+site.root, "guest=nbd")
-		v.memoryMiB = 256
-		v.session = func(s *testvm.Session) {
-			if err := s.Expect("GUEST nbd-kill-now"); err != nil {
-				t.Errorf("the guest did not boot to its reads: %v", err)
-				return
-			}
-			srv.kill()
-			time.Sleep(time.Second)
-			s.SendLine("killed") // the guest reads now, with no server
-			time.Sleep(3 * time.Second)
-			srv.start(t)
-		}
-		c := bootVM(t, v)
-		for _, want := range []string{
-			"sandbox-init: nbd: nbd://10.0.2.100:10809/root.img.verity: hash tree (",
-			"sandbox-init: nbd: nbd://10.0.2.100:10809/root.img: 512 MiB read on demand through /dev/nbd0 (read-only",
-			"sandbox-init: verity: " + url + " (131072 blocks of 4096 bytes) checked against " + url + ".verity",
-			"the image read on demand from " + url + " (/dev/nbd0); /dev/mapper/sandbox-verity is the base",
-			"realinit: first line",
-			"WARNING: nbd: the connection to " + url + " (/dev/nbd0) is lost",
-			"nbd: /dev/nbd0: reconnected to 10.0.2.100:10809 after",
-		} {
-			if !c.contains(want) {
-				t.Errorf("console lacks %q", want)
-			}
-		}
-		before, after := c.mustGuest(t, "canary_before"), c.mustGuest(t, "canary_after")
-		if len(before) != 64 || before != after {
-			t.Errorf("the canary read %q before the restart, %q after", before, after)
-		}
-		if got := c.mustGuest(t, "nbdstatus"); !strings.HasPrefix(got, url+" read on demand through /dev/nbd0 from 10.0.2.100:10809 (512 MiB;") {
-			t.Errorf("sandbox-init status says %q", got)
-		}
-		st := c.guestState(t)
-		if st.NBD == nil || st.NBD.Device != "/dev/nbd0" || st.NBD.Size != 512<<20 || st.Verity == nil || st.ImageInRAM != "" || st.Origin != "/dev/mapper/sandbox-verity" {
-			t.Errorf("state.json: nbd %+v, verity %+v, image_in_ram %q, origin %q", st.NBD, st.Verity, st.ImageInRAM, st.Origin)
-		}
-	})
+	for _, tc := range []struct{ kernel, model string }{{testvm.Cloud12, ""}, {testvm.Std13, "e1000e"}} {
+		t.Run("LargerThanRAM/"+tc.kernel, func(t *testing.T) { nbdLargerThanRAM(t, tc.kernel, tc.model) })
+	}
 	t.Run("Container", func(t *testing.T) {
 		site := makeNetSite(t)
 		srv := &nbdkit{port: freePort(t), dir: filepath.Dir(site.image)}
@@ -156,6 +115,62 @@ func TestNBDBoot(t *testing.T) {
 			t.Errorf("state.json: nbd %+v, container_loop %q, verity %+v", st.NBD, st.ContainerLoop, st.Verity)
 		}
 	})
+}
+
+// nbdLargerThanRAM is TestNBDBoot/LargerThanRAM on kernel with a card of
+// model (default virtio-net).
+func nbdLargerThanRAM(t *testing.T, kernel, model string) {
+	site, err := bigNBDImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &nbdkit{port: freePort(t), dir: filepath.Dir(site.image)}
+	srv.start(t)
+	defer srv.kill()
+	url := "nbd://10.0.2.100/root.img"
+	n := srv.net()
+	n.Model = model
+	v := nbdVM([]testvm.Net{n}, "sandbox.url="+url, "sandbox.verity="+site.root, "guest=nbd")
+	v.kernel, v.initramfs, v.memoryMiB = kernel, netInitramfs[kernel](), 256
+	v.session = func(s *testvm.Session) {
+		if err := s.Expect("GUEST nbd-kill-now"); err != nil {
+			t.Errorf("the guest did not boot to its reads: %v", err)
+			return
+		}
+		srv.kill()
+		time.Sleep(time.Second)
+		s.SendLine("killed") // the guest reads now, with no server
+		time.Sleep(3 * time.Second)
+		srv.start(t)
+	}
+	c := bootVM(t, v)
+	if model != "" && !c.contains(", "+model+"): 10.0.2.15/24 by DHCP") {
+		t.Errorf("the link is not the %s card's", model)
+	}
+	for _, want := range []string{
+		"sandbox-init: nbd: nbd://10.0.2.100:10809/root.img.verity: hash tree (",
+		"sandbox-init: nbd: nbd://10.0.2.100:10809/root.img: 512 MiB read on demand through /dev/nbd0 (read-only",
+		"sandbox-init: verity: " + url + " (131072 blocks of 4096 bytes) checked against " + url + ".verity",
+		"the image read on demand from " + url + " (/dev/nbd0); /dev/mapper/sandbox-verity is the base",
+		"realinit: first line",
+		"WARNING: nbd: the connection to " + url + " (/dev/nbd0) is lost",
+		"nbd: /dev/nbd0: reconnected to 10.0.2.100:10809 after",
+	} {
+		if !c.contains(want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	before, after := c.mustGuest(t, "canary_before"), c.mustGuest(t, "canary_after")
+	if len(before) != 64 || before != after {
+		t.Errorf("the canary read %q before the restart, %q after", before, after)
+	}
+	if got := c.mustGuest(t, "nbdstatus"); !strings.HasPrefix(got, url+" read on demand through /dev/nbd0 from 10.0.2.100:10809 (512 MiB;") {
+		t.Errorf("sandbox-init status says %q", got)
+	}
+	st := c.guestState(t)
+	if st.NBD == nil || st.NBD.Device != "/dev/nbd0" || st.NBD.Size != 512<<20 || st.Verity == nil || st.ImageInRAM != "" || st.Origin != "/dev/mapper/sandbox-verity" {
+		t.Errorf("state.json: nbd %+v, verity %+v, image_in_ram %q, origin %q", st.NBD, st.Verity, st.ImageInRAM, st.Origin)
+	}
 }
 
 // TestNBDFailures: an export the server does not have, no server, and a
