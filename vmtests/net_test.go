@@ -181,7 +181,7 @@ func TestNetFailures(t *testing.T) {
 
 // TestNetLinks: two NICs, the first on a dead link (carrier, no DHCP
 // server): DHCP asks on both at once and the live one answers; and a
-// static address from ip= with no DHCP at all.
+// static address from ip= with no DHCP at all (and no sandbox.verity).
 func TestNetLinks(t *testing.T) {
 	site := makeNetSite(t)
 	url := netServer + "/LiveOS/squashfs.img"
@@ -195,9 +195,17 @@ func TestNetLinks(t *testing.T) {
 		}
 	})
 	t.Run("StaticIP", func(t *testing.T) {
-		c := bootVM(t, netVM("", []testvm.Net{site.busybox()}, "sandbox.url="+url, "sandbox.verity="+site.root, "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"))
+		// Without sandbox.verity: plain HTTP is warned about on every
+		// console, and the boot goes on, the image unchecked.
+		c := bootVM(t, netVM("", []testvm.Net{site.busybox()}, "sandbox.url="+url, "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"))
 		if !c.contains("net: eth0 (52:54:00:12:34:56, virtio_net): 10.0.2.15/24 (static, ip=), gateway 10.0.2.2") || c.contains("net: DHCP on") || !c.contains("realinit: first line") {
 			t.Error("ip= did not give the static address, or DHCP ran, or the boot stopped")
+		}
+		for _, want := range []string{"sandbox-init: WARNING: net: sandbox.url without sandbox.verity over plain HTTP: nothing checks the image from " + url + "; anyone on the way can change it (give the root hash mklive printed, or use https://)",
+			"sandbox-init: net: " + url + ": ", "; unchecked (no sandbox.verity)"} {
+			if !c.contains(want) {
+				t.Errorf("console lacks %q", want)
+			}
 		}
 	})
 }
