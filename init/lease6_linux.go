@@ -52,7 +52,10 @@ func takeLease6(s *sandbox, nl netlink.Link, m *dhcpv6.Message, from net.Addr, l
 			return &bootError{Device: dhclient.ResolvConfPath, Err: fmt.Errorf("the DHCPv6 lease's DNS servers: %w", err)}
 		}
 	}
-	server := strings.TrimSuffix(from.String(), ":547")
+	server := from.String()
+	if u, ok := from.(*net.UDPAddr); ok {
+		server = (&net.IPAddr{IP: u.IP, Zone: u.Zone}).String() // fe80::…%eth0, not [fe80::…%eth0]:547
+	}
 	st := &state.Net{Iface: l.Name, MAC: l.MAC, Address: addr.IPNet.String(), Server: server}
 	prefix := "on-link prefix from the router advertisement"
 	if bits == 128 {
