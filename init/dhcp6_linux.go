@@ -39,16 +39,21 @@ func dhcp6(ctx context.Context, link netlink.Link, timeout time.Duration, tries 
 	if err != nil {
 		return nil, nil, err
 	}
+	return lease6(ctx, conn, a.HardwareAddr, timeout, tries, nclient6.AllDHCPRelayAgentsAndServers)
+}
+
+// lease6 is dhcp6's exchange over conn with the servers at dest.
+func lease6(ctx context.Context, conn net.PacketConn, mac net.HardwareAddr, timeout time.Duration, tries int, dest *net.UDPAddr) (*dhcpv6.Message, net.Addr, error) {
 	pc := &peerConn{PacketConn: conn}
-	c, err := nclient6.NewWithConn(pc, a.HardwareAddr, nclient6.WithTimeout(timeout), nclient6.WithRetry(1))
+	c, err := nclient6.NewWithConn(pc, mac, nclient6.WithTimeout(timeout), nclient6.WithRetry(1), nclient6.WithBroadcastAddr(dest))
 	if err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
 	defer c.Close()
-	xid := transactionID(a.HardwareAddr, time.Now())
-	sol := dhcp6Message(a.HardwareAddr, dhcpv6.TransactionID(xid[1:]), dhcpv6.MessageTypeSolicit)
-	sol.AddOption(&dhcpv6.OptIANA{IaId: iaid(a.HardwareAddr)})
+	xid := transactionID(mac, time.Now())
+	sol := dhcp6Message(mac, dhcpv6.TransactionID(xid[1:]), dhcpv6.MessageTypeSolicit)
+	sol.AddOption(&dhcpv6.OptIANA{IaId: iaid(mac)})
 	sol.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionRapidCommit})
 	ans, err := exchange6(ctx, c, sol, nclient6.IsMessageType(dhcpv6.MessageTypeAdvertise, dhcpv6.MessageTypeReply), tries)
 	if errors.Is(err, nclient6.ErrNoResponse) {
@@ -64,7 +69,7 @@ func dhcp6(ctx context.Context, link netlink.Link, timeout time.Duration, tries 
 		return nil, nil, err
 	}
 	xid[1] ^= 0x80 // a new exchange, a new transaction id
-	req := dhcp6Message(a.HardwareAddr, dhcpv6.TransactionID(xid[1:]), dhcpv6.MessageTypeRequest)
+	req := dhcp6Message(mac, dhcpv6.TransactionID(xid[1:]), dhcpv6.MessageTypeRequest)
 	req.AddOption(dhcpv6.OptServerID(ans.Options.ServerID()))
 	req.AddOption(ans.Options.OneIANA())
 	reply, err := exchange6(ctx, c, req, nclient6.IsMessageType(dhcpv6.MessageTypeReply), tries)
@@ -80,7 +85,7 @@ func dhcp6(ctx context.Context, link netlink.Link, timeout time.Duration, tries 
 // here each try waits the client's timeout.
 func exchange6(ctx context.Context, c *nclient6.Client, m *dhcpv6.Message, match nclient6.Matcher, tries int) (*dhcpv6.Message, error) {
 	for i := 0; i < tries; i++ {
-		ans, err := c.SendAndRead(ctx, nclient6.AllDHCPRelayAgentsAndServers, m, match)
+		ans, err := c.SendAndRead(ctx, c.RemoteAddr(), m, match)
 		if !errors.Is(err, nclient6.ErrNoResponse) {
 			return ans, err
 		}
