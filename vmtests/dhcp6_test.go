@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,10 +139,12 @@ func startDHCP6Server(t *testing.T, initramfs string, port int) (stop func() str
 		close(done)
 		t.Fatalf("the DHCPv6 server did not start: %v\n%s", err, <-out)
 	}
-	return func() string {
+	stop = sync.OnceValue(func() string {
 		close(done)
 		return <-out
-	}
+	})
+	t.Cleanup(func() { stop() }) // a client's boot that ends the test ends the server too
+	return stop
 }
 
 // TestNetDHCPv6: with ip=dhcp6 the init gets a stateful DHCPv6 lease
