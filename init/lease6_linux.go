@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
@@ -65,7 +64,7 @@ func takeLease6(s *sandbox, nl netlink.Link, m *dhcpv6.Message, from net.Addr, l
 		st.Gateway = gw.String()
 	}
 	s.state.Net = st
-	s.log.Printf("net: %s: %s by DHCPv6 from %s in %v (%s)%s, DNS %s", l, st.Address, server, took.Round(time.Millisecond), prefix, gatewaySays(st.Gateway), ipList(dns))
+	s.log.Printf("net: %s: %s by DHCPv6 from %s in %v (%s)%s, DNS %s", l, st.Address, server, took.Round(time.Millisecond), prefix, gatewaySays(st.Gateway), listOrNone(dns))
 	if s.cfg.URL == config.DHCPURL {
 		return urlFromDHCP6(s, m.Options.BootFileURL(), server)
 	}
@@ -80,17 +79,6 @@ func pickedLink(name string, links []netLink) netLink {
 		}
 	}
 	return netLink{Name: name}
-}
-
-func ipList(ips []net.IP) string {
-	if len(ips) == 0 {
-		return "none"
-	}
-	s := make([]string, len(ips))
-	for i, ip := range ips {
-		s[i] = ip.String()
-	}
-	return strings.Join(s, ", ")
 }
 
 // raPrefix waits (wait at most) for what the kernel made of a router
