@@ -13,7 +13,7 @@ func FuzzParse(f *testing.F) {
 		"sandbox.cowsize=50% sandbox.wait=2m", "init=/bin/sh -- sandbox.x", "sandbox.=", "sandbox.cd=LABEL=LIVE",
 		"sandbox.persistent=P sandbox.cow=/dev/sdb", "sandbox.iso=LABEL=STICK:/isos/live.iso sandbox.grow=4096M sandbox.toram=auto",
 		"sandbox.origin=/dev/sda1 sandbox.cow=/dev/sda1", "sandbox.cd=UUID=2026-11-26-02-55-00-00 sandbox.store=n sandbox.grow=auto",
-		"sandbox.url=http://10.0.2.100/a.img,http://b/c sandbox.net=52:54:00:AB:cd:ef sandbox.netwait=30s", "ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:off BOOTIF=01-52-54-00-12-34-56", "\xff sandbox.name=\xfe", strings.Repeat("sandbox.chunk=1 ", 200),
+		"sandbox.url=http://10.0.2.100/a.img,http://b/c sandbox.net=52:54:00:AB:cd:ef sandbox.netwait=30s", "ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:off BOOTIF=01-52-54-00-12-34-56", "sandbox.url=dhcp ip=eth1:dhcp6", "\xff sandbox.name=\xfe", strings.Repeat("sandbox.chunk=1 ", 200),
 	} {
 		f.Add(s)
 	}

@@ -106,12 +106,16 @@ func BootIF(v string) (string, error) {
 }
 
 // IP is the kernel's ip= parameter as far as sandbox-init honours it:
-// DHCP (ip=dhcp, ip=on, ip=any, ip=IFACE:dhcp) or a static address
-// (ip=CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off).
+// DHCPv4 (ip=dhcp, ip=on, ip=any, ip=IFACE:dhcp), DHCPv6 as dracut spells
+// it (ip=dhcp6, ip=IFACE:dhcp6) or a static address
+// (ip=CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off). No ip= is DHCPv4 alone,
+// as ip=dhcp is in the kernel and in dracut: a DHCPv4 network's boot
+// waits for nothing more than before.
 type IP struct {
 	Static  netip.Prefix // the address and its netmask; invalid for DHCP
 	Gateway netip.Addr   // may be invalid: none
 	Iface   string       // "" for every link
+	V6      bool         // DHCPv6 instead of DHCPv4
 }
 
 // ParseIP reads an ip= value.
@@ -119,13 +123,15 @@ func ParseIP(v string) (IP, error) {
 	switch v {
 	case "dhcp", "on", "any", "both":
 		return IP{}, nil
+	case "dhcp6":
+		return IP{V6: true}, nil
 	}
 	f := strings.Split(v, ":")
-	if len(f) == 2 && f[1] == "dhcp" {
-		return IP{Iface: f[0]}, nil
+	if len(f) == 2 && (f[1] == "dhcp" || f[1] == "dhcp6") {
+		return IP{Iface: f[0], V6: f[1] == "dhcp6"}, nil
 	}
 	if len(f) < 4 {
-		return IP{}, errors.New("is not dhcp, IFACE:dhcp or CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off")
+		return IP{}, errors.New("is not dhcp, dhcp6, IFACE:dhcp, IFACE:dhcp6 or CLIENT::GATEWAY:NETMASK:HOSTNAME:IFACE:off")
 	}
 	for len(f) < 7 {
 		f = append(f, "")

@@ -58,7 +58,44 @@ func TestParseIP(t *testing.T) {
 	if ip, err := ParseIP("dhcp"); err != nil || ip.Static.IsValid() || ip.Iface != "" {
 		t.Errorf("dhcp: %+v %v", ip, err)
 	}
+	for v, want := range map[string]IP{"dhcp6": {V6: true}, "eth1:dhcp6": {Iface: "eth1", V6: true}, "eth1:dhcp": {Iface: "eth1"}, "on": {}} {
+		if ip, err := ParseIP(v); err != nil || ip != want {
+			t.Errorf("ParseIP(%q) = %+v, %v; want %+v", v, ip, err, want)
+		}
+	}
+	for _, v := range []string{"dhcp7", "eth0:dhcp6:x", "10.0.0.2::10.0.0.1:255.255.255.0::eth0:dhcp6", "auto6"} {
+		if ip, err := ParseIP(v); err == nil {
+			t.Errorf("ParseIP(%q) = %+v, accepted", v, ip)
+		}
+	}
 	if ip, err := ParseIP("10.0.0.9:::255.255.0.0"); err != nil || ip.Static.Bits() != 16 || ip.Gateway.IsValid() {
 		t.Errorf("no gateway: %+v %v", ip, err)
 	}
+}
+
+// FuzzParseIP: an ip= ParseIP accepts asks for DHCPv6 exactly when it
+// ends in dhcp6, and a static address only for DHCP of neither kind: an
+// IPv4 address with a netmask of at most 32 bits.
+func FuzzParseIP(f *testing.F) {
+	for _, s := range []string{"dhcp", "dhcp6", "eth0:dhcp6", ":dhcp6", "10.0.2.15::10.0.2.2:255.255.255.0:box:eth1:off", "fd00::5::fd00::1:64", "on", "eth0:dhcp"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		ip, err := ParseIP(v)
+		if err != nil {
+			if err.Error() == "" {
+				t.Error("empty error message")
+			}
+			return
+		}
+		if ip.V6 != strings.HasSuffix(v, "dhcp6") {
+			t.Errorf("ParseIP(%q): V6 %v", v, ip.V6)
+		}
+		if ip.Static.IsValid() && (ip.V6 || !ip.Static.Addr().Is4() || ip.Static.Bits() > 32) || !ip.Static.IsValid() && ip.Gateway.IsValid() {
+			t.Errorf("ParseIP(%q) = %+v", v, ip)
+		}
+		if strings.Contains(ip.Iface, ":") {
+			t.Errorf("ParseIP(%q): interface %q", v, ip.Iface)
+		}
+	})
 }

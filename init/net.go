@@ -48,13 +48,16 @@ func pickLinks(links []netLink, c config.Config) (picked []netLink, want string)
 }
 
 // linkList names links for a message: "eth0 (52:54:00:12:34:56, virtio_net), eth1 (…)".
-func linkList(links []netLink) string {
-	if len(links) == 0 {
+func linkList(links []netLink) string { return listOrNone(links) }
+
+// listOrNone joins xs for a message, "none" when there are none.
+func listOrNone[T fmt.Stringer](xs []T) string {
+	if len(xs) == 0 {
 		return "none"
 	}
-	s := make([]string, len(links))
-	for i, l := range links {
-		s[i] = l.String()
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = x.String()
 	}
 	return strings.Join(s, ", ")
 }

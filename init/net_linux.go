@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/sandbox-init/sandbox-init/config"
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/state"
@@ -200,63 +201,75 @@ func gatewaySays(gw string) string {
 	return ", gateway " + gw
 }
 
-// dhcp asks for a DHCPv4 lease on every link at once and takes the first
-// answer. The tries are a quarter of what sandbox.netwait holds (2 to 5):
-// the download needs the rest.
+// dhcp asks for a lease on every link at once, DHCPv4 (DHCPv6 with
+// ip=dhcp6), and takes the first answer. The tries are a quarter of what
+// sandbox.netwait holds (2 to 5): the download needs the rest.
 func dhcp(s *sandbox, links []netLink) error {
 	budget := s.cfg.NetWait
 	if budget == 0 {
 		budget = config.DefaultNetWait
 	}
 	tries := min(max(int(budget/dhcpTry/4), 2), 5) // each try may be a DISCOVER and a REQUEST
+	ip, _ := config.ParseIP(s.cfg.KernelIP)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	type result struct {
-		link netlink.Link
-		ack  *dhcpv4.DHCPv4
-		err  error
-	}
-	results := make(chan result, len(links))
+	results := make(chan leaseResult, len(links))
 	t0 := time.Now()
-	s.log.Printf("net: DHCP on %s", linkList(links))
+	s.log.Printf("net: %s on %s", map[bool]string{false: "DHCP", true: "DHCPv6"}[ip.V6], linkList(links))
 	for _, l := range links {
 		nl, err := netlink.LinkByName(l.Name)
 		if err != nil {
-			results <- result{err: fmt.Errorf("%s: %w", l.Name, err)}
+			results <- leaseResult{err: fmt.Errorf("%s: %w", l.Name, err)}
 			continue
 		}
 		klog.GoSafe(s.log, "DHCP on "+l.Name, func() {
-			ack, err := dhcp4(ctx, nl, dhcpTry, tries)
-			results <- result{nl, ack, err}
+			r := leaseResult{link: nl}
+			if ip.V6 {
+				r.v6, r.from, r.err = dhcp6(ctx, nl, dhcpTry, tries)
+			} else {
+				r.v4, r.err = dhcp4(ctx, nl, dhcpTry, tries)
+			}
+			results <- r
 		})
 	}
 	var errs []string
 	for range links {
 		r := <-results
-		if r.err != nil {
-			name := "?"
-			if r.link != nil {
-				name = r.link.Attrs().Name
-			}
-			errs = append(errs, name+": "+r.err.Error())
-			continue
+		switch {
+		case r.err != nil && r.link != nil:
+			errs = append(errs, r.link.Attrs().Name+": "+r.err.Error())
+		case r.err != nil:
+			errs = append(errs, r.err.Error())
+		case r.v6 != nil:
+			cancel()
+			return takeLease6(s, r.link, r.v6, r.from, links, time.Since(t0))
+		default:
+			cancel()
+			return takeLease(s, dhclient.NewPacket4(r.link, r.v4), links, time.Since(t0))
 		}
-		cancel()
-		return takeLease(s, dhclient.NewPacket4(r.link, r.ack), links, time.Since(t0))
+	}
+	if ip.V6 {
+		return &bootError{Device: linkList(links), Err: fmt.Errorf("no DHCPv6 answer on each link (%s)", strings.Join(errs, "; ")),
+			Hint: "is a stateful DHCPv6 server on this network (one that hands out addresses: dnsmasq's dhcp-range=fd00::100,fd00::1ff with enable-ra)? Or use DHCPv4 (ip=dhcp), a static address (ip=CLIENT::GATEWAY:NETMASK::IFACE:off), or name the NIC on the server's network with sandbox.net="}
 	}
 	return &bootError{Device: linkList(links), Err: fmt.Errorf("no DHCP answer after %d tries of %v on each link (%s)", tries, dhcpTry, strings.Join(errs, "; ")),
 		Hint: "is a DHCP server on this network? Give a static address with ip=CLIENT::GATEWAY:NETMASK::IFACE:off, or name the NIC on the DHCP server's network with sandbox.net="}
 }
 
+// leaseResult is one link's DHCP answer (v4 or v6, from the server at
+// from), or why there is none.
+type leaseResult struct {
+	link netlink.Link
+	v4   *dhcpv4.DHCPv4
+	v6   *dhcpv6.Message
+	from net.Addr
+	err  error
+}
+
 // takeLease configures the lease's address and routes on its link.
 func takeLease(s *sandbox, lease *dhclient.Packet4, links []netLink, took time.Duration) error {
 	name := lease.Link().Attrs().Name
-	l := netLink{Name: name}
-	for _, x := range links {
-		if x.Name == name {
-			l = x
-		}
-	}
+	l := pickedLink(name, links)
 	_ = os.MkdirAll("/etc", 0o755) // the lease writes /etc/resolv.conf
 	if err := lease.Configure(); err != nil {
 		return &bootError{Device: l.String(), Err: fmt.Errorf("configuring the DHCP lease: %w", err)}

@@ -53,6 +53,8 @@ func TestDHCPBootURL(t *testing.T) {
 		{"", next, "http://10.0.2.2/LiveOS/squashfs.img"},
 		{"pxelinux.0", netip.IPv4Unspecified(), ""},
 		{"", netip.Addr{}, ""},
+		{"http://[fd00::1]/boot.ipxe", netip.Addr{}, "http://[fd00::1]/LiveOS/squashfs.img"}, // DHCPv6's option 59: no next-server
+		{"tftp://[fd00::1]/boot.ipxe", netip.Addr{}, ""},
 	} {
 		got, err := dhcpBootURL(tc.file, tc.next)
 		if got != tc.want || (err != nil) != (tc.want == "") {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -371,5 +372,36 @@ func TestHTTPSWithoutTLS(t *testing.T) {
 	var te *TrustError
 	if !errors.As(err, &te) {
 		t.Errorf("alone: %v (%T), want a TrustError", err, err)
+	}
+}
+
+// TestIPv6Literal: an IPv6 literal URL (as a DHCPv6 boot file URL names
+// its server, http://[fd00::1]/…) is dialled as such, its Host header in
+// brackets, and resumed with Range like any other.
+func TestIPv6Literal(t *testing.T) {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatalf("no IPv6 loopback: %v", err)
+	}
+	s := &server{before: func(n int, w http.ResponseWriter, r *http.Request) bool {
+		if r.Host != l.Addr().String() {
+			t.Errorf("Host %q, want %q", r.Host, l.Addr())
+		}
+		if n == 1 {
+			cut(w, 1<<20)
+			return true
+		}
+		return false
+	}}
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Listener.Close()
+	ts.Listener = l
+	ts.Config.Handler = s.start(t).Config.Handler
+	ts.Start()
+	t.Cleanup(ts.Close)
+	var out bytes.Buffer
+	r, err := fast().Get(context.Background(), []string{"http://" + l.Addr().String() + "/img"}, &out)
+	if err != nil || !bytes.Equal(out.Bytes(), payload) || r.Tries != 2 || s.reqs[1] != "bytes=1048576-" {
+		t.Fatalf("Get = %+v, %v; equal %v; requests %q", r, err, bytes.Equal(out.Bytes(), payload), s.reqs)
 	}
 }

@@ -44,7 +44,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SANDBOX_CACHE:-$REPO/.cache}
 PKGS=(qemu-system-x86 zstd xz-utils xorriso e2fsprogs kmod cpio busybox-static isolinux syslinux-common debootstrap
 	grub-efi-amd64-bin grub-common mtools ovmf squashfs-tools cryptsetup-bin
-	systemd-boot-efi sbsigntool efitools binutils openssl ipxe-qemu pxelinux nbdkit)
+	systemd-boot-efi sbsigntool efitools binutils openssl ipxe-qemu pxelinux nbdkit dnsmasq-base)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 SUDO=
