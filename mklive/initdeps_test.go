@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-init/sandbox-init/kmod"
 )
 
 // TestInitDeps keeps heavy packages out of the inits that do not use
@@ -37,6 +39,25 @@ func TestInitDeps(t *testing.T) {
 			if slices.Contains(deps, p) {
 				t.Errorf("init -tags=%q links %s", c.tags, p)
 			}
+		}
+	}
+}
+
+// TestCompanionModules: hid_generic goes in with usbhid, not without it
+// (the cloud kernel's case: no USB, so nothing it could drive).
+func TestCompanionModules(t *testing.T) {
+	for _, withUSB := range []bool{true, false} {
+		d := &kmod.Deps{Path: map[string]string{"hid": "hid.ko", "hid_generic": "hid-generic.ko", "loop": "loop.ko"},
+			Need: map[string][]string{"hid_generic": {"hid"}, "usbhid": {"hid"}}, Builtin: map[string]bool{}}
+		if withUSB {
+			d.Path["usbhid"] = "usbhid.ko"
+		}
+		got, err := InitramfsSpec{Required: []string{"loop"}, Optional: []string{"usbhid", "hid_generic"}}.closure(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(got, "hid_generic") != withUSB || slices.Contains(got, "hid") != withUSB {
+			t.Errorf("usbhid there: %v; modules %q", withUSB, got)
 		}
 	}
 }
