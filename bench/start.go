@@ -56,6 +56,8 @@ func main() {
 // right after the line we time: sandbox.onfail=poweroff then ends the VM.
 const startStop = "sandbox.bench-stop=1"
 
+// startOpts are bench start's options: common's alone (their check is
+// common's, promoted).
 type startOpts struct{ common }
 
 func newStart(fs *flag.FlagSet) experiment {
@@ -64,9 +66,8 @@ func newStart(fs *flag.FlagSet) experiment {
 	return o
 }
 
-func (o *startOpts) options() *common { return &o.common }
-func (o *startOpts) check() error     { return nil }
-func (o *startOpts) plan() plan       { return plan{rootMiB: 64, memMiB: 512} }
+// plan: the test root is built for every experiment; start boots without it.
+func (o *startOpts) plan() plan { return plan{rootMiB: 64, memMiB: 512} }
 
 // startVariant is one /init under test: its initramfs and the kernel log
 // line it is timed to.
@@ -192,3 +193,5 @@ func startTable(img *images, n int, vs []*startVariant) table {
 	}
 	return t
 }
+
+func (o *startOpts) options() *common { return &o.common }
