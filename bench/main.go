@@ -100,6 +100,7 @@ var experiments = []entry{
 	{"system", "the whole Debian system from throttled media: ours vs the recipe vs dracut (issue #15)", newSystem},
 	{"work", "the sandbox at work: dd, small files and a tree copy vs ext4 on brd and overlayfs on tmpfs (issue #15)", newWork},
 	{"net", "network boot: mklive netboot's tree over QEMU's user network, Run /init to switch_root per MiB, download vs raw rate (issue 22)", newNet},
+	{"start", "what an init costs before it works (busybox, a bare Go program, ours) and the sizes of each init build and initramfs (issue 24)", newStart},
 	{"all", "boot, work, system and verity in turn, as Markdown, the ratio lines again at the end", nil},
 }
 

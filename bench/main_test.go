@@ -75,6 +75,10 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil || e.options().icount != 1 {
 		t.Errorf("boot -icount 1: %v, %+v", err, e)
 	}
+	e, err = parseQuiet(t, "start", "-icount", "1")
+	if _, ok := e.(*startOpts); err != nil || !ok || e.options().n != 5 || e.options().icount != 1 || e.plan().recipe {
+		t.Errorf("start -icount 1: %v, %+v (want 5 boots, no recipe)", err, e)
+	}
 }
 
 // TestParseRefuses: what the old command line refused (a mode's flag with

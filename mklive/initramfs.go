@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-init/sandbox-init/kmod"
+	"github.com/sandbox-init/sandbox-init/modpolicy"
 	"github.com/sandbox-init/sandbox-init/netfetch/tlsclient"
 	"github.com/u-root/u-root/pkg/cpio"
 )
@@ -76,11 +77,16 @@ func BuildInitramfs(s InitramfsSpec) (InitramfsReport, error) {
 }
 
 // closure is the modules the initramfs takes: the required ones, the
-// optional ones the kernel has (with all they need), and their closure.
+// optional ones the kernel has (with all they need; a companion only with
+// the module it serves, modpolicy.Companion), and their closure.
 func (s InitramfsSpec) closure(d *kmod.Deps) ([]string, error) {
 	want := append([]string(nil), s.Required...)
+	has := func(m string) bool { _, err := d.Closure(m); return err == nil }
 	for _, m := range s.Optional {
-		if _, err := d.Closure(m); err == nil {
+		if c, ok := modpolicy.Companion(m); ok && !has(c) {
+			continue
+		}
+		if has(m) {
 			want = append(want, m)
 		}
 	}

@@ -21,6 +21,19 @@ var (
 	classDrivers = []string{"sr_mod", "sd_mod"}
 )
 
+// companions are optional modules of use only beside another: hid_generic
+// drives a keyboard that a HID transport (usbhid) found, and without one
+// (Debian's cloud kernel has no USB) it and the hid core it needs are 0.3 MB
+// of modules that can bind nothing.
+var companions = map[string]string{"hid_generic": "usbhid"}
+
+// Companion is the module m is of use only beside, if any: an initramfs
+// takes m only when its kernel has that one too.
+func Companion(m string) (string, bool) {
+	c, ok := companions[m]
+	return c, ok
+}
+
 // NetDrivers are the Ethernet drivers a network boot's initramfs carries:
 // QEMU's and the clouds' virtual NICs, then the PC and server NICs met
 // most. Each is taken when the kernel has it (the cloud kernel has only

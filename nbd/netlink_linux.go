@@ -1,3 +1,9 @@
+//go:build !nonet
+
+// Only a network boot's init talks to the kernel's NBD device: a CD's
+// init (-tags nonet) links package nbd for config's check of an nbd://
+// URL alone, without netlink (32 KB of the binary).
+
 package nbd
 
 import (

@@ -4,26 +4,14 @@
 // failure report, the COW watcher, status and the shutdown share it.
 package diag
 
-import (
-	"regexp"
-	"strings"
-	"sync"
-)
+import "strings"
 
-// The kernel's lines that tell why dm-snapshot invalidated a snapshot:
-// its own ("Invalidating snapshot: Unable to allocate exception." when the
-// store is full, "Error reading/writing." when a chunk's copy failed), and
-// the read errors under it: dm-verity's refusal of a block, a block
-// device's I/O error (a loop device over a damaged squashfs block, a
-// scratched disc). Compiled at their first use, not at the start of the
-// boot: under emulation (QEMU TCG) the regexp compiler's first run is
-// dear, and a boot that goes well never needs them.
-var (
-	invalidatingLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Invalidating snapshot: (.*)`) })
-	readErrorLines   = sync.OnceValue(func() []*regexp.Regexp {
-		return []*regexp.Regexp{corruptLine(), regexp.MustCompile(`I/O error, dev ([a-z0-9]+), sector [0-9]+`)}
-	})
-)
+// The kernel's lines that tell why dm-snapshot invalidated a snapshot
+// (invalidatingLine): its own ("Invalidating snapshot: Unable to allocate
+// exception." when the store is full, "Error reading/writing." when a
+// chunk's copy failed), and the read errors under it: dm-verity's refusal
+// of a block (corruptLine), a block device's I/O error (ioErrorLine: a
+// loop device over a damaged squashfs block, a scratched disc).
 
 // InvalidCause reads, from kernel log lines (oldest first), why the
 // snapshot was invalidated: full when its COW store filled, else cause
@@ -33,24 +21,22 @@ func InvalidCause(log string) (full bool, cause string) {
 	var errs []string
 	found := false
 	for _, line := range strings.Split(log, "\n") {
-		for _, re := range readErrorLines() {
-			if m := re.FindStringSubmatch(line); m != nil {
-				errs = append(errs, readError(m))
-			}
+		if e, ok := readError(line); ok {
+			errs = append(errs, e)
 		}
-		m := invalidatingLine().FindStringSubmatch(line)
-		if m == nil {
+		why, ok := invalidatingLine(line)
+		if !ok {
 			continue
 		}
 		found = true
-		full = strings.Contains(m[1], "Unable to allocate exception")
+		full = strings.Contains(why, "Unable to allocate exception")
 		switch {
 		case full:
 			cause = "the COW store is full"
 		case len(errs) > 0:
 			cause = strings.Join(lastDistinct(errs, 3), "; ")
 		default:
-			cause = strings.TrimSuffix(m[1], ".") // the kernel's words
+			cause = strings.TrimSuffix(why, ".") // the kernel's words
 		}
 		errs = nil
 	}
@@ -60,12 +46,13 @@ func InvalidCause(log string) (full bool, cause string) {
 	return full, cause
 }
 
-// readError words a match of readErrorLines.
-func readError(m []string) string {
-	if len(m) == 3 { // corruptLine: what, block number
-		return m[1] + " block " + m[2] + " failed dm-verity's check"
+// readError words a line's read error: dm-verity's refused block, else a
+// device's I/O error as the kernel put it.
+func readError(line string) (string, bool) {
+	if what, block, ok := corruptLine(line); ok {
+		return what + " block " + block + " failed dm-verity's check", true
 	}
-	return m[0]
+	return ioErrorLine(line)
 }
 
 // lastDistinct is the last n distinct strings of s, in order.

@@ -1,9 +1,7 @@
 package diag
 
 import (
-	"regexp"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -11,22 +9,16 @@ import (
 // VerityName is the verified image's device-mapper name.
 func VerityName(name string) string { return name + "-verity" }
 
-// corruptLine matches dm-verity's report of a block that failed its check,
-// "device-mapper: verity: 7:1: data block 12 is corrupted".
-var corruptLine = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`verity: [0-9]+:[0-9]+: (data|metadata) block ([0-9]+) is corrupted`)
-})
-
 // CorruptBlocks reads, from kmsg records, the blocks dm-verity found
 // corrupted, in order, each once.
 func CorruptBlocks(log string, seen map[string]bool) []string {
 	var out []string
 	for _, line := range strings.Split(log, "\n") {
-		m := corruptLine().FindStringSubmatch(line)
-		if m == nil {
+		what, block, ok := corruptLine(line)
+		if !ok {
 			continue
 		}
-		b := m[1] + " block " + m[2]
+		b := what + " block " + block
 		if !seen[b] {
 			seen[b] = true
 			out = append(out, b)
