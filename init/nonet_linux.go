@@ -12,7 +12,7 @@ import (
 // network (mklive builds it with -tags nonet unless -net, -ca or
 // sandbox.url asks for the network): the links, DHCP and the HTTP client
 // (net_linux.go, dhcp_linux.go, fetch_linux.go) stay out of it, and so
-// does their 1.1 MB.
+// does their 1.5 MB.
 
 // netUp refuses sandbox.url typed at the boot prompt of such a CD.
 func netUp(s *sandbox) error {

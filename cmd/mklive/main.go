@@ -95,7 +95,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 		shell:    fs.String("rescue-shell", "", "static busybox to include as /bin/sh for the rescue shell (e.g. /bin/busybox)"),
 		modules:  fs.String("modules", "", "extra required modules, comma-separated"),
 		compress: fs.String("compress", "zstd", "initramfs compression: zstd, xz or gzip"),
-		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), and the network to sandbox-init, and nbd, for a network boot (sandbox.url; without it, -ca or sandbox.url in -append, a CD's init has no network code: 1.1 MB less)"),
+		net:      fs.Bool("net", false, "add the NIC drivers the kernel has (virtio_net, e1000e, igb, r8169…), and the network to sandbox-init, and nbd, for a network boot (sandbox.url; without it, -ca or sandbox.url in -append, a CD's init has no network code: 1.5 MB less)"),
 		ca:       fs.String("ca", "", "for https:// (sandbox.url): a PEM bundle of the CAs that may sign the server's certificate, put into the initramfs, or system (this host's "+mklive.SystemCA+"); sandbox-init is then built with TLS (2.1 MB more)"),
 	}
 }
