@@ -48,6 +48,7 @@ func onFailure(log *klog.Logger, action string, err error) {
 			pid1.Halt()
 		}
 	}()
+	log.Sync()          // the progress lines before the failure, in order, before the machine stops
 	log.LiftKmsgLimit() // again, should switch_root have restored it
 	w := log.Writer(klog.LevelFail)
 	writeReport(w, err)

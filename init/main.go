@@ -157,6 +157,7 @@ func mountAPI(s *sandbox) error {
 		return &bootError{Device: "/proc /sys /dev /run", Err: err, Hint: "the kernel needs proc, sysfs, devtmpfs and tmpfs built in"}
 	}
 	s.log.OpenKmsg()
+	s.log.Async(64) // progress lines off the boot's path; switchRoot and onFailure Sync
 	s.log.Printf("started (pid 1)")
 	return nil
 }
@@ -191,6 +192,7 @@ func release(s *sandbox) error {
 
 func switchRoot(s *sandbox) error {
 	realInit := s.cfg.Init
+	s.log.Sync() // every line out, and this one written before the exec
 	s.log.Printf("switch_root to %s, exec %s", newRoot, realInit)
 	argv := append([]string{realInit}, os.Args[1:]...)
 	s.log.RestoreKmsgLimit() // printk_devkmsg as the real system expects it

@@ -47,8 +47,14 @@ func CheckContainer(c string) error {
 // 256 KiB to 107.5 MB and 128 KiB (mksquashfs's default) to 110.1 MB,
 // while reading every file of the mounted image back costs the same (1.1 s
 // cold); xz at 1 MiB: 98.4 MB. The tree itself in a squashfs at 1 MiB:
-// 106.4 MB (zstd), 97.9 MB (xz).
-const squashfsBlock = "1M"
+// 106.4 MB (zstd), 97.9 MB (xz). 128 KiB, not 1 MiB: every first read of
+// a 4 KiB block of the image decompresses the whole squashfs block that
+// holds it, and dm-verity hashes all of its compressed bytes, while the
+// boot's reads (ext4's metadata, the real init and what it loads) are
+// scattered: under -icount, the Live CD's Run /init -> switch_root 1.130
+// -> 1.055 s, the real init's first line 0.39 -> 0.26 s after it, for 3%
+// more on the CD (issue 24; docs/benchmark.md).
+const squashfsBlock = "128K"
 
 // Room to write: a root image in a container is made generous, since its
 // free space costs next to nothing on the CD.
@@ -129,7 +135,7 @@ type SquashfsSpec struct {
 }
 
 // BuildSquashfs packs a root image into a squashfs as LiveOS/rootfs.img
-// (mksquashfs, from squashfs-tools): 1 MiB blocks, zstd at mksquashfs's
+// (mksquashfs, from squashfs-tools): 128 KiB blocks, zstd at mksquashfs's
 // level 15 or xz, the image's runs of zeros stored as holes. It returns
 // the squashfs's size.
 func BuildSquashfs(s SquashfsSpec) (uint64, error) {

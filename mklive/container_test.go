@@ -268,7 +268,7 @@ func TestBuildContainer(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unsquashfs -s: %v\n%s", err, stat)
 			}
-			if !strings.Contains(string(stat), "Compression "+tc.comp) || !strings.Contains(string(stat), "Block size 1048576") {
+			if !strings.Contains(string(stat), "Compression "+tc.comp) || !strings.Contains(string(stat), "Block size 131072") {
 				t.Errorf("unsquashfs -s:\n%s", stat)
 			}
 

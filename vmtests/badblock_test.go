@@ -53,7 +53,7 @@ func noise() []byte {
 }
 
 // damagedCD is a data CD like a default Live CD's medium: the root (ext4
-// without a journal in a zstd squashfs of 1 MiB blocks, or a plain ext2
+// without a journal in a zstd squashfs of 128 KiB blocks, or a plain ext2
 // image) with its dm-verity hash tree, one byte of /noise's block
 // damagedBlock flipped on the CD.
 type damagedCD struct {
@@ -171,7 +171,7 @@ func (d damagedCD) scratchedDrive(t *testing.T) []string {
 // damaged block alone fails, and the rest of / reads: the snapshot lives
 // on (the default chunk is the file system's 4 KiB block, so no write
 // copies the damaged block). In a squashfs container the failing unit is a
-// squashfs block (1 MiB of the image), here all inside /noise.
+// squashfs block (128 KiB of the image), here all inside /noise.
 func TestDamagedBlock(t *testing.T) {
 	for _, container := range []bool{false, true} {
 		t.Run(map[bool]string{false: "Plain", true: "Container"}[container], func(t *testing.T) {

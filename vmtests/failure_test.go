@@ -1,6 +1,9 @@
 package vmtests
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Each failing boot must name the phase, the device or parameter, give a
 // hint, take the configured action (poweroff here), and never panic.
@@ -10,6 +13,10 @@ func TestFailures(t *testing.T) {
 		v      vm
 		phase  string
 		expect []string // more text the console must show
+		// before is a progress line the console must show before the
+		// failure block: the lines queued for the consoles are written,
+		// in order, before it (klog's Async, flushed by onFailure).
+		before string
 	}{
 		{
 			name:  "NoCD",
@@ -35,6 +42,7 @@ func TestFailures(t *testing.T) {
 			v:      vm{append: []string{"sandbox.image=/no/such/image"}, qemu: []string{"-cdrom", "CD"}},
 			phase:  "image",
 			expect: []string{"device: /dev/sr0", "no /no/such/image on the CD", "the CD has: /initrd-ext2"},
+			before: "sandbox-init: CD found: /dev/sr0",
 		},
 		{
 			name:   "BadParameters",
@@ -47,6 +55,7 @@ func TestFailures(t *testing.T) {
 			v:      vm{append: []string{"init=/sbin/nothere"}, qemu: []string{"-cdrom", "CD"}},
 			phase:  "switch_root",
 			expect: []string{"init /sbin/nothere not found in the new root"},
+			before: "sandbox-init: boot chain: ",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,7 +65,13 @@ func TestFailures(t *testing.T) {
 					tc.v.qemu[i] = built.cdISO
 				}
 			}
-			expectFailure(t, tc.v, tc.phase, tc.expect...)
+			c := expectFailure(t, tc.v, tc.phase, tc.expect...)
+			if tc.before != "" {
+				at, fail := strings.Index(c.Text, tc.before), strings.Index(c.Text, "sandbox-init: FAILED in phase")
+				if at < 0 || fail >= 0 && at > fail {
+					t.Errorf("the console lacks %q before the failure block (at %d, the block at %d)", tc.before, at, fail)
+				}
+			}
 		})
 	}
 }

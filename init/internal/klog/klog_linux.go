@@ -70,6 +70,10 @@ type Logger struct {
 	// runs apart from it (tens of ms under QEMU): with it our console lines
 	// and the kernel's sort by time.
 	offset time.Duration
+	// q is Async's queue, nil when lines are written at once; qmu guards
+	// it, and is held while a line is handed over (async_linux.go).
+	qmu sync.Mutex
+	q   *asyncQueue
 }
 
 // New is a logger that writes to stdout until OpenKmsg or Attach tells it
@@ -160,9 +164,19 @@ func (w levelWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// log writes msg, split into lines, where route says. It never panics:
-// PID 1 must not die of a log line.
+// log writes msg, or has Async's writer write it. A warning or worse is
+// written after every line queued before it, before log returns.
 func (l *Logger) log(level int, msg string) {
+	if l.queue(level, msg) {
+		return
+	}
+	l.flush()
+	l.write(level, msg)
+}
+
+// write writes msg, split into lines, where route says. It never panics:
+// PID 1 must not die of a log line.
+func (l *Logger) write(level int, msg string) {
 	defer func() { _ = recover() }()
 	l.mu.Lock()
 	defer l.mu.Unlock()
