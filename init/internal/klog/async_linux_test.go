@@ -1,9 +1,7 @@
 package klog
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -12,21 +10,12 @@ import (
 // a slow serial console keeps the writer.
 type gateWriter struct {
 	open chan struct{}
-	mu   sync.Mutex
-	buf  bytes.Buffer
+	lockedBuffer
 }
 
 func (g *gateWriter) Write(p []byte) (int, error) {
 	<-g.open
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.buf.Write(p)
-}
-
-func (g *gateWriter) String() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.buf.String()
+	return g.lockedBuffer.Write(p)
 }
 
 // Under Async a progress line returns before the console took it; a
