@@ -124,11 +124,15 @@ func TestNginxRequestsByTheirStart(t *testing.T) {
 	}
 	n := &fleetNginx{dir: dir}
 	at := func(ms int64) time.Time { return time.UnixMilli(ms) }
-	all, resumed, err := n.requests(at(1000_450), at(1001_000))
-	if err != nil || all != 1 || resumed != 1 {
-		t.Errorf("requests begun in [1000.45, 1001) = %d (%d resumed), %v; want 1 (1)", all, resumed, err)
+	began, resumed, err := n.requests(at(1000_450), at(1001_000))
+	if err != nil || len(began) != 1 || !began[0].Equal(at(1000_500)) || resumed != 1 {
+		t.Errorf("requests begun in [1000.45, 1001) = %v (%d resumed), %v; want 1000.5 (1)", began, resumed, err)
 	}
-	if all, resumed, _ = n.requests(at(1000_000), at(1002_000)); all != 3 || resumed != 2 {
-		t.Errorf("requests begun in [1000, 1002) = %d (%d resumed); want 3 (2)", all, resumed)
+	began, resumed, _ = n.requests(at(1000_000), at(1002_000))
+	if len(began) != 3 || resumed != 2 {
+		t.Errorf("requests begun in [1000, 1002) = %v (%d resumed); want 3 (2)", began, resumed)
+	}
+	if p := peakIn(began, at(1000_000), at(1002_000), 200*time.Millisecond); p != 2 {
+		t.Errorf("the most requests begun within 200 ms = %d, want 2 (1000.4 and 1000.5)", p)
 	}
 }

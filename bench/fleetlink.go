@@ -170,15 +170,34 @@ func (l *link) arrivals(from, to time.Time) int {
 func (l *link) peak(from, to time.Time, w time.Duration) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return peakIn(l.arrived, from, to, w)
+}
+
+// firstIn is the first of times (in order) in [from, to), and whether
+// there is one.
+func (l *link) firstIn(from, to time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.arrived {
+		if !t.Before(from) && t.Before(to) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// peakIn is the most of times (in order) in any window of width w that
+// starts in [from, to).
+func peakIn(times []time.Time, from, to time.Time, w time.Duration) int {
 	best := 0
-	for i, t := range l.arrived {
+	for i, t := range times {
 		if t.Before(from) || !t.Before(to) {
 			continue
 		}
 		n := 0
-		for _, u := range l.arrived[i:] {
+		for _, u := range times[i:] {
 			if u.Sub(t) >= w {
-				break // in order of arrival
+				break
 			}
 			n++
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,13 +123,14 @@ func (n *fleetNginx) stop() {
 	n.cmd = nil
 }
 
-// requests counts the requests of nginx's log that began in [from, to)
-// (nginx stamps a request when it ends: less its request_time), and those
-// among them answered 206 (a resumed download).
-func (n *fleetNginx) requests(from, to time.Time) (all, resumed int, err error) {
+// requests are the requests of nginx's log that began in [from, to), in
+// order, by when each began (nginx stamps a request when it ends: less
+// its request_time), and how many of them were answered 206 (a resumed
+// download).
+func (n *fleetNginx) requests(from, to time.Time) (began []time.Time, resumed int, err error) {
 	f, err := os.Open(filepath.Join(n.dir, "access.log"))
 	if err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -146,10 +148,11 @@ func (n *fleetNginx) requests(from, to time.Time) (all, resumed int, err error) 
 		if t.Before(from.Truncate(time.Millisecond)) || !t.Before(to) {
 			continue
 		}
-		all++
+		began = append(began, t)
 		if fields[2] == "206" {
 			resumed++
 		}
 	}
-	return all, resumed, sc.Err()
+	slices.SortFunc(began, time.Time.Compare)
+	return began, resumed, sc.Err()
 }

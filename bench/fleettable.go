@@ -100,32 +100,31 @@ func (s *fleetSetup) throughputTable(runs []*fleetRun, raw map[float64]float64) 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // downTable: what the server's side saw of a fleet while nginx was down
-// and just after, with the fetcher's jitter and without.
+// and once it was back, with the fetcher's jitter and without.
 func (s *fleetSetup) downTable(runs, plain []*fleetRun, o *fleetOpts) table {
 	t := table{title: fmt.Sprintf("bench fleet: nginx stopped for %v in the middle (%g Mbit/s)", o.down, o.rates[0]),
-		head: []string{"clients", "jitter", "tries at the relay while down", "in the 1st s back", "peak per 100 ms", "nginx's requests in the 1st s back", "resumed (206)", "fleet took", "outage cost"}}
+		head: []string{"clients", "jitter", "tries while down", "peak /100 ms while down", "first try back after", "peak /100 ms back", "nginx's busiest 1 s back", "resumed (206)", "fleet took", "outage cost"}}
+	const w = 100 * time.Millisecond
 	for _, r := range runs {
 		end := r.start.Add(r.took) // the next run's connections are not this one's
-		second := minTime(r.upAt.Add(time.Second), end)
-		down := s.link.arrivals(r.downAt, r.upAt)
-		after := s.link.arrivals(r.upAt, second)
-		peak := s.link.peak(r.downAt, second, 100*time.Millisecond)
-		req, _, _ := s.ngx.requests(r.upAt, second)
-		_, resumed, _ := s.ngx.requests(r.downAt, end)
+		first, back := "none", ""
+		if f, ok := s.link.firstIn(r.upAt, end); ok {
+			first = secs(f.Sub(r.upAt))
+		}
+		began, resumed, _ := s.ngx.requests(r.upAt, end)
 		cost := ""
 		for _, p := range plain {
 			if p.n == r.n && p.rate == r.rate {
 				cost = fmt.Sprintf("+%.1f s", (r.took - p.took).Seconds())
 			}
 		}
-		jit := "on"
-		if !r.jitter {
-			jit = "off"
-		}
-		t.rows = append(t.rows, []string{fmt.Sprint(r.n), jit, fmt.Sprint(down), fmt.Sprint(after), fmt.Sprint(peak), fmt.Sprint(req), fmt.Sprint(resumed), secs(r.took), cost})
+		back = fmt.Sprint(s.link.peak(r.upAt, end, w))
+		jit := map[bool]string{true: "on", false: "off"}[r.jitter]
+		t.rows = append(t.rows, []string{fmt.Sprint(r.n), jit, fmt.Sprint(s.link.arrivals(r.downAt, r.upAt)), fmt.Sprint(s.link.peak(r.downAt, r.upAt, w)),
+			first, back, fmt.Sprint(peakIn(began, r.upAt, end, time.Second)), fmt.Sprint(resumed), secs(r.took), cost})
 	}
 	t.notes = []string{
-		fmt.Sprintf("nginx stopped (SIGTERM, its fast shutdown: every connection cut) once %.0f%% of the fleet's bytes were through, started again %v later. tries at the relay: connections the relay accepted (it closes each at once while nginx is down); peak: the most in any 100 ms from the stop to 1 s after the start; nginx's requests: its log, by when each request began; resumed: the requests after the stop nginx answered 206 (a Range from where the client stood).", o.at*100, o.down),
+		fmt.Sprintf("nginx stopped (SIGTERM, its fast shutdown: every connection cut) once %.0f%% of the fleet's bytes were through, started again %v later. tries while down: connections the relay accepted while nginx was down (it closes each at once); peak /100 ms: the most that arrived within any 100 ms, while down (the first round after the cut included) and once back (the spike a recovering server sees); first try back after: from nginx's start to the first connection; nginx's busiest 1 s back: the most requests its log shows begun within one second once back; resumed: those it answered 206 (a Range from where the client stood).", o.at*100, o.down),
 		"jitter on is netfetch's policy: after round r of failed tries, a wait of min(500 ms × 2^r, 20 s) × (1/2 + a random half); off: the same waits without the random half (each client waits the top of the range), what a fleet without jitter does. outage cost: fleet took − the same fleet's time without the outage.",
 		"Every client of every run ended with every block checked against the hash tree and the image's byte count.",
 	}
