@@ -66,12 +66,11 @@ func runFleet(args []string, out io.Writer) error {
 		return err
 	}
 	for _, t := range tables {
+		text := t.text()
 		if o.md {
-			fmt.Fprint(out, t.markdown())
-		} else {
-			fmt.Fprint(out, t.text())
+			text = t.markdown()
 		}
-		fmt.Fprintln(out)
+		fmt.Fprintln(out, text)
 	}
 	return nil
 }

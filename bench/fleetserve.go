@@ -51,7 +51,7 @@ func fleetSite(dir string, mib int) (root []byte, treeSize int64, err error) {
 }
 
 // fleetNginx is Debian's nginx (scripts/setup.sh unpacks it into the
-// cache) serving www on 127.0.0.1, as an unprivileged-style process with
+// cache) serving www on 127.0.0.1 as a process of the bench, with
 // its own prefix in dir; its access log stamps each request to the
 // millisecond.
 type fleetNginx struct {
