@@ -34,6 +34,7 @@ type fleetOpts struct {
 	rates    []float64 // Mbit/s
 	down     time.Duration
 	at       float64 // share of the bytes in when nginx stops
+	busy     int     // -retryafter: seconds, 0 for no such run
 	md, keep bool
 }
 
@@ -47,14 +48,15 @@ func runFleet(args []string, out io.Writer) error {
 	fs.StringVar(&rates, "rates", rates, "the link's rates in Mbit/s; the server-down runs take the first")
 	fs.DurationVar(&o.down, "down", 10*time.Second, "how long nginx is stopped in the server-down runs (0: none)")
 	fs.Float64Var(&o.at, "at", 0.3, "the share of the fleet's bytes in when nginx stops")
+	fs.IntVar(&o.busy, "retryafter", 5, "one more server-down run of the largest fleet in which the relay answers 503 with this Retry-After (seconds) while nginx is down; 0: none")
 	fs.BoolVar(&o.md, "md", false, "print the tables as Markdown")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (the image, nginx's configuration and logs)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	err := o.parseLists(clients, rates)
-	if err == nil && (o.mib < 1 || o.mib > 1024 || o.at <= 0 || o.at >= 1 || fs.NArg() > 0) {
-		err = fmt.Errorf("want -mib 1 to 1024, -at between 0 and 1, no arguments (got %q)", fs.Args())
+	if err == nil && (o.mib < 1 || o.mib > 1024 || o.at <= 0 || o.at >= 1 || o.busy < 0 || fs.NArg() > 0) {
+		err = fmt.Errorf("want -mib 1 to 1024, -at between 0 and 1, -retryafter 0 or more, no arguments (got %q)", fs.Args())
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench fleet:", err)
@@ -154,6 +156,7 @@ type fleetRun struct {
 	n        int
 	down     bool
 	jitter   bool
+	busy     int             // while down, the relay answers 503 with Retry-After: busy
 	took     time.Duration   // the whole fleet
 	finished []time.Duration // each client's, from the fleet's start
 	tries    int             // all clients' tries, tree and image
@@ -249,11 +252,13 @@ func (s *fleetSetup) outage(r *fleetRun, mark int64, down time.Duration, done <-
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	s.link.busy.Store(int64(r.busy))
 	s.ngx.stop()
 	r.downAt = time.Now()
 	time.Sleep(down)
 	err := s.ngx.start()
 	r.upAt = time.Now()
+	s.link.busy.Store(0)
 	if err != nil {
 		return errors.Join(errors.New("nginx did not come back"), err)
 	}

@@ -74,7 +74,8 @@ func TestLinkPacesAllConnectionsTogether(t *testing.T) {
 }
 
 // TestLinkCountsTriesWhileDown: with nothing behind the link, each
-// connection is accepted, counted and closed at once.
+// connection is accepted, counted and closed at once; with busy set, the
+// request is answered 503 with that Retry-After.
 func TestLinkCountsTriesWhileDown(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,6 +109,18 @@ func TestLinkCountsTriesWhileDown(t *testing.T) {
 	}
 	if p := l.peak(start, end, time.Hour); p != 3 {
 		t.Errorf("peak = %d, want 3", p)
+	}
+	l.busy.Store(7) // a maintenance page instead
+	c, err := net.Dial("tcp", l.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /image HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	answer, _ := io.ReadAll(c)
+	if !bytes.HasPrefix(answer, []byte("HTTP/1.1 503 ")) || !bytes.Contains(answer, []byte("\r\nRetry-After: 7\r\n")) {
+		t.Errorf("a busy link answered %q, want a 503 with Retry-After: 7", answer)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -15,11 +16,16 @@ import (
 // uplink. It notes when each connection arrived, so that the tries a
 // down server sees can be counted; while the server is down it accepts a
 // connection and closes it at once, as a load balancer in front of a dead
-// server does (a refused dial would be counted the same way).
+// server does (a refused dial would be counted the same way), or answers
+// 503 with Retry-After (busy).
 type link struct {
 	ln       net.Listener
 	upstream string
 	bytes    atomic.Int64 // server-to-client bytes relayed
+	// busy, when not 0, is the Retry-After (seconds) of the 503 the relay
+	// answers while the server is down, like a load balancer's
+	// maintenance page; 0: the connection is closed at once.
+	busy atomic.Int64
 
 	mu      sync.Mutex
 	rate    float64   // bytes per second
@@ -103,7 +109,8 @@ func (l *link) relay(c net.Conn) {
 	defer c.Close()
 	s, err := net.DialTimeout("tcp", l.upstream, time.Second)
 	if err != nil {
-		return // the server is down: the client sees its connection end
+		l.refuse(c) // the server is down
+		return
 	}
 	defer s.Close()
 	if tc, ok := s.(*net.TCPConn); ok {
@@ -134,6 +141,19 @@ func (l *link) relay(c net.Conn) {
 			return
 		}
 	}
+}
+
+// refuse answers c while the server is down: its end, or with busy a 503
+// with Retry-After once the request is in (closing a connection with an
+// unread request resets it, and the client would never see the 503).
+func (l *link) refuse(c net.Conn) {
+	ra := l.busy.Load()
+	if ra == 0 {
+		return
+	}
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_, _ = c.Read(make([]byte, 4<<10)) // the client's GET: one write
+	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: %d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", ra)
 }
 
 // pace waits for n bytes' slot on the shared link: the slots are handed

@@ -41,6 +41,14 @@ func (o *fleetOpts) measure(s *fleetSetup) ([]table, error) {
 			downs = append(downs, r)
 		}
 	}
+	if n := o.clients[len(o.clients)-1]; o.down > 0 && o.busy > 0 {
+		logf("fleet: %d clients at %g Mbit/s, nginx down for %v, 503 Retry-After: %d meanwhile", n, o.rates[0], o.down, o.busy)
+		r := &fleetRun{rate: o.rates[0], n: n, down: true, jitter: true, busy: o.busy}
+		if err := s.fleet(r, o.down, o.at); err != nil {
+			return nil, err
+		}
+		downs = append(downs, r)
+	}
 	t := []table{s.throughputTable(plain, raw)}
 	if len(downs) > 0 {
 		t = append(t, s.downTable(downs, plain, o))
@@ -120,12 +128,15 @@ func (s *fleetSetup) downTable(runs, plain []*fleetRun, o *fleetOpts) table {
 		}
 		back = fmt.Sprint(s.link.peak(r.upAt, end, w))
 		jit := map[bool]string{true: "on", false: "off"}[r.jitter]
+		if r.busy > 0 {
+			jit += fmt.Sprintf(", 503 Retry-After: %d", r.busy)
+		}
 		t.rows = append(t.rows, []string{fmt.Sprint(r.n), jit, fmt.Sprint(s.link.arrivals(r.downAt, r.upAt)), fmt.Sprint(s.link.peak(r.downAt, r.upAt, w)),
 			first, back, fmt.Sprint(peakIn(began, r.upAt, end, time.Second)), fmt.Sprint(resumed), secs(r.took), cost})
 	}
 	t.notes = []string{
 		fmt.Sprintf("nginx stopped (SIGTERM, its fast shutdown: every connection cut) once %.0f%% of the fleet's bytes were through, started again %v later. tries while down: connections the relay accepted while nginx was down (it closes each at once); peak /100 ms: the most that arrived within any 100 ms, while down (the first round after the cut included) and once back (the spike a recovering server sees); first try back after: from nginx's start to the first connection; nginx's busiest 1 s back: the most requests its log shows begun within one second once back; resumed: those it answered 206 (a Range from where the client stood).", o.at*100, o.down),
-		"jitter on is netfetch's policy: after round r of failed tries, a wait of min(500 ms × 2^r, 20 s) × (1/2 + a random half); off: the same waits without the random half (each client waits the top of the range), what a fleet without jitter does. outage cost: fleet took − the same fleet's time without the outage.",
+		"jitter on is netfetch's policy: after round r of failed tries, a wait of min(500 ms × 2^r, 20 s) × (1/2 + a random half); off: the same waits without the random half (each client waits the top of the range), what a fleet without jitter does. 503 Retry-After: N: while nginx is down the relay answers each request so, as a load balancer's maintenance page would, and the fetcher waits as that says. outage cost: fleet took − the same fleet's time without the outage.",
 		"Every client of every run ended with every block checked against the hash tree and the image's byte count.",
 	}
 	return t
