@@ -9,6 +9,7 @@
 //	go run ./bench verity              dm-verity's cost: init cost and read throughput (issue #14)
 //	go run ./bench system [-quick]     the whole Debian system on emulated DVD/USB media: ours vs recipe vs dracut (issue #15)
 //	go run ./bench work [-n 3]         the sandbox at work: dd, small files, tree copy vs ext4 on brd and overlayfs on tmpfs
+//	go run ./bench fleet               the fetcher on the host: 1, 8, 64 clients from one nginx on a throttled link, nginx down 10 s
 //	go run ./bench all [-quick]        boot, work, system and verity in turn, as Markdown, every ratio line again at the end
 //
 // The flags of before (-io, -media, -verity, -system, -work, -all; none
@@ -101,6 +102,7 @@ var experiments = []entry{
 	{"work", "the sandbox at work: dd, small files and a tree copy vs ext4 on brd and overlayfs on tmpfs (issue #15)", newWork},
 	{"net", "network boot: mklive netboot's tree over QEMU's user network, Run /init to switch_root per MiB, download vs raw rate (issue 22)", newNet},
 	{"start", "what an init costs before it works (busybox, a bare Go program, ours) and the sizes of each init build and initramfs (issue 24)", newStart},
+	{"fleet", "on the host, no VM: 1, 8, 64 fetchers at once from one nginx on a throttled link, and nginx down for 10 s (issue 22)", nil},
 	{"all", "boot, work, system and verity in turn, as Markdown, the ratio lines again at the end", nil},
 }
 
@@ -109,6 +111,8 @@ func main() {
 	var err error
 	if name == "all" {
 		err = runAll(args, os.Stdout)
+	} else if name == "fleet" { // no VM: nothing to build, its own flags
+		err = runFleet(args, os.Stdout)
 	} else {
 		err = runOne(name, args, os.Stdout, nil)
 	}

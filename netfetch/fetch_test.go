@@ -207,7 +207,7 @@ func TestNotThere(t *testing.T) {
 }
 
 // TestRetryAfter: a 503 with Retry-After: 1 makes the next try wait a
-// second (and no more than a second and the jitter).
+// second (and no more than a second and the jitter, half of it).
 func TestRetryAfter(t *testing.T) {
 	s := &server{before: func(n int, w http.ResponseWriter, r *http.Request) bool {
 		if n == 1 {
@@ -228,7 +228,7 @@ func TestRetryAfter(t *testing.T) {
 	if _, err := f.Get(context.Background(), []string{ts.URL}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if waited < time.Second || waited > time.Second+f.Backoff || time.Since(t0) < time.Second {
+	if waited < time.Second || waited > time.Second*3/2 || time.Since(t0) < time.Second {
 		t.Errorf("waited %v (took %v), want Retry-After's 1s", waited, time.Since(t0))
 	}
 }
@@ -269,6 +269,25 @@ func TestJitter(t *testing.T) {
 		if wa == wb || wa < d/2 || wb >= d {
 			t.Errorf("round %d: waits %v and %v, backoff %v", r, wa, wb, d)
 		}
+	}
+}
+
+// TestRetryAfterSpreads: machines told the same Retry-After wait at least
+// that long, and apart by up to half of it, not by the first backoff
+// only: a fleet does not come back to a recovering server at once.
+func TestRetryAfterSpreads(t *testing.T) {
+	a, b := &Fetcher{}, &Fetcher{}
+	a.defaults()
+	b.defaults()
+	a.Jitter, b.Jitter = func() float64 { return 0 }, func() float64 { return 0.99 }
+	ra := 10 * time.Second
+	wa, wb := a.wait(3, ra), b.wait(3, ra)
+	if wa != ra || wb < ra*14/10 || wb > ra*3/2 {
+		t.Errorf("Retry-After %v: waits %v and %v, want %v and about %v", ra, wa, wb, ra, ra*3/2)
+	}
+	// A short Retry-After still spreads by the first backoff.
+	if w := b.wait(0, 100*time.Millisecond); w < 100*time.Millisecond+b.Backoff*9/10 {
+		t.Errorf("Retry-After 100ms: the top wait is %v, want about %v", w, 100*time.Millisecond+b.Backoff)
 	}
 }
 
