@@ -180,6 +180,7 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		m := i % len(d.live)
 		url := d.live[m]
 		d.tries++
+		before := d.done
 		done, err := d.try(ctx, url)
 		if done {
 			return d.result(), nil
@@ -205,6 +206,9 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		if cut { // no retry to announce
 			return d.result(), d.spent()
 		}
+		if d.done-before >= progressReset { // the server was serving: a new failure, not the old one
+			d.round = 0
+		}
 		wait := time.Duration(0)
 		if m == len(d.live)-1 { // a round of the mirrors is over
 			wait = f.wait(d.round, d.retryAfter)
@@ -221,6 +225,14 @@ func (f *Fetcher) Get(ctx context.Context, mirrors []string, w io.Writer) (Resul
 		}
 	}
 }
+
+// progressReset is what a failed try must have brought for the backoff to
+// start again from its first wait: a link that drops now and then, after
+// minutes of serving, is not a server that has been down since the first
+// failure (whose rounds double the wait), and its download would
+// otherwise wait up to MaxBackoff at each later drop. Less than this
+// (a server that answers and drops at once) keeps the rounds growing.
+const progressReset = 1 << 20
 
 // wait is the pause after round r of failed tries: the server's
 // Retry-After when it gave one, else an exponential backoff of which the

@@ -272,6 +272,51 @@ func TestJitter(t *testing.T) {
 	}
 }
 
+// TestBackoffResetsAfterProgress: a download whose connection drops three
+// times, each after a MiB more, waits the first backoff each time; the
+// rounds double only while tries bring nothing (the last two).
+func TestBackoffResetsAfterProgress(t *testing.T) {
+	s := &server{before: func(n int, w http.ResponseWriter, r *http.Request) bool {
+		if n <= 3 {
+			var from int
+			fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-", &from)
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(payload)-1, len(payload)))
+			w.Header().Set("Content-Length", fmt.Sprint(len(payload)-from))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(payload[from : from+1<<20])
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return true
+		}
+		if n <= 5 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}}
+	ts := s.start(t)
+	f := fast()
+	f.MaxBackoff = time.Second
+	var waits []time.Duration
+	f.Retry = func(try int, url string, err error, wait time.Duration, done int64) { waits = append(waits, wait) }
+	var out bytes.Buffer
+	if _, err := f.Get(context.Background(), []string{ts.URL + "/img"}, &out); err != nil || !bytes.Equal(out.Bytes(), payload) {
+		t.Fatalf("%v, %d bytes", err, out.Len())
+	}
+	if len(waits) != 5 {
+		t.Fatalf("%d retries, want 5: %v", len(waits), waits)
+	}
+	for i, w := range waits[:3] {
+		if w >= f.Backoff {
+			t.Errorf("retry %d after a MiB more waits %v, want under the first backoff %v (all: %v)", i+1, w, f.Backoff, waits)
+		}
+	}
+	if waits[4] < f.Backoff*2 {
+		t.Errorf("the second try without progress waits %v, want the doubled backoff (all: %v)", waits[4], waits)
+	}
+}
+
 // TestRetryAfterSpreads: machines told the same Retry-After wait at least
 // that long, and apart by up to half of it, not by the first backoff
 // only: a fleet does not come back to a recovering server at once.
