@@ -100,10 +100,14 @@ var experiments = []entry{
 	{"system", "the whole Debian system from throttled media: ours vs the recipe vs dracut (issue #15)", newSystem},
 	{"work", "the sandbox at work: dd, small files and a tree copy vs ext4 on brd and overlayfs on tmpfs (issue #15)", newWork},
 	{"net", "network boot: mklive netboot's tree over QEMU's user network, Run /init to switch_root per MiB, download vs raw rate (issue 22)", newNet},
+	{"livenet", "the Debian system over a throttled network to multi-user.target: ours (HTTP into RAM, NBD) vs dracut livenet (issue 22)", newLivenet},
 	{"all", "boot, work, system and verity in turn, as Markdown, the ratio lines again at the end", nil},
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "relay" { // bench livenet's link, run by QEMU: relay.go
+		os.Exit(relayMain(os.Args[2:]))
+	}
 	name, args := subcommand(os.Args[1:])
 	var err error
 	if name == "all" {
