@@ -51,6 +51,7 @@ func (v *netVariant) bootOnce(img *images, l link, i int) error {
 	if err := v.bootMachine(img.Dir, l.name, mach, start); err != nil {
 		return err
 	}
+	time.Sleep(time.Second) // the relays log when their connection closes, which may be just after QEMU exits
 	bytes, secs, conns := linkFigures(linkLog)
 	if bytes > 0 && secs > 0 {
 		v.add(l.name, "linkrate", float64(bytes)*8/secs/1e6)
@@ -63,10 +64,8 @@ func (v *netVariant) bootOnce(img *images, l link, i int) error {
 
 // linkFigures reads the relay's log of one boot: the largest connection's
 // bytes and seconds (the image's download; NBD's one socket), and the
-// number of connections. The relays log when their connection closes,
-// which may be just after QEMU exits: the log is read after a second.
+// number of connections.
 func linkFigures(path string) (int64, float64, int) {
-	time.Sleep(time.Second)
 	b, _ := os.ReadFile(path)
 	var big int64
 	var secs float64
@@ -118,7 +117,7 @@ func livenetTables(vs []*netVariant, ls []link, n int, image int64, treeBytes ui
 	secs := perLink("The image over the link: its connection's first byte → last byte, s (relay)", "linksecs", "%.1f")
 	secs.notes = []string{"ours-http hashes each block as it comes (TCG's CPU has no SHA extensions); livenet's curl only writes; NBD's socket stays open while the system reads on demand, so its row is the whole boot's reading."}
 	ram := perLink("RAM when multi-user.target is reached: MemAvailable (MiB)", "avail", "%.0f")
-	ram.notes = []string{"Ours over HTTP holds the image once, in a tmpfs (read by a loop device); livenet's curl downloads it into the initramfs's /run and dmsquash-live loops that file, plus its overlay; NBD holds no image, only the page cache of what was read."}
+	ram.notes = []string{"Ours over HTTP holds the image once, in a tmpfs (Shmem; read by a loop device); livenet's curl downloads it into the initramfs's /tmp (rootfs, kept after switch_root while its loop device holds it) and dmsquash-live loops that file: once too, no copy; NBD holds no image, only the page cache of what was read."}
 	return []table{up, stage, rate, secs, ram}
 }
 
