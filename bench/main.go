@@ -9,6 +9,7 @@
 //	go run ./bench verity              dm-verity's cost: init cost and read throughput (issue #14)
 //	go run ./bench system [-quick]     the whole Debian system on emulated DVD/USB media: ours vs recipe vs dracut (issue #15)
 //	go run ./bench work [-n 3]         the sandbox at work: dd, small files, tree copy vs ext4 on brd and overlayfs on tmpfs
+//	go run ./bench livenet [-quick]    the Debian system over a throttled network: ours (HTTP, NBD) vs dracut livenet (issue 22)
 //	go run ./bench all [-quick]        boot, work, system and verity in turn, as Markdown, every ratio line again at the end
 //
 // The flags of before (-io, -media, -verity, -system, -work, -all; none
