@@ -14,13 +14,14 @@ import (
 )
 
 // dracutArgs are dracut's arguments for the bench's initramfs: a generic
-// (not host-only) image with dmsquash-live, as Fedora's live media are
+// (not host-only) image with the modules added (dmsquash-live; livenet and
+// its network module for bench livenet), as Fedora's live media are
 // made (lorax and livecd-creator run dracut --no-hostonly with
 // dmsquash-live added), for kernel kver, with no configuration but Debian
 // 12's dracut defaults (gzip, systemd in the initramfs when the root has
 // it, which the Debian root does).
-func dracutArgs(kver, out string) []string {
-	return []string{"--kver", kver, "--add", "dmsquash-live", "--no-hostonly", "--force",
+func dracutArgs(kver, out, modules string) []string {
+	return []string{"--kver", kver, "--add", modules, "--no-hostonly", "--force",
 		"--conf", "/dev/null", "--confdir", "/etc/dracut-bench.conf.d", out}
 }
 
@@ -37,7 +38,7 @@ func dracutCmdline(label string) []string {
 // unpacked and the kernel's modules): dracut runs chrooted there, in a
 // mount namespace of its own with /dev and /proc, so neither the host's
 // boot set-up nor its tools are involved. It needs root.
-func buildDracut(cache string, k mklive.Kernel, out string) (initramfs, time.Duration, error) {
+func buildDracut(cache string, k mklive.Kernel, out, modules string) (initramfs, time.Duration, error) {
 	root := filepath.Join(cache, "dracut", "root")
 	b, err := os.ReadFile(filepath.Join(root, ".complete"))
 	if err != nil || strings.TrimSpace(string(b)) != k.Version {
@@ -48,7 +49,7 @@ func buildDracut(cache string, k mklive.Kernel, out string) (initramfs, time.Dur
 	defer os.Remove(inside)
 	script := `set -e; mount --rbind /dev "$1/dev"; mount -t proc proc "$1/proc"; r=$1; shift; exec chroot "$r" /usr/bin/dracut "$@"`
 	start := time.Now()
-	if err := hostcmd.Run("unshare", append([]string{"-m", "sh", "-c", script, "dracut", root}, dracutArgs(k.Version, "/"+name)...)...); err != nil {
+	if err := hostcmd.Run("unshare", append([]string{"-m", "sh", "-c", script, "dracut", root}, dracutArgs(k.Version, "/"+name, modules)...)...); err != nil {
 		return initramfs{}, 0, fmt.Errorf("dracut: %w", err)
 	}
 	took := time.Since(start)

@@ -10,6 +10,7 @@
 //	go run ./bench system [-quick]     the whole Debian system on emulated DVD/USB media: ours vs recipe vs dracut (issue #15)
 //	go run ./bench work [-n 3]         the sandbox at work: dd, small files, tree copy vs ext4 on brd and overlayfs on tmpfs
 //	go run ./bench fleet               the fetcher on the host: 1, 8, 64 clients from one nginx on a throttled link, nginx down 10 s
+//	go run ./bench livenet [-quick]    the Debian system over a throttled network: ours (HTTP, NBD) vs dracut livenet (issue 22)
 //	go run ./bench all [-quick]        boot, work, system and verity in turn, as Markdown, every ratio line again at the end
 //
 // The flags of before (-io, -media, -verity, -system, -work, -all; none
@@ -103,10 +104,14 @@ var experiments = []entry{
 	{"net", "network boot: mklive netboot's tree over QEMU's user network, Run /init to switch_root per MiB, download vs raw rate (issue 22)", newNet},
 	{"start", "what an init costs before it works (busybox, a bare Go program, ours) and the sizes of each init build and initramfs (issue 24)", newStart},
 	{"fleet", "on the host, no VM: 1, 8, 64 fetchers at once from one nginx on a throttled link, and nginx down for 10 s (issue 22)", nil},
+	{"livenet", "the Debian system over a throttled network to multi-user.target: ours (HTTP into RAM, NBD) vs dracut livenet (issue 22)", newLivenet},
 	{"all", "boot, work, system and verity in turn, as Markdown, the ratio lines again at the end", nil},
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "relay" { // bench livenet's link, run by QEMU: relay.go
+		os.Exit(relayMain(os.Args[2:]))
+	}
 	name, args := subcommand(os.Args[1:])
 	var err error
 	if name == "all" {

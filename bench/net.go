@@ -92,26 +92,33 @@ func (o *netOpts) tree(img *images) (string, []string, error) {
 		return "", nil, err
 	}
 	www := filepath.Join(img.Dir, "net-www")
+	words, err := netbootTree(img, img.kernel, root, www, "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M")
+	return www, words, err
+}
+
+// netbootTree writes the netboot tree of root for kernel k into www, and
+// returns the kernel command line boot.ipxe gives, on the serial console.
+func netbootTree(img *images, k mklive.Kernel, root, www, words string) ([]string, error) {
 	start := time.Now()
-	err = mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: img.kernel, Init: img.Init, Root: root, Container: "zstd",
-		Out: www, Append: "loglevel=7 panic=-1 sandbox.onfail=poweroff sandbox.cowsize=64M"}})
+	err := mklive.Netboot(mklive.NetbootSpec{URL: netServer, LiveCDSpec: mklive.LiveCDSpec{Kernel: k, Init: img.Init, Root: root, Container: "zstd",
+		Out: www, Append: words}})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "bench net: netboot tree %s in %.1f s\n", www, time.Since(start).Seconds())
+	logf("netboot tree %s in %.1f s", www, time.Since(start).Seconds())
 	script, err := os.ReadFile(filepath.Join(www, "boot.ipxe"))
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	m := regexp.MustCompile(`(?m)^kernel \S+ initrd=initrd.img (.*)$`).FindSubmatch(script)
 	if m == nil {
-		return "", nil, fmt.Errorf("no kernel line in %s/boot.ipxe", www)
+		return nil, fmt.Errorf("no kernel line in %s/boot.ipxe", www)
 	}
-	var words []string
+	var line []string
 	for _, w := range strings.Fields(string(m[1])) {
 		if w != "console=tty0" { // the serial console last: /dev/console
-			words = append(words, w)
+			line = append(line, w)
 		}
 	}
-	return www, words, nil
+	return line, nil
 }

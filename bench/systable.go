@@ -10,19 +10,12 @@ import (
 // systemTables are -system's tables: the whole boot and the initramfs
 // stage per medium, then sizes, RAM and build times, then the goals.
 func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeBytes, inodes uint64) []table {
+	var names, labels []string
+	for _, m := range media {
+		names, labels = append(names, m.name), append(labels, m.label())
+	}
 	perMedium := func(title, metric, format string) table {
-		t := table{title: title, head: []string{"variant"}}
-		for _, m := range media {
-			t.head = append(t.head, m.label())
-		}
-		for _, v := range vs {
-			row := []string{v.name}
-			for _, m := range media {
-				row = append(row, cell(v.samples[m.name][metric], format))
-			}
-			t.rows = append(t.rows, row)
-		}
-		return t
+		return perMedium(vs, names, labels, title, metric, format)
 	}
 	up := perMedium(fmt.Sprintf("Whole system: kernel start → systemd's multi-user.target (s; %d boots each, alternating; median (min–max))", n), "up", "%.2f")
 	up.notes = []string{fmt.Sprintf("The tree: scripts/setup.sh's Debian 12 root with the marker unit, %s, %d files; every boot -m %d.", config.HumanBytes(treeBytes), inodes, systemMemMiB)}
@@ -45,6 +38,20 @@ func systemTables(vs []*sysVariant, media []throttle, n int, sq squashRef, treeB
 	mnt := perMedium(fmt.Sprintf("Within the stage: \"Run /init\" → the root mounted on device-mapper (s; %d boots each)", n), "mounted", "%.2f")
 	user := perMedium(fmt.Sprintf("After the initramfs: the real init's first line → multi-user.target (s; %d boots each)", n), "userspace", "%.2f")
 	return append([]table{up, stage, mnt, user}, systemSizes(vs, media, sq), systemGoals(vs, sq))
+}
+
+// perMedium is a table of a metric's median (range), a row per variant, a
+// column per medium (or link) of names, headed by labels.
+func perMedium(vs []*sysVariant, names, labels []string, title, metric, format string) table {
+	t := table{title: title, head: append([]string{"variant"}, labels...)}
+	for _, v := range vs {
+		row := []string{v.name}
+		for _, m := range names {
+			row = append(row, cell(v.samples[m][metric], format))
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
 }
 
 // systemSizes is the table of sizes, RAM and build times per variant.

@@ -125,22 +125,11 @@ func (o *systemOpts) run(repo string, img *images) ([]table, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := testvm.Kernel(cache, o.sysKernel)
+	sys, tree, treeBytes, inodes, err := systemPrep(cache, img, o.sysKernel, "system")
 	if err != nil {
 		return nil, nil, err
 	}
-	img.kernel = k // the host note names the kernel booted
-	sys := *img
-	sys.Dir = filepath.Join(img.Dir, "system")
-	if err := os.MkdirAll(sys.Dir, 0o755); err != nil {
-		return nil, nil, err
-	}
-	tree, treeBytes, inodes, err := systemTree(cache, sys.Dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	logf("-system: the Debian root with the marker unit: %s, %d files, kernel %s", config.HumanBytes(treeBytes), inodes, k.Version)
-	vs, err := systemVariants(cache, &sys, tree, wanted(names))
+	vs, err := systemVariants(cache, sys, tree, wanted(names))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,7 +138,7 @@ func (o *systemOpts) run(repo string, img *images) ([]table, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	bootSystems(&sys, vs, media, n)
+	bootSystems(sys, vs, media, n)
 	tables := systemTables(vs, media, n, sq, treeBytes, inodes)
 	return tables, systemRatios(vs, media, sq), nil
 }
@@ -185,26 +174,57 @@ func systemISOs(sys *images, tree string, want map[string]bool) (plain, zstd *sy
 }
 
 // bootSystems boots every variant on every medium n times, alternating.
-// One variant failing does not end the run: the table says so.
 func bootSystems(sys *images, vs []*sysVariant, media []throttle, n int) {
+	var names []string
+	for _, m := range media {
+		names = append(names, m.name)
+	}
+	bootAll("-system", vs, names, n, func(v, m, i int) error { return vs[v].bootOnce(sys, media[m], i) })
+}
+
+// bootAll boots every variant on every medium (or link) n times,
+// alternating, with boot(variant, medium, i). One variant failing does not
+// end the run: the table says so.
+func bootAll(tag string, vs []*sysVariant, media []string, n int, boot func(v, m, i int) error) {
 	for _, v := range vs {
 		v.samples = map[string]map[string][]float64{}
 	}
 	for i := 1; i <= n; i++ {
-		for _, m := range media {
-			for _, v := range vs {
-				if err := v.bootOnce(sys, m, i); err != nil {
+		for m, medium := range media {
+			for j, v := range vs {
+				if err := boot(j, m, i); err != nil {
 					why, _, _ := strings.Cut(err.Error(), "\n")
-					v.failed = append(v.failed, m.name+": "+why)
-					logf("-system %d/%d %-5s %-10s  FAILED: %v", i, n, m.name, v.name, err)
+					v.failed = append(v.failed, medium+": "+why)
+					logf("%s %d/%d %-5s %-10s  FAILED: %v", tag, i, n, medium, v.name, err)
 					continue
 				}
-				s := v.samples[m.name]
-				logf("-system %d/%d %-5s %-10s  up at %.2f s, initramfs stage %.2f s, RAM in use %.0f MiB",
-					i, n, m.name, v.name, last(s["up"]), last(s["stage"]), last(s["used"]))
+				s := v.samples[medium]
+				logf("%s %d/%d %-5s %-10s  up at %.2f s, initramfs stage %.2f s, RAM in use %.0f MiB",
+					tag, i, n, medium, v.name, last(s["up"]), last(s["stage"]), last(s["used"]))
 			}
 		}
 	}
+}
+
+// systemPrep sets the kernel of the cache the system boots, and makes the
+// experiment's directory sub of the work directory and the Debian tree in it.
+func systemPrep(cache string, img *images, kernel, sub string) (*images, string, uint64, uint64, error) {
+	k, err := testvm.Kernel(cache, kernel)
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	img.kernel = k // the host note names the kernel booted
+	sys := *img
+	sys.Dir = filepath.Join(img.Dir, sub)
+	if err := os.MkdirAll(sys.Dir, 0o755); err != nil {
+		return nil, "", 0, 0, err
+	}
+	tree, treeBytes, inodes, err := systemTree(cache, sys.Dir)
+	if err != nil {
+		return nil, "", 0, 0, err
+	}
+	logf("-%s: the Debian root with the marker unit: %s, %d files, kernel %s", sub, config.HumanBytes(treeBytes), inodes, k.Version)
+	return &sys, tree, treeBytes, inodes, nil
 }
 
 // systemTree copies the Debian root into dir/tree and adds the marker
@@ -249,29 +269,44 @@ func (v *sysVariant) bootOnce(img *images, m throttle, i int) error {
 		MemoryMiB: systemMemMiB,
 		Timeout:   max(img.timeout, 300*time.Second),
 	}
+	return v.bootMachine(img.Dir, m.name, mach, start)
+}
+
+// bootMachine boots mach to multi-user.target, keeps its console in dir
+// and records the boot under medium (or link).
+func (v *sysVariant) bootMachine(dir, medium string, mach testvm.Machine, start time.Time) error {
 	c, err := testvm.Run(mach, nil)
 	c.Text = strings.ReplaceAll(c.Text, "\r", "")
-	_ = os.WriteFile(filepath.Join(img.Dir, name+".console"), []byte(c.Text), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, mach.Name+".console"), []byte(c.Text), 0o644)
 	cons := console{Console: c}
 	if err != nil {
 		return fmt.Errorf("%w%s", err, cons.tail())
 	}
 	r, err := parseSystemBoot(c.Text)
 	if err != nil {
-		return fmt.Errorf("%s: %w%s", name, err, cons.tail())
+		return fmt.Errorf("%s: %w%s", mach.Name, err, cons.tail())
 	}
-	v.add(m.name, "up", r.up)
-	v.add(m.name, "runinit", r.runInit)
-	v.add(m.name, "stage", r.stage)
-	v.add(m.name, "userspace", r.up-r.realInit)
-	if r.mounted > r.runInit {
-		v.add(m.name, "mounted", r.mounted-r.runInit)
-	}
-	v.add(m.name, "wall", time.Since(start).Seconds())
-	if r.usedMiB > 0 {
-		v.add(m.name, "used", r.usedMiB)
-	}
+	v.record(medium, r, start)
 	return nil
+}
+
+// record adds one boot's figures under medium (or link): the landmarks,
+// the stage, the wall time since start and the RAM in use.
+func (v *sysVariant) record(medium string, r systemBoot, start time.Time) {
+	v.add(medium, "up", r.up)
+	v.add(medium, "runinit", r.runInit)
+	v.add(medium, "stage", r.stage)
+	v.add(medium, "userspace", r.up-r.realInit)
+	if r.mounted > r.runInit {
+		v.add(medium, "mounted", r.mounted-r.runInit)
+	}
+	v.add(medium, "wall", time.Since(start).Seconds())
+	if r.usedMiB > 0 {
+		v.add(medium, "used", r.usedMiB)
+	}
+	if r.availMiB > 0 {
+		v.add(medium, "avail", r.availMiB)
+	}
 }
 
 // systemBoot is what one system boot's console says.
@@ -282,6 +317,7 @@ type systemBoot struct {
 	mounted  float64 // of the first "EXT4-fs (dm-N): mounted": the root, on device-mapper; 0: not seen
 	stage    float64 // realInit − runInit: the initramfs stage
 	usedMiB  float64 // MemTotal − MemAvailable when up
+	availMiB float64 // MemAvailable when up
 	root     string  // what / is when up
 	failed   string  // systemd's failed units when up
 }
@@ -321,6 +357,7 @@ func parseSystemBoot(text string) (systemBoot, error) {
 	}
 	if kb["MemTotal"] > 0 && kb["MemAvailable"] > 0 {
 		r.usedMiB = (kb["MemTotal"] - kb["MemAvailable"]) / 1024
+		r.availMiB = kb["MemAvailable"] / 1024
 	}
 	r.root, _ = c.Value("SYSBENCH", "root")
 	r.failed, _ = c.Value("SYSBENCH", "failed")

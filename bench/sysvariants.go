@@ -61,7 +61,7 @@ func systemVariants(cache string, sys *images, tree string, want map[string]bool
 	}
 	if want["dracut"] {
 		logf("-system: dracut's initramfs (dmsquash-live, chrooted in %s/dracut/root)", cache)
-		r, took, err := buildDracut(cache, sys.kernel, filepath.Join(sys.Dir, "dracut.img"))
+		r, took, err := buildDracut(cache, sys.kernel, filepath.Join(sys.Dir, "dracut.img"), "dmsquash-live")
 		if err != nil {
 			return nil, err
 		}

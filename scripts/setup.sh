@@ -279,13 +279,19 @@ echo "setup: Debian root in $CACHE/debian-root"
 # and dracut-live (dmsquash-live) with the tools they need that minbase lacks
 # (cpio, kmod, dmsetup, kpartx), unpacked, not installed, into a hard-linked
 # copy of debian-root, with the deb12 kernel's modules; bench runs dracut
-# chrooted there. tar --keep-directory-symlink keeps the merged /usr's
+# chrooted there. bench net's dracut livenet (root=live:http://...) adds
+# dracut-network (network-legacy) with dhclient, ip, arping and pgrep, and curl with
+# the libraries the minbase root lacks. tar --keep-directory-symlink keeps the merged /usr's
 # symlinks (dpkg -x would replace /lib and /bin by directories). Files of
 # the copy are never written in place: only new files are added.
 dracut_root() {
-	local d=$CACHE/dracut pkgs=(dracut-core dracut-live cpio kmod dmsetup libdevmapper1.02.1 kpartx) p f ver
+	local d=$CACHE/dracut pkgs=(dracut-core dracut-live cpio kmod dmsetup libdevmapper1.02.1 kpartx
+		dracut-network isc-dhcp-client iproute2 libbsd0 procps libproc2-0 libncursesw6 libbpf1 libelf1 libmnl0 libxtables12 libcap2-bin iputils-arping
+		curl libcurl4 libbrotli1 libgssapi-krb5-2 libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0
+		libldap-2.5-0 libnghttp2-14 libpsl5 librtmp1 libsasl2-2 libsasl2-modules-db libssh2-1) p f ver
 	ver=$(cat "$CACHE/kernels/deb12/version")
-	if [ -e "$d/root/.complete" ] && [ "$(cat "$d/root/.complete")" = "$ver" ]; then
+	# curl, pgrep, libbsd: a root made before bench livenet's packages is made again
+	if [ -e "$d/root/.complete" ] && [ "$(cat "$d/root/.complete")" = "$ver" ] && [ -x "$d/root/usr/bin/curl" ] && [ -x "$d/root/usr/bin/pgrep" ] && [ -e "$d/root/usr/lib/x86_64-linux-gnu/libbsd.so.0" ]; then
 		echo "setup: dracut build root in $d/root"
 		return 0
 	fi
