@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,10 +215,35 @@ func (s *Session) screenAt(text string, fail func(error)) string {
 		fail(fmt.Errorf("the console never showed %q: %w", text, err))
 		return ""
 	}
-	time.Sleep(300 * time.Millisecond) // let the screen catch up with the serial port
-	scr, err := s.Screen()
-	if err != nil {
-		fail(fmt.Errorf("reading the screen: %w", err))
+	// Freeze the guest, read, and go on a little only while the screen has
+	// not caught up with the serial port: a fixed wait let the boot run on
+	// and scroll the line off the 25 rows (more so since the init's
+	// progress lines no longer hold the boot while a console takes them).
+	var scr string
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		if err := s.Monitor("stop"); err != nil {
+			fail(fmt.Errorf("pausing the machine to read its screen: %w", err))
+			return ""
+		}
+		var err error
+		if scr, err = s.Screen(); err != nil {
+			fail(fmt.Errorf("reading the screen: %w", err))
+			return ""
+		}
+		if onScreen(scr, text) || time.Now().After(deadline) {
+			return scr
+		}
+		if err := s.Monitor("cont"); err != nil {
+			fail(fmt.Errorf("resuming the machine: %w", err))
+			return scr
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return scr
+}
+
+// onScreen tells whether text is on the screen scr, whose rows wrap a line
+// at 80 columns (and lose a space at the wrap): spaces are not compared.
+func onScreen(scr, text string) bool {
+	squeeze := strings.NewReplacer("\n", "", " ", "")
+	return strings.Contains(squeeze.Replace(scr), squeeze.Replace(text))
 }

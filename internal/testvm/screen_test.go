@@ -183,3 +183,17 @@ func TestMonitorError(t *testing.T) {
 		t.Errorf("inb = %v, %v", v, err)
 	}
 }
+
+// TestOnScreen: a console line is found on the screen where its row wrapped
+// at 80 columns, even when the wrap ate a space; a line that is not there
+// is not found.
+func TestOnScreen(t *testing.T) {
+	scr := "[    3.1] sandbox-init: WARNING: the root image /initrd-ext2 is NOT verified: Boot\n" +
+		"the medium's own menu entry unchanged\nlast row"
+	if !onScreen(scr, "Boot the medium's own menu entry unchanged") {
+		t.Error("a line wrapped at a space is not found")
+	}
+	if onScreen(scr, "sandbox-init:   halted") {
+		t.Error("a line that is not on the screen is found")
+	}
+}
