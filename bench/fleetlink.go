@@ -27,9 +27,8 @@ type link struct {
 	// maintenance page; 0: the connection is closed at once.
 	busy atomic.Int64
 
+	bucket  bucket // the link's time, shared by every connection
 	mu      sync.Mutex
-	rate    float64   // bytes per second
-	next    time.Time // when the link is free for the next chunk
 	arrived []time.Time
 	conns   map[net.Conn]bool
 	wg      sync.WaitGroup
@@ -50,7 +49,8 @@ func newLink(upstream string, bits float64) (*link, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &link{ln: ln, upstream: upstream, rate: bits / 8, conns: map[net.Conn]bool{}}
+	l := &link{ln: ln, upstream: upstream, bucket: bucket{burst: linkBurst}, conns: map[net.Conn]bool{}}
+	l.bucket.setRate(bits)
 	l.wg.Add(1)
 	go l.serve()
 	return l, nil
@@ -59,11 +59,7 @@ func newLink(upstream string, bits float64) (*link, error) {
 func (l *link) addr() string { return l.ln.Addr().String() }
 
 // setRate changes the link's rate (bits per second) between runs.
-func (l *link) setRate(bits float64) {
-	l.mu.Lock()
-	l.rate = bits / 8
-	l.mu.Unlock()
-}
+func (l *link) setRate(bits float64) { l.bucket.setRate(bits) }
 
 // close stops listening and cuts every connection still open.
 func (l *link) close() {
@@ -126,7 +122,7 @@ func (l *link) relay(c net.Conn) {
 	for {
 		n, err := s.Read(buf)
 		if n > 0 {
-			l.pace(n)
+			l.bucket.take(n)
 			if _, werr := c.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -154,22 +150,6 @@ func (l *link) refuse(c net.Conn) {
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	_, _ = c.Read(make([]byte, 4<<10)) // the client's GET: one write
 	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: %d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", ra)
-}
-
-// pace waits for n bytes' slot on the shared link: the slots are handed
-// out first come first served, one after the other, each n/rate long.
-func (l *link) pace(n int) {
-	l.mu.Lock()
-	now := time.Now()
-	start := l.next
-	if early := now.Add(-linkBurst); start.Before(early) {
-		start = early
-	}
-	l.next = start.Add(time.Duration(float64(n) / l.rate * float64(time.Second)))
-	l.mu.Unlock()
-	if d := time.Until(start); d > 0 {
-		time.Sleep(d)
-	}
 }
 
 // arrivals are the connections that arrived in [from, to).

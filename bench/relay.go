@@ -59,28 +59,21 @@ func relayMain(args []string) int {
 // bytes copied and the time from the first byte read to the last written.
 func pace(w io.Writer, r io.Reader, bps int64) (int64, time.Duration, error) {
 	buf := make([]byte, 16<<10)
-	perByte := float64(time.Second) * 8 / float64(bps)
+	link := &bucket{burst: relayBurst}
+	link.setRate(float64(bps))
 	var n int64
-	var first, next time.Time
+	var first time.Time
 	for {
 		k, err := r.Read(buf)
 		if k > 0 {
-			now := time.Now()
 			if first.IsZero() {
-				first, next = now, now
+				first = time.Now()
 			}
-			// an idle link earns at most relayBurst of credit
-			if next.Before(now.Add(-relayBurst)) {
-				next = now.Add(-relayBurst)
-			}
+			link.take(k)
 			if _, werr := w.Write(buf[:k]); werr != nil {
 				return n, time.Since(first), werr
 			}
 			n += int64(k)
-			next = next.Add(time.Duration(float64(k) * perByte))
-			if d := time.Until(next); d > 0 {
-				time.Sleep(d)
-			}
 		}
 		if err == io.EOF {
 			break
