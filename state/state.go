@@ -1,9 +1,6 @@
 package state
 
-import (
-	"encoding/json"
-	"os"
-)
+import "os"
 
 // The files, in the booted system as in the initramfs.
 const (
@@ -139,21 +136,6 @@ type Usage struct {
 	// (sandbox.verity), VerityBlocks which ones (from the kernel's log).
 	VerityCorrupted bool     `json:"verity_corrupted,omitempty"`
 	VerityBlocks    []string `json:"verity_blocks,omitempty"`
-}
-
-// Parse decodes state.json's text (bench and the VM tests get it from a
-// guest's console).
-func Parse(b []byte) (State, error) {
-	var st State
-	err := json.Unmarshal(b, &st)
-	return st, err
-}
-
-// ParseUsage decodes usage.json's text.
-func ParseUsage(b []byte) (Usage, error) {
-	var u Usage
-	err := json.Unmarshal(b, &u)
-	return u, err
 }
 
 // Read reads state.json at Path.
