@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -120,7 +119,7 @@ func noteNBD(s *sandbox) {
 		s.log.Warnf("WARNING: nbd: sandbox.watch=0: no watcher, so nothing reconnects a lost connection to %s: the root's reads fail %v after it is lost", s.cfg.URL, netBudget(s))
 		return
 	}
-	b, _ := json.Marshal(s.state.NBD)
+	b := s.state.NBD.JSON()
 	if err := os.WriteFile("/run/sandbox/"+watch.NBDNote, b, 0o644); err != nil {
 		s.log.Warnf("WARNING: nbd: %v: the watcher cannot reconnect a lost connection", err)
 	}

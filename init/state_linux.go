@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 
@@ -11,10 +10,7 @@ import (
 // writeState writes state.json (package state's public contract) for the
 // booted system.
 func writeState(s *sandbox) error {
-	b, err := json.MarshalIndent(s.state, "", "  ")
-	if err != nil {
-		return &bootError{Device: state.Path, Err: err}
-	}
+	b := s.state.JSON() // package state's encoder: no encoding/json in the init
 	if err := os.MkdirAll(filepath.Dir(state.Path), 0o755); err != nil {
 		return &bootError{Device: state.Path, Err: err}
 	}

@@ -78,30 +78,10 @@ func (d *decoder) literal(word string) bool {
 
 func (d *decoder) null() bool { return d.literal("null") }
 
-// enter and leave count the nesting of objects and arrays.
-func (d *decoder) enter(open byte) error {
-	if d.peek() != open {
-		return d.fail(fmt.Sprintf("where %c begins the value", open))
-	}
-	if d.depth++; d.depth > maxDepth {
-		return errors.New("exceeded max depth")
-	}
-	d.i++
-	return nil
-}
-
 // object reads an object, calling member after each name with the text at
 // its value, which member must read.
 func (d *decoder) object(member func(name string) error) error {
-	if err := d.enter('{'); err != nil {
-		return err
-	}
-	if d.peek() == '}' {
-		d.i++
-		d.depth--
-		return nil
-	}
-	for {
+	return d.items('{', '}', func(int) error {
 		if d.peek() != '"' {
 			return d.fail("where an object's member name begins")
 		}
@@ -113,31 +93,34 @@ func (d *decoder) object(member func(name string) error) error {
 			return d.fail("after a member name")
 		}
 		d.i++
-		if err := member(name); err != nil {
-			return err
-		}
-		if done, err := d.after('}'); done || err != nil {
-			return err
-		}
-	}
+		return member(name)
+	})
 }
 
 // array reads an array, calling elem with each element's index and the
 // text at it, which elem must read.
-func (d *decoder) array(elem func(i int) error) error {
-	if err := d.enter('['); err != nil {
-		return err
+func (d *decoder) array(elem func(i int) error) error { return d.items('[', ']', elem) }
+
+// items reads an object's members or an array's elements, each with item,
+// between open and end.
+func (d *decoder) items(open, end byte, item func(i int) error) error {
+	if d.peek() != open {
+		return d.fail(fmt.Sprintf("where %c begins the value", open))
 	}
-	if d.peek() == ']' {
+	if d.depth++; d.depth > maxDepth {
+		return errors.New("exceeded max depth")
+	}
+	d.i++
+	if d.peek() == end {
 		d.i++
 		d.depth--
 		return nil
 	}
 	for i := 0; ; i++ {
-		if err := elem(i); err != nil {
+		if err := item(i); err != nil {
 			return err
 		}
-		if done, err := d.after(']'); done || err != nil {
+		if done, err := d.after(end); done || err != nil {
 			return err
 		}
 	}

@@ -3,10 +3,7 @@
 package watch
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +11,6 @@ import (
 	"github.com/sandbox-init/sandbox-init/init/internal/klog"
 	"github.com/sandbox-init/sandbox-init/nbd"
 	"github.com/sandbox-init/sandbox-init/state"
-	"golang.org/x/sys/unix"
 )
 
 // nbdKeeper is the watcher's side of an NBD boot: it waits for the
@@ -40,7 +36,8 @@ func keepNBD(say func(level int, format string, args ...any)) {
 		if ev == nil {
 			ev, _ = nbd.Subscribe()
 		}
-		if b, err := readRunFile(NBDNote); err == nil && json.Unmarshal(b, &k.n) == nil {
+		if n, err := readNBDNote(); err == nil {
+			k.n = n
 			break
 		}
 		if _, err := readRunFile("state.json"); err == nil {
@@ -114,13 +111,11 @@ func (k *nbdKeeper) handOver() error {
 	return nbd.Reconfigure(k.index, int(f.Fd()))
 }
 
-// readRunFile reads a file of /run/sandbox through the watcher's fd.
-func readRunFile(name string) ([]byte, error) {
-	fd, err := unix.Openat(FdRunDir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// readNBDNote reads PID 1's note of the NBD connection (NBDNote).
+func readNBDNote() (state.NBD, error) {
+	b, err := readRunFile(NBDNote)
 	if err != nil {
-		return nil, err
+		return state.NBD{}, err
 	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
+	return state.ParseNBD(b)
 }

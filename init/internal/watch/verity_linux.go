@@ -1,9 +1,9 @@
 package watch
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -76,15 +76,24 @@ func (v *verityWatch) look(ctl *dm.Client, name string, say func(int, string, ..
 // imageOfState names the image for the watcher's messages, from
 // state.json: "/LiveOS/squashfs.img on /dev/sr0".
 func imageOfState() string {
-	fd, err := unix.Openat(FdRunDir, "state.json", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	b, err := readRunFile("state.json")
 	if err != nil {
 		return "(see /run/sandbox/state.json)"
 	}
-	f := os.NewFile(uintptr(fd), "state.json")
-	defer f.Close()
-	var st state.State
-	if json.NewDecoder(f).Decode(&st) != nil {
+	st, err := state.Parse(b)
+	if err != nil {
 		return "(see /run/sandbox/state.json)"
 	}
 	return st.Params["sandbox.image"] + " on " + st.CD
+}
+
+// readRunFile reads a file of /run/sandbox through the watcher's fd.
+func readRunFile(name string) ([]byte, error) {
+	fd, err := unix.Openat(FdRunDir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }

@@ -6,7 +6,6 @@
 package watch
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -248,7 +247,7 @@ func nextLook(every time.Duration, used, total uint64, rate, level float64) time
 
 // writeUsage replaces usage.json atomically, so readers never see half.
 func writeUsage(u state.Usage) {
-	b, _ := json.Marshal(u)
+	b := u.JSON()
 	tmp := "usage.json.tmp"
 	fd, err := unix.Openat(FdRunDir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {
