@@ -5,6 +5,14 @@
 // the VM tests read both through this package. The JSON names are a public
 // format: a field may be added, never renamed or given another unit.
 //
+// The package writes and reads the JSON itself (State.JSON, Usage.JSON,
+// Parse, ParseUsage), without encoding/json, which no init links: its
+// reflection was ~127 KB of the compressed init and code that a TCG boot
+// translates on its one run before switch_root. The text is byte for byte
+// what json.MarshalIndent(s, "", "  ") (state.json) and json.Marshal
+// (usage.json) write, and the readers take what json.Unmarshal takes; a
+// reader in another language or with encoding/json reads both as before.
+//
 // # state.json (Path): what sandbox-init did
 //
 // Always present:
