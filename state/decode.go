@@ -140,6 +140,70 @@ func (d *decoder) after(end byte) (done bool, err error) {
 	return false, d.fail(fmt.Sprintf("after a value (want , or %c)", end))
 }
 
+// decodePtr decodes into *p, made when nil (encoding/json decodes into
+// the struct a pointer already points to); null makes it nil.
+func decodePtr[T any, P interface {
+	*T
+	decode(*decoder) error
+}](d *decoder, p **T) error {
+	if d.null() {
+		*p = nil
+		return nil
+	}
+	if *p == nil {
+		*p = new(T)
+	}
+	return P(*p).decode(d)
+}
+
+// decodeSlice decodes an array as encoding/json does into a slice: into
+// the elements the slice already has room for (a repeated member decodes
+// over them), an empty array as an empty, non-nil slice, null as nil.
+func decodeSlice[T any](d *decoder, p *[]T, elem func(*T) error) error {
+	if d.null() {
+		*p = nil
+		return nil
+	}
+	s, n := *p, 0
+	err := d.array(func(i int) error {
+		if i < cap(s) {
+			s = s[:i+1]
+		} else {
+			s = append(s, *new(T))
+		}
+		n = i + 1
+		return elem(&s[i])
+	})
+	switch {
+	case err != nil:
+	case n == 0:
+		s = []T{}
+	default:
+		s = s[:n]
+	}
+	*p = s
+	return err
+}
+
+// strMap decodes an object of strings; null makes the map nil.
+func (d *decoder) strMap(p *map[string]string) error {
+	if d.null() {
+		*p = nil
+		return nil
+	}
+	if *p == nil {
+		*p = map[string]string{}
+	}
+	return d.object(func(key string) error {
+		var v string // null: "", as encoding/json stores a map's element
+		if err := d.setStr(&v); err != nil {
+			return err
+		}
+		(*p)[key] = v
+		return nil
+	})
+}
+
 // skip reads any value: an unknown member's.
 func (d *decoder) skip() error {
 	switch c := d.peek(); {
