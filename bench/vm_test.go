@@ -26,7 +26,7 @@ func TestCheckTable(t *testing.T) {
 	}{
 		{good, "does not have store PO, chunk 8"},
 		{con(`{"table": "0 204800 snapshot 7:0 1:0 N 8"}`), "does not have store PO, chunk 8"},
-		{con(`{"table": 5}`), "state.json: json"},
+		{con(`{"table": 5}`), "state.json: invalid character"},
 		{console{}, "printed no /run/sandbox/state.json"},
 	} {
 		if err := checkTable("b", tc.c, "PO", 8); err == nil || !strings.Contains(err.Error(), tc.want) {
