@@ -34,9 +34,7 @@ func startHardwareDrivers(s *sandbox) error {
 	dir := filepath.Join("/lib/modules", rel)
 	l, err := kmod.NewLoader(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		// A kernel with everything built in needs no modules.
-		s.log.Printf("no %s/modules.dep: assuming the drivers are built in", dir)
-		return nil
+		return nil // a kernel with everything built in needs no modules (loadModules says so)
 	}
 	if err != nil {
 		return &bootError{Device: dir, Err: err, Hint: "the initramfs's modules.dep is broken: rebuild the initramfs"}
@@ -82,7 +80,11 @@ func loadModules(s *sandbox) error {
 	}
 	m := s.mods
 	if m == nil {
-		return nil // everything built in
+		// Said here, not in the drivers step: that one runs before the
+		// log reaches the kernel's log and every console.
+		rel, _ := kmod.Release()
+		s.log.Printf("no /lib/modules/%s/modules.dep: assuming the drivers are built in", rel)
+		return nil
 	}
 	l := m.l
 	if s.cfg.COW == config.COWRAM {

@@ -4,20 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/u-root/u-root/pkg/mount"
 	"golang.org/x/sys/unix"
 )
 
-// APIMounts mounts /proc, /sys, /dev (devtmpfs) and /run: the file systems
-// PID 1 needs before anything else. Already-mounted ones are left alone.
-func APIMounts() error {
+// APIMounts mounts the file systems PID 1 needs before anything else at
+// the given directories, out of /proc, /sys, /dev (devtmpfs) and /run, in
+// that order (the boot mounts /proc and /sys first, to start the drivers,
+// and the rest after). One already there (EBUSY) is left alone.
+func APIMounts(dirs ...string) error {
 	for _, m := range []struct{ dir, fstype, data string }{
 		{"/proc", "proc", ""},
 		{"/sys", "sysfs", ""},
 		{"/dev", "devtmpfs", "mode=0755"},
 		{"/run", "tmpfs", "mode=0755"},
 	} {
+		if !slices.Contains(dirs, m.dir) {
+			continue
+		}
 		if err := os.MkdirAll(m.dir, 0o755); err != nil {
 			return err
 		}
