@@ -24,10 +24,15 @@ func (m *modules) awaitChain(bound time.Duration) {
 	if err != nil {
 		return
 	}
+	// Woken by the kernel's uevent for each module's sysfs entry (added
+	// just before its init runs), not by a poll: on one CPU a poll's every
+	// wake-up is taken from the loads it waits for.
+	ev := openUevents()
+	defer ev.close()
 	deadline := time.Now().Add(bound)
 	for _, n := range chain {
 		for !m.inKernel(n) && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Millisecond)
+			ev.wait(recheck)
 		}
 	}
 }
