@@ -51,7 +51,7 @@ func (c *common) register(fs *flag.FlagSet, n int, timeout time.Duration) {
 	fs.BoolVar(&c.md, "md", false, "print the tables as Markdown")
 	fs.DurationVar(&c.timeout, "timeout", timeout, "limit for one QEMU boot")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (images and every console log)")
-	fs.IntVar(&c.icount, "icount", -1, "run the guests on a virtual clock, QEMU's -icount shift=N,sleep=off (one instruction takes 2^N ns; idle time is skipped): times independent of the host's load, for comparing changes on a busy host, but not TCG's own cost of translating new code (docs/bench.md); -1: the host's clock")
+	fs.IntVar(&c.icount, "icount", -1, "run the guests on a virtual clock, QEMU's -icount shift=N,sleep=on (one instruction takes 2^N ns; while the guest idles, waiting on a timer or on I/O, the clock runs with the host's): times independent of the host's load, for comparing changes on a busy host, but not TCG's own cost of translating new code (docs/bench.md); -1: the host's clock")
 	fs.StringVar(&c.kernel, "kernel", testvm.Cloud12, "the kernel of the cache to boot: "+strings.Join(testvm.Kernels, ", ")+" ($SANDBOX_KERNEL_ROOT, a kernel tree, overrides it)")
 }
 
