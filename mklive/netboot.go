@@ -1,7 +1,9 @@
 package mklive
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +36,7 @@ type NetbootSpec struct {
 // pxelinux.cfg/default and grub/grub.cfg (writeLoaderEntries); with UKI,
 // the signed unified kernel image too, which boot.ipxe chains on UEFI. It
 // logs each step with its sizes.
-func Netboot(s NetbootSpec) error {
+func Netboot(s NetbootSpec) (err error) {
 	if s.URL == "" {
 		s.URL = NetbootURL
 	}
@@ -42,8 +44,18 @@ func Netboot(s NetbootSpec) error {
 	if set := ipxeSetting.FindString(s.URL); s.UKI && set != "" {
 		return fmt.Errorf("-uki signs the command line with sandbox.url in it, and nothing fills in iPXE's %s there under Secure Boot: give -url the server's address (http://HOST/PATH)", set)
 	}
+	_, before := os.Stat(s.Out)
 	if err := os.MkdirAll(s.Out, 0o755); err != nil {
 		return err
+	}
+	if errors.Is(before, fs.ErrNotExist) {
+		// A refused or failed build leaves nothing where there was
+		// nothing (the build's work directory is made inside Out).
+		defer func() {
+			if err != nil {
+				os.RemoveAll(s.Out)
+			}
+		}()
 	}
 	b, parts, err := buildParts(s.LiveCDSpec, s.URL, s.Out)
 	defer os.RemoveAll(b.work)

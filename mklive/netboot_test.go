@@ -3,7 +3,9 @@ package mklive
 import (
 	"bytes"
 	"debug/pe"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -298,4 +300,31 @@ func grubWords(t *testing.T, line string) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// TestNetbootRefusedLeavesNothing: a build refused before anything is
+// written removes the output directory it made, and leaves one that was
+// there, with what it held, alone.
+func TestNetbootRefusedLeavesNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "www")
+	err := Netboot(NetbootSpec{URL: "http://10.0.2.100/", LiveCDSpec: LiveCDSpec{Container: "bogus", Out: out}})
+	if err == nil {
+		t.Fatal("a container of kind bogus was not refused")
+	}
+	if _, serr := os.Stat(out); !errors.Is(serr, fs.ErrNotExist) {
+		t.Errorf("after the refusal (%v), %s is there: %v", err, out, serr)
+	}
+	mine := filepath.Join(t.TempDir(), "mine")
+	if err := os.MkdirAll(mine, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mine, "keep"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Netboot(NetbootSpec{URL: "http://10.0.2.100/", LiveCDSpec: LiveCDSpec{Container: "bogus", Out: mine}}); err == nil {
+		t.Fatal("a container of kind bogus was not refused")
+	}
+	if _, err := os.Stat(filepath.Join(mine, "keep")); err != nil {
+		t.Errorf("the refusal touched a directory that was there: %v", err)
+	}
 }
