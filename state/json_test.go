@@ -240,3 +240,30 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"phases":[{"name":"a"}],"phases":[null],"CD":"\ud800\u0041","x":[{}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) { agree(t, b) })
 }
+
+// TestFullSetsEveryField keeps the hand-written JSON complete: full and
+// fullUsage must set every field, down through pointers and slices, so
+// that a field added to a type but not to the encoder and the decoder
+// makes TestJSONIsEncodingJSONs or TestParseReadsWhatIsWritten fail
+// (with omitempty, a field left zero would be missing on both sides).
+func TestFullSetsEveryField(t *testing.T) {
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		if v.IsZero() {
+			t.Errorf("%s is zero in the test's full value: set it, and write and read it in encode.go and parse.go", path)
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer:
+			walk(path, v.Elem())
+		case reflect.Slice:
+			walk(path+"[0]", v.Index(0))
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(path+"."+v.Type().Field(i).Name, v.Field(i))
+			}
+		}
+	}
+	walk("State", reflect.ValueOf(full))
+	walk("Usage", reflect.ValueOf(fullUsage))
+}
