@@ -25,7 +25,7 @@ var reISOCmdline = regexp.MustCompile(`kernel command line: (.*)$`)
 func buildLive(img *images) (iso string, words []string, err error) {
 	iso = filepath.Join(img.Dir, "live.iso")
 	var log []string
-	err = mklive.LiveCD(mklive.LiveCDSpec{Kernel: img.kernel, Init: img.Init, Root: filepath.Join(img.Dir, "tree"),
+	err = mklive.LiveCD(mklive.LiveCDSpec{Kernel: img.kernel, Init: img.cdInit, Root: filepath.Join(img.Dir, "tree"),
 		Container: "zstd", Out: iso, Label: liveLabel, // mklive iso's defaults
 		Log: func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 type images struct {
 	testvm.Images
 	kernel  mklive.Kernel
+	cdInit  string // the init a CD boots with (-tags nonet), as mklive iso builds it
 	ours    initramfs
 	recipe  initramfs
 	timeout time.Duration // -timeout: the limit of one boot
@@ -59,8 +60,21 @@ func build(repo, work string, o *common, p plan) (*images, error) {
 		// what it takes; the instructions run still count alone.
 		img.qemu = []string{"-icount", fmt.Sprintf("shift=%d,sleep=on", o.icount)}
 	}
+	if o.cpu != "" {
+		// A CPU model with more of the x86 extensions (-cpu max: SSSE3,
+		// AVX2) lets the kernel's sha256_ssse3 take dm-verity's hashing.
+		img.qemu = append(img.qemu, "-cpu", o.cpu)
+	}
+	// The CDs boot the init mklive iso and mklive initramfs build for a
+	// medium that is not the network (-tags nonet: no DHCP, HTTP or NBD
+	// client). The test root and bench net keep the images' network
+	// build (img.Init), 1.5 MB larger, with more package inits to run.
+	img.cdInit = filepath.Join(work, "init-cd")
+	if err := mklive.BuildInit(repo, img.cdInit, mklive.InitTags(false, "")...); err != nil {
+		return nil, err
+	}
 	logf("building our initramfs for kernel %s", k.Version)
-	rep, err := im.Initramfs(k, filepath.Join(work, "ours.cpio.gz"), nil)
+	rep, err := testvm.DefaultInitramfs(k, img.cdInit, filepath.Join(work, "ours.cpio.gz"), nil)
 	if err != nil {
 		return nil, err
 	}

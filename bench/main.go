@@ -41,7 +41,8 @@ type common struct {
 	timeout time.Duration
 	keep    bool
 	kernel  string
-	icount  int // -icount: QEMU's -icount shift (virtual time), -1 for the host's clock
+	icount  int    // -icount: QEMU's -icount shift (virtual time), -1 for the host's clock
+	cpu     string // -cpu: QEMU's CPU model, "" for its default
 }
 
 // register adds the common options to fs, with the experiment's defaults
@@ -52,6 +53,7 @@ func (c *common) register(fs *flag.FlagSet, n int, timeout time.Duration) {
 	fs.DurationVar(&c.timeout, "timeout", timeout, "limit for one QEMU boot")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (images and every console log)")
 	fs.IntVar(&c.icount, "icount", -1, "run the guests on a virtual clock, QEMU's -icount shift=N,sleep=on (one instruction takes 2^N ns; while the guest idles, waiting on a timer or on I/O, the clock runs with the host's): times independent of the host's load, for comparing changes on a busy host, but not TCG's own cost of translating new code (docs/bench.md); -1: the host's clock")
+	fs.StringVar(&c.cpu, "cpu", "", "QEMU's -cpu model for every guest (max: what TCG emulates, SSSE3 and AVX2 among it, so sha256_ssse3 hashes for dm-verity); empty: QEMU's default (qemu64, no SSSE3)")
 	fs.StringVar(&c.kernel, "kernel", testvm.Cloud12, "the kernel of the cache to boot: "+strings.Join(testvm.Kernels, ", ")+" ($SANDBOX_KERNEL_ROOT, a kernel tree, overrides it)")
 }
 

@@ -139,7 +139,7 @@ func liveCD(img *images, tree, container, label, out string) (built, error) {
 	_ = os.Remove(out)
 	var log []string
 	start := time.Now()
-	err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: img.kernel, Init: img.Init, Root: tree, Container: container,
+	err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: img.kernel, Init: img.cdInit, Root: tree, Container: container,
 		Label: label, Append: "sandbox.cowsize=" + mediaCOW, Out: out,
 		Log: func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }})
 	b.took = time.Since(start)

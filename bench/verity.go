@@ -110,7 +110,7 @@ func verityMedia(img *images) ([]*verityMedium, error) {
 func (m *verityMedium) build(img *images, tree string) error {
 	m.iso = filepath.Join(img.Dir, "verity-"+strings.ReplaceAll(m.name, "+", "-")+".iso")
 	var log []string
-	err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: img.kernel, Init: img.Init, Root: tree, Container: m.container, NoVerity: !m.verity,
+	err := mklive.LiveCD(mklive.LiveCDSpec{Kernel: img.kernel, Init: img.cdInit, Root: tree, Container: m.container, NoVerity: !m.verity,
 		Append: "sandbox.cowsize=" + mediaCOW, Out: m.iso, Label: "BENCHVERITY",
 		Log: func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }})
 	if err != nil {
