@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -45,4 +46,33 @@ func (m *modules) inKernel(n string) bool {
 	}
 	_, err := os.Stat("/sys/module/" + n + "/initstate")
 	return err == nil
+}
+
+// moduleLive is the loader's Live: it returns once module n's init has
+// returned (/sys/module/n/initstate says live; the kernel announces the
+// module by a uevent right after) or done is closed (its load is over, or
+// failed). Woken by uevents, as awaitChain, with recheck as the bound for a
+// load that fails without one.
+func moduleLive(n string, done <-chan struct{}) {
+	var ev *uevents
+	for {
+		select {
+		case <-done:
+			ev.close()
+			return
+		default:
+		}
+		if b, err := os.ReadFile("/sys/module/" + n + "/initstate"); err == nil && strings.TrimSpace(string(b)) == "live" {
+			ev.close()
+			return
+		}
+		if ev == nil {
+			ev = openUevents() // then look again: no announcement is missed
+			if ev == nil {
+				time.Sleep(recheck)
+			}
+			continue
+		}
+		ev.wait(recheck)
+	}
 }

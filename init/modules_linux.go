@@ -47,7 +47,8 @@ func startHardwareDrivers(s *sandbox) error {
 		m.mu.Unlock()
 	}
 	l.Params = moduleParams()
-	var hw []string // every hardware driver of the initramfs
+	l.Live = moduleLive // cdrom's load ends after the ATA probe; sr_mod must not wait for it
+	var hw []string     // every hardware driver of the initramfs
 	for _, a := range l.Aliases {
 		if !modpolicy.IsClassDriver(a.Module) && !slices.Contains(hw, a.Module) {
 			hw = append(hw, a.Module)

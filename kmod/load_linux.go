@@ -35,6 +35,15 @@ type Loader struct {
 	// Insert loads one module file with its parameter string; nil means
 	// finit_module(2). It may be called from several goroutines at once.
 	Insert func(file, params string) error
+	// Live, if set, returns once module name is live in the kernel (its
+	// init has returned) or done is closed, whichever comes first. A
+	// module that needs name then loads at once: finit_module returns only
+	// after every asynchronous probe of the system is over
+	// (do_init_module's async_synchronize_full), so a library loaded while
+	// a host adapter probes (cdrom during the ATA port reset) would hold
+	// what needs it (sr_mod, whose driver must be there when the drive
+	// appears) until that probe ends. nil: wait for the load to end.
+	Live func(name string, done <-chan struct{})
 
 	mu   sync.Mutex
 	jobs map[string]*job
@@ -266,9 +275,8 @@ func (l *Loader) load(name string, nice int, soft bool) error {
 	for _, j := range pre {
 		<-j.done // best effort: a failed soft dependency fails nothing
 	}
-	for _, d := range deps {
-		<-d.done
-		if d.err != nil {
+	for i, d := range deps {
+		if l.usable(l.Deps.Need[name][i], d) != nil {
 			return fmt.Errorf("module %s not loaded: a dependency failed", name)
 		}
 	}
@@ -290,6 +298,23 @@ func (l *Loader) load(name string, nice int, soft bool) error {
 		}
 	}
 	return nil
+}
+
+// usable returns once module name, loaded by j, can be linked against: its
+// load is over, or (with Live) its init has returned. It returns the load's
+// error, nil for a live module: its load cannot fail any more.
+func (l *Loader) usable(name string, j *job) error {
+	if l.Live == nil {
+		<-j.done
+		return j.err
+	}
+	l.Live(name, j.done)
+	select {
+	case <-j.done:
+		return j.err
+	default:
+		return nil
+	}
 }
 
 func finit(file, params string) error {

@@ -225,3 +225,57 @@ func TestLoaderPending(t *testing.T) {
 		t.Errorf("Pending() = %v after WaitAll", got)
 	}
 }
+
+// With Live, a module loads as soon as what it needs is live, while that
+// one's finit_module still waits (the kernel holds it until every
+// asynchronous probe is over): cdrom's load ends only once the ATA probe
+// is done, but sr_mod must be in before the drive appears. Without Live,
+// or with Live ignored, the load of cdrom below would never end.
+func TestLoaderLiveBeforeLoadEnds(t *testing.T) {
+	f := &fakeInsert{}
+	l := filesLoader(t, map[string]string{"modules.dep": "cdrom.ko:\nsr_mod.ko: cdrom.ko\n"}, f)
+	live := make(chan struct{})
+	srIn := make(chan struct{})
+	l.Insert = func(file, params string) error {
+		switch Name(file) {
+		case "cdrom":
+			close(live) // its init has returned...
+			<-srIn      // ...its load ends after the probe, here after sr_mod's
+		case "sr_mod":
+			close(srIn)
+		}
+		return f.insert(file, params)
+	}
+	var asked []string
+	l.Live = func(name string, done <-chan struct{}) {
+		asked = append(asked, name)
+		select {
+		case <-live:
+		case <-done:
+		}
+	}
+	if err := within(t, "Wait(sr_mod)", func() error { return l.Wait("sr_mod") }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(asked, []string{"cdrom"}) {
+		t.Errorf("Live asked for %v, want [cdrom]", asked)
+	}
+	if err := within(t, "WaitAll", l.WaitAll); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A dependency that fails is no one's to link against, Live or not: what
+// needs it fails with it.
+func TestLoaderLiveFailedDependency(t *testing.T) {
+	f := &fakeInsert{fail: map[string]error{"cdrom": unix.ENOEXEC}}
+	l := filesLoader(t, map[string]string{"modules.dep": "cdrom.ko:\nsr_mod.ko: cdrom.ko\n"}, f)
+	l.Live = func(name string, done <-chan struct{}) { <-done }
+	err := within(t, "Wait(sr_mod)", func() error { return l.Wait("sr_mod") })
+	if err == nil || !strings.Contains(err.Error(), "dependency failed") {
+		t.Errorf("Wait(sr_mod) = %v, want its dependency's failure", err)
+	}
+	if got := f.loaded(); len(got) != 0 {
+		t.Errorf("loaded %v, want nothing", got)
+	}
+}
