@@ -316,7 +316,7 @@ func haveFS(s *sandbox, fstype string) error {
 				cps = append(cps, m)
 			}
 		}
-		if err := s.mods.l.Wait(cps...); err != nil {
+		if err := s.mods.l.Need(cps...); err != nil {
 			return err
 		}
 	}

@@ -130,7 +130,7 @@ func loadModules(s *sandbox) error {
 	// drivers (sr_mod) are on the way to the CD: normal priority.
 	klog.GoSafe(s.log, "the module start", func() {
 		for _, f := range m.first {
-			_ = l.Wait(l.Deps.Need[f]...)
+			_ = l.Need(l.Deps.Need[f]...)
 		}
 		m.addDrivers(class)
 		_ = l.Start(class...)

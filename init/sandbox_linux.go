@@ -66,7 +66,7 @@ func (s *sandbox) need(names ...string) error {
 			want = append(want, n)
 		}
 	}
-	if err := s.mods.l.Wait(want...); err != nil {
+	if err := s.mods.l.Need(want...); err != nil {
 		return &bootError{Device: strings.Join(names, " "), Err: err, Hint: fmt.Sprintf("a module did not load: dmesg says why; was the initramfs built for kernel %s?", s.mods.rel)}
 	}
 	return nil
@@ -87,7 +87,7 @@ func (s *sandbox) fsModule(fstype string) ([]string, error) {
 	if len(mods) == 0 {
 		return nil, errNoFSModule
 	}
-	if err := s.mods.l.Wait(mods...); err != nil {
+	if err := s.mods.l.Need(mods...); err != nil {
 		return mods, err
 	}
 	if !mountutil.KernelHasFS(fstype) {

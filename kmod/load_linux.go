@@ -92,6 +92,20 @@ func (l *Loader) Wait(names ...string) error {
 	return errors.Join(errs...)
 }
 
+// Need waits until the named modules (starting them if need be) can be
+// used: live in the kernel, with Live (a file system registered, a control
+// device there), else loaded. It returns their failures. Unlike Wait it
+// does not wait for the asynchronous probes of the whole system, which a
+// module's load does (see Live): a step that mounts with isofs need not
+// wait for a second drive's probe.
+func (l *Loader) Need(names ...string) error {
+	var errs []error
+	for _, n := range names {
+		errs = append(errs, l.usable(Name(n), l.start(Name(n))))
+	}
+	return errors.Join(errs...)
+}
+
 // WaitAll waits for every module started so far, and for the soft
 // dependencies those start, and returns the failures of all but the soft
 // dependencies.

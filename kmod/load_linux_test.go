@@ -279,3 +279,37 @@ func TestLoaderLiveFailedDependency(t *testing.T) {
 		t.Errorf("loaded %v, want nothing", got)
 	}
 }
+
+// Need returns once the module is live, while its load still waits for
+// the system's probes: the CD search mounts with isofs while a second
+// drive's probe goes on. It hangs without Live taken into account.
+func TestLoaderNeedLive(t *testing.T) {
+	f := &fakeInsert{}
+	l := filesLoader(t, map[string]string{"modules.dep": "isofs.ko:\n"}, f)
+	live, probed := make(chan struct{}), make(chan struct{})
+	l.Insert = func(file, params string) error {
+		close(live) // its init has returned; its load ends after the probes
+		<-probed
+		return f.insert(file, params)
+	}
+	l.Live = func(name string, done <-chan struct{}) {
+		select {
+		case <-live:
+		case <-done:
+		}
+	}
+	if err := within(t, "Need(isofs)", func() error { return l.Need("isofs") }); err != nil {
+		t.Fatal(err)
+	}
+	close(probed)
+	if err := within(t, "Wait(isofs)", func() error { return l.Wait("isofs") }); err != nil {
+		t.Fatal(err)
+	}
+	// A module that fails is reported by Need as by Wait.
+	f.fail = map[string]error{"bad": unix.ENOEXEC}
+	l2 := filesLoader(t, map[string]string{"modules.dep": "bad.ko:\n"}, f)
+	l2.Live = func(name string, done <-chan struct{}) { <-done }
+	if err := within(t, "Need(bad)", func() error { return l2.Need("bad") }); err == nil {
+		t.Error("Need(bad) = nil for a module that failed")
+	}
+}
