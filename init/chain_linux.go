@@ -54,24 +54,16 @@ func (m *modules) inKernel(n string) bool {
 // failed). Woken by uevents, as awaitChain, with recheck as the bound for a
 // load that fails without one.
 func moduleLive(n string, done <-chan struct{}) {
-	var ev *uevents
+	ev := openUevents() // before the first look: no announcement is missed
+	defer ev.close()
 	for {
 		select {
 		case <-done:
-			ev.close()
 			return
 		default:
 		}
 		if b, err := os.ReadFile("/sys/module/" + n + "/initstate"); err == nil && strings.TrimSpace(string(b)) == "live" {
-			ev.close()
 			return
-		}
-		if ev == nil {
-			ev = openUevents() // then look again: no announcement is missed
-			if ev == nil {
-				time.Sleep(recheck)
-			}
-			continue
 		}
 		ev.wait(recheck)
 	}

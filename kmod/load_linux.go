@@ -318,6 +318,11 @@ func (l *Loader) load(name string, nice int, soft bool) error {
 // load is over, or (with Live) its init has returned. It returns the load's
 // error, nil for a live module: its load cannot fail any more.
 func (l *Loader) usable(name string, j *job) error {
+	select {
+	case <-j.done:
+		return j.err // over already: nothing to ask the kernel
+	default:
+	}
 	if l.Live == nil {
 		<-j.done
 		return j.err
